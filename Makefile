@@ -1,0 +1,34 @@
+# Two commands on a fresh machine: `make demo` and `make test`.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: install demo test lint crawl clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+## Main job on the loopback replica: serve it, crawl it, show the archive and a search.
+demo: $(STAMP)
+	$(BIN)/kantkg demo
+
+## The test suite (lint first: it is quick and catches breakage early).
+test: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/python -m pytest -q
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+
+## Crawl the real kant.kg into data/kant.db (needs internet).
+crawl: $(STAMP)
+	$(BIN)/scrapy crawl kant
+
+clean:
+	rm -rf $(VENV) build *.egg-info

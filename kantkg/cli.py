@@ -1,0 +1,186 @@
+"""The `kantkg` command: crawl, search, show, stats, replica, demo.
+
+Every failure a user can cause ends in one line on stderr and a non-zero exit code,
+never a traceback.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import click
+
+from kantkg import archive, settings
+from kantkg.discovery import BadRange, DateRange
+
+EXIT_OK = 0
+EXIT_CRAWL_FAILED = 1
+EXIT_USAGE = 2
+EXIT_ARCHIVE = 5
+EXIT_NOT_FOUND = 6
+
+db_option = click.option(
+    "--db", default=settings.KANT_DB, show_default=True, envvar="KANT_DB",
+    help="Archive file (env KANT_DB).",
+)
+
+
+def fail(message: str, code: int) -> None:
+    click.echo(f"kantkg: {message}", err=True)
+    sys.exit(code)
+
+
+def open_db(path: str, must_exist: bool = True):
+    if must_exist and not Path(path).exists():
+        fail(f"no archive at {path} (run `kantkg crawl` first, or pass --db)", EXIT_ARCHIVE)
+    try:
+        return archive.open_archive(path)
+    except archive.ArchiveError as exc:
+        fail(str(exc), EXIT_ARCHIVE)
+
+
+@click.group()
+@click.version_option(package_name="kantkg")
+def main() -> None:
+    """Scrape kant.kg news into a searchable SQLite archive."""
+
+
+@main.command()
+@click.option("--base-url", default=settings.KANT_BASE_URL, show_default=True,
+              envvar="KANT_BASE_URL", help="Site to crawl (env KANT_BASE_URL).")
+@db_option
+@click.option("--since", help="Only articles published on or after YYYY-MM-DD.")
+@click.option("--until", help="Only articles published on or before YYYY-MM-DD.")
+@click.option("--no-throttle", is_flag=True,
+              help="No politeness delays: only for the loopback replica.")
+def crawl(base_url: str, db: str, since: str | None, until: str | None,
+          no_throttle: bool) -> None:
+    """Run the kant spider once; exit 0 only when the crawl succeeded."""
+    from kantkg.crawl import LOOPBACK_SETTINGS, run_in_process
+    from kantkg.outcome import crawl_status
+
+    try:
+        DateRange.from_args(since, until)
+    except BadRange as exc:
+        fail(str(exc), EXIT_USAGE)
+    open_db(db, must_exist=False).close()  # a bad --db fails here, in one line
+    stats = run_in_process(base_url=base_url, db=db, since=since, until=until,
+                           settings=LOOPBACK_SETTINGS if no_throttle else None)
+    status = crawl_status(stats, stats.get("finish_reason", "unknown"))
+    if status != "ok":
+        fail(f"crawl {status}: {stats.get('finish_reason')}, "
+             f"{stats.get('downloader/response_count', 0)} responses", EXIT_CRAWL_FAILED)
+
+
+@main.command()
+@click.argument("query")
+@db_option
+@click.option("--limit", default=10, show_default=True, type=click.IntRange(1, 1000))
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
+def search(query: str, db: str, limit: int, as_json: bool) -> None:
+    """Full-text search over titles and bodies, best match first."""
+    hits = archive.search(open_db(db), query, limit=limit)
+    if as_json:
+        for hit in hits:
+            click.echo(json.dumps(hit, ensure_ascii=False))
+        return
+    if not hits:
+        click.echo(f"no articles match {query!r}")
+        return
+    for hit in hits:
+        click.echo(f"{hit['published'] or '?':25}  {hit['title']}")
+        click.echo(f"{'':25}  {hit['url']}")
+        click.echo(f"{'':25}  {hit['snippet']}")
+
+
+@main.command()
+@click.argument("url_or_id")
+@db_option
+def show(url_or_id: str, db: str) -> None:
+    """Print one archived article as a reader wants it."""
+    row = archive.get_article(open_db(db), url_or_id)
+    if row is None:
+        fail(f"no archived article {url_or_id!r}", EXIT_NOT_FOUND)
+    click.echo(row["title"])
+    meta = [row["published"], row["section"], row["author"]]
+    click.echo(" · ".join(str(m) for m in meta if m))
+    click.echo(row["url"])
+    tags = json.loads(row["tags"] or "[]")
+    if tags:
+        click.echo("Теги: " + ", ".join(tags))
+    click.echo()
+    click.echo(row["body"])
+
+
+@main.command()
+@db_option
+def stats(db: str) -> None:
+    """Articles per year and section, the last crawl, the archive's size."""
+    database = open_db(db)
+    click.echo(f"archive: {db} ({Path(db).stat().st_size / 1e6:.1f} MB)")
+    click.echo(f"articles: {archive.count_articles(database)}")
+    for label, column in (("year", "substr(published_date, 1, 4)"), ("section", "section")):
+        click.echo(f"by {label}:")
+        for value, count in database.execute(
+            f"SELECT {column} AS k, count(*) FROM articles GROUP BY k ORDER BY k"
+        ):
+            click.echo(f"  {value or '?':30} {count}")
+    last = archive.last_crawl(database)
+    if last:
+        click.echo(f"last crawl: #{last['id']} {last['status']} started {last['started']}, "
+                   f"{last['new']} new, {last['updated']} updated, {last['dropped']} dropped")
+
+
+@main.command()
+@click.option("--port", default=8000, show_default=True, type=click.IntRange(0, 65535),
+              help="0 picks a free port.")
+@click.option("--articles", default=200, show_default=True, type=click.IntRange(0, 1_000_000))
+@click.option("--seed", default=1, show_default=True, type=int)
+def replica(port: int, articles: int, seed: int) -> None:
+    """Serve the loopback kant.kg replica on 127.0.0.1; prints its base URL first."""
+    from kantkg.replica import run
+
+    try:
+        run(port=port, articles=articles, seed=seed)
+    except OSError as exc:
+        fail(f"cannot serve on port {port}: {exc.strerror or exc}", EXIT_USAGE)
+
+
+@main.command()
+@click.option("--articles", default=300, show_default=True, type=click.IntRange(1, 100_000))
+@click.option("--db", default="data/demo.db", show_default=True,
+              help="Demo archive (recreated on every run).")
+def demo(articles: int, db: str) -> None:
+    """Serve the replica, crawl it with `scrapy crawl kant`, show the archive and a search."""
+    from kantkg.crawl import LOOPBACK_SETTINGS, scrapy_crawl_argv, scrapy_env
+    from kantkg.replica import Replica
+
+    db_path = Path(db)
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{db_path}{suffix}").unlink(missing_ok=True)
+    with Replica(articles=articles) as site:
+        click.echo(f"replica: {site.base_url} ({articles} generated articles + the seed)")
+        argv = scrapy_crawl_argv(site.base_url, str(db_path),
+                                 settings={**LOOPBACK_SETTINGS, "LOG_LEVEL": "WARNING"})
+        click.echo("$ scrapy crawl kant " + " ".join(argv[5:]))
+        started = time.monotonic()
+        result = subprocess.run(argv, env=scrapy_env(), check=False)
+        took = time.monotonic() - started
+    if result.returncode != 0:
+        fail(f"scrapy crawl exited with {result.returncode}", EXIT_CRAWL_FAILED)
+    database = open_db(str(db_path))
+    count = archive.count_articles(database)
+    last = archive.last_crawl(database)
+    click.echo(f"archived {count} articles in {took:.1f} s into {db_path.resolve()}")
+    if last:
+        click.echo(f"crawl #{last['id']}: {last['status']}, {last['requests']} requests, "
+                   f"{last['new']} new, {last['dropped']} dropped")
+    query = "встреча Жапарова с Путиным"
+    click.echo(f'\n$ kantkg search "{query}" --db {db_path}')
+    for hit in archive.search(database, query, limit=3):
+        click.echo(f"  {hit['published']}  {hit['title']}\n    {hit['url']}\n"
+                   f"    {hit['snippet']}")

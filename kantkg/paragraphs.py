@@ -1,0 +1,111 @@
+"""Paragraph rules: normalize, drop boilerplate, deduplicate, count what was removed.
+
+kant.kg pages repeat paragraphs (the seed article repeats two of them) and end with a
+«Ссылка на новость: <url>» line. Comparison uses a folded key (NFKC, case, quotes,
+dashes, soft hyphens, whitespace, trailing punctuation) so that visually identical
+paragraphs are caught; the stored text is only whitespace-normalized.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass, field
+
+from kantkg import site
+
+# Short lines may legitimately repeat («—» separators, «Вопрос:» labels in interviews).
+MIN_DEDUPE_CHARS = 20
+# Long paragraphs that differ only by a typo or a word are still one paragraph.
+NEAR_DUPLICATE_MIN_CHARS = 80
+NEAR_DUPLICATE_SIMILARITY = 0.9  # Jaccard similarity of the paragraphs' word sets
+
+_INVISIBLE = dict.fromkeys(map(ord, "\u00ad\u200b\u200c\u200d\u2060\ufeff"), None)
+_QUOTES = dict.fromkeys(map(ord, "«»„“”‟″＂‹›"), '"') | dict.fromkeys(map(ord, "‘’‚‛′"), "'")
+_DASHES = dict.fromkeys(map(ord, "‐‑‒–—―−"), "-")
+_FOLD = _INVISIBLE | _QUOTES | _DASHES
+_TRAILING_PUNCT_RE = re.compile(r"[\s.,;:!?…\"'-]+$")
+
+
+def normalize_text(text: str) -> str:
+    """The stored form: NFC, invisible characters removed, whitespace (NBSP too) collapsed."""
+    text = unicodedata.normalize("NFC", text).translate(_INVISIBLE)
+    return " ".join(text.split())
+
+
+def comparison_key(text: str) -> str:
+    """The form two paragraphs are compared in; never stored."""
+    text = unicodedata.normalize("NFKC", text).translate(_FOLD).casefold().replace("ё", "е")
+    text = " ".join(text.split())
+    return _TRAILING_PUNCT_RE.sub("", text)
+
+
+def boilerplate_reason(text: str) -> str | None:
+    """Why a paragraph is site furniture rather than article text, or None."""
+    key = comparison_key(text)
+    if key.startswith(site.SOURCE_LINK_PREFIX):
+        return "source-link"
+    if key in site.BOILERPLATE_EXACT:
+        return "boilerplate"
+    if len(key) <= site.BOILERPLATE_MAX_CHARS and key.startswith(site.BOILERPLATE_PREFIXES):
+        return "boilerplate"
+    return None
+
+
+@dataclass
+class CleanResult:
+    kept: list[str] = field(default_factory=list)
+    removed: list[tuple[str, str]] = field(default_factory=list)  # (paragraph, reason)
+
+    def count(self, *reasons: str) -> int:
+        return sum(1 for _, reason in self.removed if reason in reasons)
+
+
+def _is_near_duplicate(words: frozenset[str], earlier: list[frozenset[str]]) -> bool:
+    """Word-set Jaccard: cheap (set operations) and blind to letter-frequency similarity,
+    which makes any two Russian paragraphs of equal length look alike to char ratios."""
+    for other in earlier:
+        small, big = sorted((len(words), len(other)))
+        if small < big * NEAR_DUPLICATE_SIMILARITY:
+            continue
+        if len(words & other) >= NEAR_DUPLICATE_SIMILARITY * len(words | other):
+            return True
+    return False
+
+
+def clean_paragraphs(paragraphs: list[str]) -> CleanResult:
+    """Keep article paragraphs in reading order; every removal is listed with its reason."""
+    result = CleanResult()
+    seen: set[str] = set()
+    long_word_sets: list[frozenset[str]] = []
+    for raw in paragraphs:
+        text = normalize_text(raw)
+        if not text:
+            continue
+        reason = boilerplate_reason(text)
+        if reason:
+            result.removed.append((text, reason))
+            continue
+        key = comparison_key(text)
+        if len(key) >= MIN_DEDUPE_CHARS:
+            if key in seen:
+                result.removed.append((text, "duplicate"))
+                continue
+            words = frozenset(key.split()) if len(key) >= NEAR_DUPLICATE_MIN_CHARS else None
+            if words and _is_near_duplicate(words, long_word_sets):
+                result.removed.append((text, "near-duplicate"))
+                continue
+            seen.add(key)
+            if words:
+                long_word_sets.append(words)
+        result.kept.append(text)
+    return result
+
+
+def clean_item(item: dict) -> dict:
+    """Apply clean_paragraphs to an item in place and record the counts."""
+    result = clean_paragraphs(item.get("paragraphs") or [])
+    item["paragraphs"] = result.kept
+    item["duplicates_removed"] = result.count("duplicate", "near-duplicate")
+    item["boilerplate_removed"] = result.count("source-link", "boilerplate")
+    return item

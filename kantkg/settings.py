@@ -1,0 +1,49 @@
+"""Scrapy settings for the `kant` spider: polite by default, quiet for cron.
+
+KANT_BASE_URL, KANT_DB and KANT_CONTACT can be given as environment variables or as
+`scrapy crawl kant -s NAME=value` (the latter wins).
+"""
+
+from __future__ import annotations
+
+import os
+
+from kantkg import site
+
+BOT_NAME = "kantkg"
+SPIDER_MODULES = ["spiders"]
+NEWSPIDER_MODULE = "spiders"
+
+# --- kantkg's own settings
+KANT_BASE_URL = os.environ.get("KANT_BASE_URL", site.DEFAULT_BASE_URL)
+KANT_DB = os.environ.get("KANT_DB", "data/kant.db")
+# Who to contact about this crawler; goes into the User-Agent (see spiders/kant.py).
+KANT_CONTACT = os.environ.get("KANT_CONTACT", "https://github.com/kantkg/kantkg")
+
+# --- politeness
+ROBOTSTXT_OBEY = True
+CONCURRENT_REQUESTS = 16
+CONCURRENT_REQUESTS_PER_DOMAIN = 4
+DOWNLOAD_DELAY = 0.25
+AUTOTHROTTLE_ENABLED = True
+AUTOTHROTTLE_START_DELAY = 1.0
+AUTOTHROTTLE_MAX_DELAY = 30.0
+AUTOTHROTTLE_TARGET_CONCURRENCY = 2.0
+DOWNLOAD_TIMEOUT = 30
+DOWNLOAD_MAXSIZE = 10 * 1024 * 1024  # a news page is < 1 MB; bigger is a fault
+DOWNLOAD_WARNSIZE = 2 * 1024 * 1024
+RETRY_ENABLED = True
+RETRY_TIMES = 3
+
+# --- a cron job wants no listening ports
+TELNETCONSOLE_ENABLED = False
+REMOTE_CONTROL_ENABLED = False
+
+ITEM_PIPELINES = {
+    "pipelines.dates.DatesPipeline": 100,
+    "pipelines.paragraphs.ParagraphsPipeline": 200,
+    "pipelines.archive.ArchivePipeline": 300,
+}
+
+LOG_LEVEL = "INFO"
+FEED_EXPORT_ENCODING = "utf-8"

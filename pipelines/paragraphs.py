@@ -1,0 +1,23 @@
+"""Adapter: kantkg.paragraphs.clean_item (dedupe, boilerplate) on every item."""
+
+from __future__ import annotations
+
+from kantkg.paragraphs import clean_item
+
+
+class ParagraphsPipeline:
+    def __init__(self, stats=None):
+        self.stats = stats
+
+    @classmethod
+    def from_crawler(cls, crawler):
+        return cls(crawler.stats)
+
+    def process_item(self, item: dict) -> dict:
+        clean_item(item)
+        if self.stats is not None:
+            self.stats.inc_value("kantkg/paragraphs/duplicates_removed",
+                                 item["duplicates_removed"])
+            self.stats.inc_value("kantkg/paragraphs/boilerplate_removed",
+                                 item["boilerplate_removed"])
+        return item

@@ -1,0 +1,86 @@
+"""Date candidates -> instants: the rules a user of the archive relies on."""
+
+from datetime import UTC, datetime
+
+import pytest
+
+from kantkg.dates import normalize_dates, parse_date
+
+NOW = datetime(2026, 11, 25, 6, 0, tzinfo=UTC)  # 12:00 in Bishkek
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("2021-05-25T10:41:23+06:00", "2021-05-25T10:41:23+06:00"),
+        ("2021-05-25T04:41:23Z", "2021-05-25T04:41:23+00:00"),
+        ("2021-05-25T10:41:23", "2021-05-25T10:41:23+06:00"),  # naive -> Bishkek
+        ("2021-05-25 10:41", "2021-05-25T10:41:00+06:00"),
+        ("2021-05-25", "2021-05-25T00:00:00+06:00"),
+        ("Tue, 25 May 2021 10:41:23 +0600", "2021-05-25T10:41:23+06:00"),
+        ("25 мая 2021, 10:41", "2021-05-25T10:41:00+06:00"),
+        ("25 мая 2021 г., 10:41", "2021-05-25T10:41:00+06:00"),
+        ("Вторник, 25 мая 2021", "2021-05-25T00:00:00+06:00"),
+        ("25.05.2021 10:41", "2021-05-25T10:41:00+06:00"),
+        ("25.05.2021", "2021-05-25T00:00:00+06:00"),
+        ("Опубликовано: 25 мая 2021, 10:41 | Политика", "2021-05-25T10:41:00+06:00"),
+        ("сегодня в 10:41", "2026-11-25T10:41:00+06:00"),
+        ("вчера, 23:05", "2026-11-24T23:05:00+06:00"),
+        ("2 часа назад", "2026-11-25T10:00:00+06:00"),
+    ],
+)
+def test_parse_date(text, expected):
+    parsed = parse_date(text, NOW)
+    assert parsed is not None
+    assert parsed.value.isoformat() == expected
+
+
+@pytest.mark.parametrize("junk", ["", "   ", "10", "junk", "Политика", "31.02.2021", "0000-00-00",
+                                  "x" * 500])
+def test_junk_is_no_date(junk):
+    assert parse_date(junk, NOW) is None
+
+
+def test_first_parseable_layer_wins_and_is_recorded():
+    item = {"url": "https://kant.kg/2021-05-25/slug/",
+            "dates_raw": {"published": [["jsonld", "not a date"],
+                                        ["site", "25 мая 2021, 10:41"]],
+                          "modified": [["meta", "2021-05-26T09:00:00+06:00"]]}}
+    normalize_dates(item, NOW)
+    assert item["published"] == "2021-05-25T10:41:00+06:00"
+    assert item["published_utc"] == "2021-05-25T04:41:00+00:00"
+    assert item["published_date"] == "2021-05-25"
+    assert item["method"] == {"published": "site", "modified": "meta"}
+    assert item["modified_utc"] == "2021-05-26T03:00:00+00:00"
+    assert item["date_warnings"] == []
+
+
+def test_early_morning_keeps_local_date_though_utc_is_previous_day():
+    item = {"url": "https://kant.kg/2021-05-25/slug/",
+            "dates_raw": {"published": [["jsonld", "2021-05-25T03:00:00+06:00"]]}}
+    normalize_dates(item, NOW)
+    assert item["published_utc"].startswith("2021-05-24T21:00")
+    assert item["published_date"] == "2021-05-25"
+
+
+def test_url_date_disagreement_is_recorded_page_date_wins():
+    item = {"url": "https://kant.kg/2021-05-25/slug/",
+            "dates_raw": {"published": [["jsonld", "2021-05-24T10:00:00+06:00"]]}}
+    normalize_dates(item, NOW)
+    assert item["published_date"] == "2021-05-24"
+    assert item["date_warnings"] == [
+        "published 2021-05-24 (jsonld) disagrees with URL date 2021-05-25"]
+
+
+def test_url_date_is_last_resort():
+    item = {"url": "https://kant.kg/2021-05-25/slug/", "dates_raw": {"published": []}}
+    normalize_dates(item, NOW)
+    assert item["published"] == "2021-05-25T00:00:00+06:00"
+    assert item["method"]["published"] == "url"
+
+
+def test_no_date_anywhere_gives_none():
+    item = {"url": "https://kant.kg/o-nas/", "dates_raw": {}}
+    normalize_dates(item, NOW)
+    assert item["published"] is None and item["published_utc"] is None
+    assert "published" not in item["method"]

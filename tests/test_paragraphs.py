@@ -1,0 +1,89 @@
+"""Paragraph rules: dedupe keeps reading order, boilerplate goes, nothing silently."""
+
+from importlib.resources import files
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from kantkg.paragraphs import clean_item, clean_paragraphs, comparison_key, normalize_text
+
+SEED = files("kantkg.replica").joinpath("kant-2021-05-25-article.txt").read_text("utf-8")
+
+
+def test_seed_article_keeps_twelve_distinct_paragraphs_in_order():
+    lines = SEED.splitlines()
+    result = clean_paragraphs(lines)
+    assert result.kept == lines[:12]
+    assert [reason for _, reason in result.removed] == ["duplicate", "duplicate", "source-link"]
+
+
+def test_clean_item_counts():
+    item = clean_item({"paragraphs": SEED.splitlines()})
+    assert len(item["paragraphs"]) == 12
+    assert item["duplicates_removed"] == 2
+    assert item["boilerplate_removed"] == 1
+
+
+def test_near_identical_paragraphs_are_one():
+    a = "Президент Садыр Жапаров выразил «особую» признательность российской стороне — сказал он."
+    b = ("Президент\u00a0Садыр Жапаров  выразил \"особую\" призна\u00adтельность "
+         "российской стороне - сказал он")
+    assert comparison_key(a) == comparison_key(b)
+    assert clean_paragraphs([a, "Другой абзац текста новости.", b]).kept == [
+        a, "Другой абзац текста новости."]
+
+
+def test_long_paragraph_differing_by_one_word_is_near_duplicate():
+    words = [f"слово{i}" for i in range(30)]
+    a = " ".join(words)
+    b = " ".join(words[:-1] + ["иное"])
+    result = clean_paragraphs([a, b])
+    assert result.kept == [a]
+    assert result.removed == [(b, "near-duplicate")]
+
+
+def test_short_separators_and_labels_may_repeat():
+    paras = ["Вопрос:", "Как прошла встреча?", "—", "Вопрос:", "Что дальше?", "—"]
+    assert clean_paragraphs(paras).kept == paras
+
+
+def test_boilerplate_lines_are_removed_but_long_text_starting_alike_is_kept():
+    long_text = "Реклама алкоголя в Бишкеке запрещена " + "решением мэрии " * 20
+    paras = ["Подписывайтесь на наш Telegram-канал!", "Поделиться", "Реклама", long_text,
+             "Ссылка на новость: https://kant.kg/2021-05-25/x/"]
+    result = clean_paragraphs(paras)
+    assert result.kept == [normalize_text(long_text)]
+    assert result.count("source-link", "boilerplate") == 4
+
+
+def test_whitespace_is_normalized_in_stored_text():
+    assert normalize_text("  Бишкек,\u00a025\u00a0мая\n\t2021 ") == "Бишкек, 25 мая 2021"
+
+
+paragraph = st.text(alphabet=st.sampled_from("абвгд ежзи.,«»—-\u00a0"), min_size=0, max_size=40)
+
+
+@given(st.lists(paragraph, max_size=20))
+def test_dedupe_is_idempotent(paras):
+    once = clean_paragraphs(paras).kept
+    assert clean_paragraphs(once).kept == once
+
+
+@given(st.lists(paragraph, max_size=20))
+def test_dedupe_never_reorders(paras):
+    kept = clean_paragraphs(paras).kept
+    normalized = [normalize_text(p) for p in paras]
+    positions = []
+    start = 0
+    for text in kept:
+        start = normalized.index(text, start)
+        positions.append(start)
+        start += 1
+    assert positions == sorted(positions)
+
+
+@given(st.lists(paragraph, max_size=20))
+def test_nothing_is_lost_silently(paras):
+    result = clean_paragraphs(paras)
+    non_empty = [p for p in paras if normalize_text(p)]
+    assert len(result.kept) + len(result.removed) == len(non_empty)
