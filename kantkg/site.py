@@ -125,3 +125,73 @@ BOILERPLATE_EXACT = frozenset({
     "популярное",
     "реклама",
 })
+
+# -------------------------------------------------------------------- selectors
+# CSS selectors of the "site" layer: kant.kg is a WordPress site, so these are the
+# classes WordPress themes (default, Yoast, tagDiv Newspaper, Jannah, JNews, ...) use.
+# Tried in order; the first that yields a value wins. Structured data (JSON-LD,
+# microdata, OpenGraph) is tried before these, a generic fallback after them.
+
+TITLE_SELECTORS = (
+    "h1.entry-title", "h1.post-title", "h1.jeg_post_title", "h1.td-post-title",
+    ".td-post-title h1", "h1.single-post-title", "h1.article-title", "article h1",
+)
+BODY_SELECTORS = (
+    ".entry-content", ".td-post-content", ".jeg_post_content .content-inner",
+    ".post-content", ".single-post-content", ".article-content", ".post-entry",
+    ".entry-body", ".post-body", "article .content",
+)
+PUBLISHED_SELECTORS = (  # (selector, attribute or "" for the element's text)
+    ("time.entry-date.published", "datetime"),
+    ("time.published", "datetime"),
+    ("time.entry-date", "datetime"),
+    (".td-post-date time", "datetime"),
+    (".jeg_meta_date", ""),
+    ("article time", "datetime"),
+    (".entry-date", ""),
+    (".post-date", ""),
+    (".posted-on", ""),
+)
+MODIFIED_SELECTORS = (
+    ("time.updated:not(.published)", "datetime"),
+    ("time.entry-modified", "datetime"),
+)
+AUTHOR_SELECTORS = (
+    ".author.vcard .fn", ".author.vcard a", ".td-post-author-name a", ".jeg_meta_author a",
+    "a[rel~=author]", ".byline .author", ".entry-author-name",
+)
+SECTION_SELECTORS = (
+    ".cat-links a", ".td-category a", ".entry-category a", ".jeg_meta_category a",
+    "a[rel~=category]", ".post-categories a",
+)
+TAG_SELECTORS = (
+    ".tags-links a", ".td-tags a", ".jeg_post_tags a", ".post-tags a", "a[rel='tag']",
+)
+
+# Never article text, wherever they sit in a page: removed before body extraction.
+NOISE_SELECTORS = (
+    "script", "style", "noscript", "template", "iframe", "form", "button", "select",
+    "svg", "canvas", "nav", "aside", "figure", "figcaption", "object", "embed",
+    ".wp-caption-text", ".wp-block-embed", ".sharedaddy", ".jp-relatedposts",
+    ".td-a-rec", ".td-post-sharing", ".td-post-sharing-top", ".td_block_related_posts",
+    ".jeg_share_top_container", ".jeg_ad", ".code-block", ".adsbygoogle",
+    ".twitter-tweet", ".instagram-media", ".tiktok-embed", ".fb-post",
+    "#comments", ".comments-area", ".comment-respond", ".post-navigation", ".navigation",
+    ".yarpp-related", ".crp_related",
+)
+# Class-name fragments marking furniture (share bars, ads, captions, related posts...),
+# matched as whole words of a class attribute split on non-letters.
+NOISE_CLASS_WORDS = frozenset({
+    "share", "sharing", "social", "related", "banner", "adv", "advert", "advertising",
+    "reklama", "ads", "promo", "caption", "subscribe", "subscription", "comments",
+    "comment", "breadcrumbs", "breadcrumb", "crumbs", "tags", "sidebar", "widget",
+    "views", "rating", "print", "author", "meta", "byline", "rubric", "photo", "gallery",
+    "date", "time", "timestamp", "posted",
+})
+# Classes of <body> on WordPress pages that are not single posts.
+NON_ARTICLE_BODY_CLASSES = frozenset({
+    "archive", "blog", "home", "search", "search-results", "error404", "category", "tag",
+    "author", "date", "page-template",
+})
+NOT_FOUND_TITLES = ("страница не найдена", "page not found", "ошибка 404", "404")
+AUTHOR_LABELS = ("автор:", "автор", "текст:", "by")

@@ -18,6 +18,7 @@ from scrapy.http import Response, TextResponse
 from scrapy.settings import SETTINGS_PRIORITIES
 
 from kantkg import __version__, discovery
+from kantkg.encoding import charset_from_content_type, decode_html
 from kantkg.extract import extract_raw
 
 
@@ -122,19 +123,21 @@ class KantSpider(scrapy.Spider):
             stats.inc_value("kantkg/skipped/not_text")
             return
         stats.inc_value("kantkg/article_pages")
-        item = extract_raw(response.text, response.url)
+        header = response.headers.get
+        content_type = (header("Content-Type") or b"").decode("latin-1") or None
+        page = decode_html(response.body, charset_from_content_type(content_type))
+        item = extract_raw(page, response.url)
         if item is None:
             stats.inc_value("kantkg/skipped/not_article")
             self.logger.info("not an article page: %s", response.url)
             return
         for field, layer in item.get("method", {}).items():
             stats.inc_value(f"kantkg/layer/{field}/{layer}")
-        header = response.headers.get
         item.update(
             fetched_at=datetime.now(UTC).isoformat(timespec="seconds"),
             status=response.status,
-            html=response.text,
-            content_type=(header("Content-Type") or b"").decode("latin-1") or None,
+            html=page,
+            content_type=content_type,
             etag=(header("ETag") or b"").decode("latin-1") or None,
             last_modified=(header("Last-Modified") or b"").decode("latin-1") or None,
         )

@@ -1,0 +1,668 @@
+"""HTML -> raw article fields, layered, recording which layer produced each field.
+
+Layers, best first: "jsonld" (schema.org JSON-LD), "microdata" (itemprop), "meta"
+(OpenGraph / article:* / <link rel=canonical>), "site" (the WordPress selectors in
+kantkg.site), "generic" (page-structure heuristics: <h1>, <title>, date-like elements,
+the densest block of text). One small function per field, Fundus-style; the page is
+parsed once. Dates are returned as raw candidates (`dates_raw`) for kantkg.dates, and
+paragraphs raw for kantkg.paragraphs: those modules own their rules.
+
+`extract_raw` returns None for a page that is not a single article (listing, category,
+tag, search, error page). A page that looks like an article but yields no body still
+comes back (with no paragraphs) so that the archive pipeline drops it *with a reason*
+and the crawl's stats show the extractor failing.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections import defaultdict
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from functools import lru_cache
+from urllib.parse import urljoin
+
+from cssselect import HTMLTranslator
+from lxml import etree, html
+
+from kantkg import site
+from kantkg.encoding import decode_html
+
+ARTICLE_TYPES = frozenset({
+    "Article", "NewsArticle", "ReportageNewsArticle", "AnalysisNewsArticle",
+    "OpinionNewsArticle", "BackgroundNewsArticle", "ReviewNewsArticle", "BlogPosting",
+    "LiveBlogPosting", "Report", "ScholarlyArticle", "TechArticle",
+})
+LISTING_TYPES = frozenset({"CollectionPage", "SearchResultsPage", "ProfilePage", "ItemList"})
+
+# Block-level tags: they end the paragraph being collected.
+BLOCK_TAGS = frozenset({
+    "p", "div", "section", "article", "main", "header", "footer", "blockquote", "li", "ul",
+    "ol", "dl", "dt", "dd", "h1", "h2", "h3", "h4", "h5", "h6", "table", "tbody", "thead",
+    "tfoot", "tr", "td", "th", "pre", "hr", "center", "address", "details", "summary",
+    "caption",
+})
+# Always furniture, however much text they hold.
+ALWAYS_NOISE_TAGS = frozenset({
+    "script", "style", "noscript", "template", "svg", "canvas", "iframe", "object", "embed",
+})
+MIN_PARAGRAPH_SCORE_CHARS = 25   # shorter blocks do not vote for a generic container
+MIN_BODY_CHARS = 60              # less text than this is no article body
+MAX_LINK_DENSITY = 0.5           # blocks mostly made of link text are navigation
+LISTING_MIN_HEADLINE_LINKS = 3
+_BR = "\x00"
+_PARAGRAPH_BREAK_RE = re.compile(r"[ \t\r\n\f\v]*\x00(?:[ \t\r\n\f\v]*\x00)+[ \t\r\n\f\v]*")
+_CLASS_WORD_RE = re.compile(r"[a-z]+")
+_DATE_IN_TEXT_RE = re.compile(
+    r"\d{1,2}\.\d{1,2}\.\d{2,4}|\d{4}-\d{2}-\d{2}|\d{1,2}\s+[а-яё]+\s+\d{4}"
+    r"|(?:сегодня|вчера)\b|\d{1,2}:\d{2}",
+    re.IGNORECASE,
+)
+_TRANSLATOR = HTMLTranslator()
+
+
+@lru_cache(maxsize=512)
+def _xpath(css: str) -> etree.XPath:
+    """CSS selector -> compiled XPath, once per selector."""
+    return etree.XPath(_TRANSLATOR.css_to_xpath(css, prefix="descendant-or-self::"))
+
+
+def _select(node, css: str) -> list:
+    return _xpath(css)(node)
+
+
+def _text(node) -> str:
+    return " ".join(node.text_content().split()) if node is not None else ""
+
+
+# ------------------------------------------------------------ the parsed page
+
+
+@dataclass
+class Page:
+    """One parsed page plus the structured data found in it."""
+
+    url: str
+    root: html.HtmlElement
+    jsonld: dict = field(default_factory=dict)      # the Article node, @id refs resolved
+    jsonld_types: set[str] = field(default_factory=set)
+    jsonld_ids: dict[str, dict] = field(default_factory=dict)
+    microdata: html.HtmlElement | None = None       # the Article itemscope
+    meta: dict[str, list[str]] = field(default_factory=dict)
+
+    def meta_first(self, *names: str) -> str | None:
+        for name in names:
+            for value in self.meta.get(name, ()):
+                if value.strip():
+                    return value.strip()
+        return None
+
+    @property
+    def strong_article_signal(self) -> bool:
+        """Structured data saying this page is one article."""
+        return bool(self.jsonld) or self.microdata is not None or \
+            (self.meta_first("og:type") or "").lower() == "article"
+
+
+def parse(text: str) -> html.HtmlElement | None:
+    # lxml refuses str input that carries an XML encoding declaration.
+    text = re.sub(r"^\s*<\?xml[^>]*>", "", text)
+    if not text.strip():
+        return None
+    try:
+        return html.document_fromstring(text)
+    except (etree.ParserError, ValueError):
+        return None
+
+
+def _types(node: dict) -> set[str]:
+    kind = node.get("@type")
+    kinds = kind if isinstance(kind, list) else [kind]
+    return {k.rsplit("/", 1)[-1] for k in kinds if isinstance(k, str)}
+
+
+def _jsonld_nodes(data) -> Iterator[dict]:
+    if isinstance(data, list):
+        for entry in data:
+            yield from _jsonld_nodes(entry)
+    elif isinstance(data, dict):
+        yield data
+        if "@graph" in data:
+            yield from _jsonld_nodes(data["@graph"])
+
+
+def _load_jsonld(page: Page) -> None:
+    for script in page.root.xpath("//script[@type='application/ld+json']"):
+        raw = (script.text or "").strip()
+        raw = re.sub(r"^\s*(?://\s*)?<!\[CDATA\[|(?://\s*)?\]\]>\s*$", "", raw)
+        try:
+            data = json.loads(raw, strict=False)
+        except ValueError:
+            continue
+        for node in _jsonld_nodes(data):
+            if isinstance(node.get("@id"), str):
+                page.jsonld_ids.setdefault(node["@id"], node)
+            types = _types(node)
+            page.jsonld_types |= types
+            if not page.jsonld and types & ARTICLE_TYPES:
+                page.jsonld = node
+
+
+def _load_meta(page: Page) -> None:
+    meta: dict[str, list[str]] = defaultdict(list)
+    for el in page.root.xpath("//meta[@content]"):
+        key = el.get("property") or el.get("name") or el.get("itemprop")
+        if key and el.getparent() is not None:
+            meta[key.strip().lower()].append(el.get("content", ""))
+    for el in page.root.xpath("//link[@href][@rel]"):
+        for rel in el.get("rel", "").lower().split():
+            meta[f"link:{rel}"].append(el.get("href", ""))
+    page.meta = meta
+
+
+def _find_microdata(page: Page) -> None:
+    for el in page.root.xpath("//*[@itemscope][@itemtype]"):
+        kinds = {t.rsplit("/", 1)[-1] for t in el.get("itemtype", "").split()}
+        if kinds & ARTICLE_TYPES:
+            page.microdata = el
+            return
+
+
+def load_page(text: str, url: str) -> Page | None:
+    root = parse(text)
+    if root is None:
+        return None
+    page = Page(url=url, root=root)
+    _load_jsonld(page)
+    _load_meta(page)
+    _find_microdata(page)
+    return page
+
+
+# ----------------------------------------------------------- small helpers
+
+
+def _ld_value(page: Page, key: str):
+    value = page.jsonld.get(key)
+    if isinstance(value, dict) and "@id" in value and len(value) == 1:
+        return page.jsonld_ids.get(value["@id"], value)
+    return value
+
+
+def _ld_text(value) -> str | None:
+    """A JSON-LD value as text: strings, names of objects, lists joined by ', '."""
+    if isinstance(value, str):
+        return " ".join(value.split()) or None
+    if isinstance(value, dict):
+        return _ld_text(value.get("name") or value.get("@value"))
+    if isinstance(value, list):
+        parts = [t for t in (_ld_text(v) for v in value) if t]
+        return ", ".join(dict.fromkeys(parts)) or None
+    return None
+
+
+def _microdata_el(page: Page, prop: str):
+    if page.microdata is None:
+        return None
+    found = page.microdata.xpath(f".//*[@itemprop='{prop}']")
+    return found[0] if found else None
+
+
+def _microdata_text(page: Page, prop: str) -> str | None:
+    el = _microdata_el(page, prop)
+    if el is None:
+        return None
+    if el.get("itemscope") is not None:
+        name = el.xpath(".//*[@itemprop='name']")
+        if name:
+            el = name[0]
+    value = el.get("content") or el.get("datetime") or _text(el)
+    return " ".join(value.split()) or None
+
+
+def _first_selected(root, selectors: Iterable[str]) -> str | None:
+    for css in selectors:
+        for el in _select(root, css):
+            text = _text(el)
+            if text:
+                return text
+    return None
+
+
+def strip_site_name(title: str) -> str:
+    """«Title - Информационное агентство «Кант»» -> «Title» (prefix or suffix)."""
+    title = " ".join(title.split())
+    changed = True
+    while changed:
+        changed = False
+        folded = title.casefold()
+        for sep in site.TITLE_SEPARATORS:
+            for name in site.SITE_NAMES:
+                tail, head = (sep + name).casefold(), (name + sep).casefold()
+                if folded.endswith(tail) and len(title) > len(tail):
+                    title, changed = title[: -len(tail)].rstrip(), True
+                elif folded.startswith(head) and len(title) > len(head):
+                    title, changed = title[len(head):].lstrip(), True
+                if changed:
+                    break
+            if changed:
+                break
+    return title
+
+
+def _class_words(el) -> set[str]:
+    return set(_CLASS_WORD_RE.findall((el.get("class") or "").lower())) | \
+        set(_CLASS_WORD_RE.findall((el.get("id") or "").lower()))
+
+
+# --------------------------------------------------------------- the fields
+
+
+def extract_title(page: Page) -> tuple[str | None, str | None]:
+    title = _ld_text(page.jsonld.get("headline")) or _ld_text(page.jsonld.get("name"))
+    if title:
+        return strip_site_name(title), "jsonld"
+    title = _microdata_text(page, "headline") or _microdata_text(page, "name")
+    if title:
+        return strip_site_name(title), "microdata"
+    title = page.meta_first("og:title", "twitter:title")
+    if title:
+        return strip_site_name(title), "meta"
+    title = _first_selected(page.root, site.TITLE_SELECTORS)
+    if title:
+        return strip_site_name(title), "site"
+    title = _first_selected(page.root, ("h1",)) or _first_selected(page.root, ("title",))
+    if title:
+        return strip_site_name(title), "generic"
+    return None, None
+
+
+def _selected_values(root, selectors: Iterable[tuple[str, str]]) -> Iterator[str]:
+    for css, attr in selectors:
+        for el in _select(root, css):
+            value = el.get(attr) if attr else _text(el)
+            if value and value.strip():
+                yield " ".join(value.split())
+
+
+def published_candidates(page: Page) -> list[list[str]]:
+    """Every date the page offers for its publication, best layer first."""
+    found: list[list[str]] = []
+    if text := _ld_text(page.jsonld.get("datePublished")):
+        found.append(["jsonld", text])
+    if text := _microdata_text(page, "datePublished"):
+        found.append(["microdata", text])
+    for name in ("article:published_time", "og:published_time", "datepublished",
+                 "pubdate", "publishdate", "date", "dc.date", "dc.date.issued",
+                 "sailthru.date", "parsely-pub-date"):
+        if text := page.meta_first(name):
+            found.append(["meta", text])
+    for text in _selected_values(page.root, site.PUBLISHED_SELECTORS):
+        found.append(["site", text])
+    for text in _generic_dates(page.root):
+        found.append(["generic", text])
+    return _unique(found)
+
+
+def modified_candidates(page: Page) -> list[list[str]]:
+    found: list[list[str]] = []
+    if text := _ld_text(page.jsonld.get("dateModified")):
+        found.append(["jsonld", text])
+    if text := _microdata_text(page, "dateModified"):
+        found.append(["microdata", text])
+    for name in ("article:modified_time", "og:updated_time", "datemodified"):
+        if text := page.meta_first(name):
+            found.append(["meta", text])
+    for text in _selected_values(page.root, site.MODIFIED_SELECTORS):
+        found.append(["site", text])
+    return _unique(found)
+
+
+def _unique(candidates: list[list[str]]) -> list[list[str]]:
+    seen: set[str] = set()
+    out = []
+    for layer, text in candidates:
+        if text not in seen:
+            seen.add(text)
+            out.append([layer, text])
+    return out
+
+
+def _generic_dates(root) -> Iterator[str]:
+    """Short texts of date-looking elements: <time>, classes with date/time words."""
+    for el in root.iter("time"):
+        if value := el.get("datetime") or _text(el):
+            yield value
+    for el in root.xpath("//body//*[@class]"):
+        if _class_words(el) & {"date", "time", "posted", "published", "timestamp", "datetime"}:
+            text = _text(el)
+            if text and len(text) <= 80 and _DATE_IN_TEXT_RE.search(text):
+                yield text
+
+
+def extract_author(page: Page) -> tuple[str | None, str | None]:
+    if text := _ld_text(_ld_value(page, "author")):
+        return text, "jsonld"
+    if text := _microdata_text(page, "author"):
+        return _strip_label(text), "microdata"
+    text = page.meta_first("article:author", "author")
+    if text and not text.startswith("http") and strip_site_name("x - " + text) != "x":
+        return text, "meta"
+    if text := _first_selected(page.root, site.AUTHOR_SELECTORS):
+        return _strip_label(text), "site"
+    for el in page.root.xpath("//body//*[@class]"):
+        if "author" in _class_words(el):
+            text = _strip_label(_text(el))
+            if text and len(text) <= 60:
+                return text, "generic"
+    return None, None
+
+
+def _strip_label(text: str) -> str:
+    folded = text.casefold()
+    for label in site.AUTHOR_LABELS:
+        if folded.startswith(label + " ") or (label.endswith(":") and folded.startswith(label)):
+            return text[len(label):].strip(" :")
+    return text
+
+
+def extract_section(page: Page) -> tuple[str | None, str | None]:
+    value = page.jsonld.get("articleSection")
+    if text := _ld_text(value[0] if isinstance(value, list) and value else value):
+        return text, "jsonld"
+    if text := _microdata_text(page, "articleSection"):
+        return text, "microdata"
+    if text := page.meta_first("article:section"):
+        return text, "meta"
+    if text := _first_selected(page.root, site.SECTION_SELECTORS):
+        return text, "site"
+    return None, None
+
+
+def _breadcrumb_section(page: Page) -> str | None:
+    """The last category link of the breadcrumbs (read before furniture is removed)."""
+    crumbs = [a for el in page.root.xpath("//body//*[@class]")
+              if _class_words(el) & {"breadcrumbs", "breadcrumb", "crumbs"}
+              for a in el.iter("a") if "/category/" in (a.get("href") or "")]
+    return (_text(crumbs[-1]) or None) if crumbs else None
+
+
+def _nearby_section(container) -> str | None:
+    """The first category link in or just around the article text."""
+    scope = container
+    for _ in range(2):
+        if scope is None:
+            return None
+        for a in scope.iter("a"):
+            if "/category/" in (a.get("href") or "") and _text(a):
+                return _text(a)
+        scope = scope.getparent()
+    return None
+
+
+def extract_tags(page: Page) -> tuple[list[str], str | None]:
+    keywords = page.jsonld.get("keywords")
+    if isinstance(keywords, str):
+        keywords = [k for k in keywords.split(",")]
+    if isinstance(keywords, list):
+        tags = [t for t in (_ld_text(k) for k in keywords) if t]
+        if tags:
+            return list(dict.fromkeys(tags)), "jsonld"
+    tags = [t.strip() for t in page.meta.get("article:tag", []) if t.strip()]
+    if tags:
+        return list(dict.fromkeys(tags)), "meta"
+    for css in site.TAG_SELECTORS:
+        tags = [_text(a) for a in _select(page.root, css) if _text(a)]
+        if tags:
+            return list(dict.fromkeys(tags)), "site"
+    tags = [_text(a).lstrip("#") for a in page.root.xpath("//body//a[contains(@href, '/tag/')]")
+            if _text(a)]
+    return (list(dict.fromkeys(tags)), "generic") if tags else ([], None)
+
+
+def extract_canonical(page: Page) -> tuple[str, str]:
+    """The page's own idea of its URL, if it is a plausible one for this article."""
+    for layer, candidate in (("meta", page.meta_first("link:canonical")),
+                             ("meta", page.meta_first("og:url")),
+                             ("jsonld", _ld_text(page.jsonld.get("url")))):
+        if not candidate:
+            continue
+        absolute = urljoin(page.url, candidate.strip())
+        # A canonical pointing at the front page or another site would merge articles.
+        if site.same_site(absolute, page.url) and (
+            site.is_article_url(absolute) or not site.is_article_url(page.url)
+        ):
+            return absolute, layer
+    return page.url, "url"
+
+
+# --------------------------------------------------------------------- body
+
+
+def _remove_noise(container) -> None:
+    """Drop furniture inside the container: by tag or selector always, by class word
+    unless the element holds most of the container's text (then it is a wrapper)."""
+    total = len(container.text_content()) or 1
+    doomed = []
+    for css in site.NOISE_SELECTORS:
+        doomed += [el for el in _select(container, css) if el is not container]
+    for el in container.iter(etree.Element):
+        if el is not container and _class_words(el) & site.NOISE_CLASS_WORDS:
+            doomed.append(el)
+    for el in doomed:
+        if el.getparent() is None:
+            continue
+        if el.tag not in ALWAYS_NOISE_TAGS and len(el.text_content()) > total / 2:
+            continue
+        el.drop_tree()
+
+
+def text_blocks(container) -> list[tuple[str, float]]:
+    """The container's text as blocks in reading order: (text, link density).
+
+    Block elements end a block; two or more <br> in a row end one too (old pages
+    separate paragraphs with <br><br>); a single <br> is a line break inside it.
+    """
+    blocks: list[tuple[str, float]] = []
+    buf: list[str] = []
+    link_chars = [0]
+
+    def flush() -> None:
+        raw = "".join(buf)
+        buf.clear()
+        links, link_chars[0] = link_chars[0], 0
+        pieces = [" ".join(p.replace(_BR, " ").split()) for p in _PARAGRAPH_BREAK_RE.split(raw)]
+        pieces = [p for p in pieces if p]
+        total = sum(map(len, pieces)) or 1
+        for piece in pieces:
+            blocks.append((piece, min(1.0, links / total)))
+
+    def walk(el, in_link: bool) -> None:
+        if el.text:
+            buf.append(el.text)
+            if in_link:
+                link_chars[0] += len(el.text.strip())
+        for child in el:
+            tag = child.tag if isinstance(child.tag, str) else None
+            if tag is None:
+                pass  # comment or processing instruction: only its tail counts
+            elif tag == "br":
+                buf.append(_BR)
+            elif tag in BLOCK_TAGS:
+                flush()
+                walk(child, in_link)
+                flush()
+            elif tag in ALWAYS_NOISE_TAGS:
+                pass
+            else:
+                walk(child, in_link or tag == "a")
+            if child.tail:
+                buf.append(child.tail)
+                if in_link:
+                    link_chars[0] += len(child.tail.strip())
+
+    walk(container, False)
+    flush()
+    return blocks
+
+
+def _site_container(page: Page):
+    for css in site.BODY_SELECTORS:
+        found = _select(page.root, css)
+        if len(found) == 1:
+            return found[0]
+    return None
+
+
+def _generic_container(root):
+    """The element holding the most paragraph text (readability-style voting)."""
+    scores: dict = defaultdict(float)
+    body = root.find("body")
+    for el in (body if body is not None else root).iter(etree.Element):
+        if el.tag in ALWAYS_NOISE_TAGS or el.tag in ("a", "li", "h1", "h2", "h3"):
+            continue
+        parent = el.getparent()
+        if el.tag == "p" and parent is not None:
+            length = len(el.text_content().strip()) - _link_text_len(el)
+            if length >= MIN_PARAGRAPH_SCORE_CHARS:
+                scores[parent] += length
+                grand = parent.getparent()
+                if grand is not None:
+                    scores[grand] += length / 2
+            continue
+        # Text sitting directly in a block (br-separated or <div>-paragraphs).
+        own = len((el.text or "").strip()) + sum(
+            len((c.tail or "").strip()) for c in el if c.tag not in BLOCK_TAGS)
+        if own >= MIN_PARAGRAPH_SCORE_CHARS:
+            target = parent if el.tag == "div" and not any(
+                isinstance(c.tag, str) and c.tag in BLOCK_TAGS for c in el) else el
+            if target is None:
+                continue
+            scores[target] += own
+            if target is parent and parent.getparent() is not None:
+                scores[parent.getparent()] += own / 2
+    if not scores:
+        return None
+    return max(scores, key=scores.__getitem__)
+
+
+def _link_text_len(el) -> int:
+    return sum(len(a.text_content().strip()) for a in el.iter("a"))
+
+
+def extract_body(page: Page, title: str | None) -> tuple[list[str], str | None, object]:
+    """-> (raw paragraphs, layer, container element)."""
+    candidates = []
+    if page.microdata is not None:
+        found = page.microdata.xpath(".//*[@itemprop='articleBody']")
+        if found:
+            candidates.append((found[0], "microdata"))
+    site_el = _site_container(page)
+    if site_el is not None:
+        candidates.append((site_el, "site"))
+    for container, layer in candidates:
+        paragraphs = _paragraphs_of(container, title)
+        if sum(map(len, paragraphs)) >= MIN_BODY_CHARS:
+            return paragraphs, layer, container
+    ld_body = page.jsonld.get("articleBody")
+    if isinstance(ld_body, str) and len(ld_body.strip()) >= MIN_BODY_CHARS:
+        parts = [" ".join(p.split()) for p in re.split(r"\n\s*\n|\r?\n", ld_body)]
+        return [p for p in parts if p], "jsonld", None
+    body = page.root.find("body")
+    if body is None:
+        return [], None, None
+    _remove_noise(body)
+    container = _generic_container(body)
+    if container is None:
+        return [], None, None
+    paragraphs = _paragraphs_of(container, title, generic=True)
+    return paragraphs, ("generic" if paragraphs else None), container
+
+
+def _paragraphs_of(container, title: str | None, generic: bool = False) -> list[str]:
+    _remove_noise(container)
+    folded_title = (title or "").casefold()
+    kept = []
+    for text, link_density in text_blocks(container):
+        if link_density > MAX_LINK_DENSITY:
+            continue
+        if folded_title and text.casefold() == folded_title:
+            continue
+        if generic and len(text) <= 80 and _DATE_IN_TEXT_RE.search(text) and \
+                len(_DATE_IN_TEXT_RE.sub("", text).strip(" |,.-—")) < 25:
+            continue  # a date/byline line around the text, not the text
+        kept.append(text)
+    return kept
+
+
+# ------------------------------------------------------------- non-articles
+
+
+def non_article_reason(page: Page, title: str | None) -> str | None:
+    """Why the page is not a single article (listing, search, error page), or None."""
+    if page.strong_article_signal:
+        return None
+    body = page.root.find("body")
+    classes = set((body.get("class") or "").split()) if body is not None else set()
+    if classes & site.NON_ARTICLE_BODY_CLASSES and not classes & {"single", "single-post"}:
+        return "listing page (body class)"
+    if page.jsonld_types & LISTING_TYPES:
+        return "listing page (structured data)"
+    og_type = (page.meta_first("og:type") or "").lower()
+    if og_type and og_type != "article" and not site.is_article_url(page.url):
+        return f"og:type {og_type}"
+    if title and title.casefold().strip(" .!") in site.NOT_FOUND_TITLES:
+        return "error page"
+    headline_links = {
+        a.get("href") for a in page.root.xpath("//h2//a[@href] | //h3//a[@href] | //h4//a[@href]")
+    }
+    if len(headline_links) >= LISTING_MIN_HEADLINE_LINKS and not site.is_article_url(page.url):
+        return "listing page (headline links)"
+    return None
+
+
+# ------------------------------------------------------------------ the API
+
+
+def extract_raw(page_html: bytes | str, url: str, encoding: str | None = None) -> dict | None:
+    """Raw article fields of one page (see module doc), or None for non-articles.
+
+    `encoding` is the charset an HTTP header declared, if any.
+    """
+    page = load_page(decode_html(page_html, encoding), url)
+    if page is None:
+        return None
+    title, title_layer = extract_title(page)
+    if non_article_reason(page, title):
+        return None
+    canonical, canonical_layer = extract_canonical(page)
+    author, author_layer = extract_author(page)
+    section, section_layer = extract_section(page)
+    tags, tags_layer = extract_tags(page)
+    dates_raw = {"published": published_candidates(page), "modified": modified_candidates(page)}
+    if section is None and (section := _breadcrumb_section(page)):
+        section_layer = "generic"
+    # Body last: it removes furniture from the tree the other fields read.
+    paragraphs, body_layer, container = extract_body(page, title)
+    if section is None and (section := _nearby_section(container)):
+        section_layer = "generic"
+    if not paragraphs and not title:
+        return None
+    if not paragraphs and not (page.strong_article_signal or site.is_article_url(url)):
+        return None
+    method = {name: layer for name, layer in (
+        ("title", title_layer), ("canonical_url", canonical_layer), ("author", author_layer),
+        ("section", section_layer), ("tags", tags_layer), ("paragraphs", body_layer),
+    ) if layer}
+    return {
+        "url": url,
+        "canonical_url": canonical,
+        "title": title,
+        "author": author,
+        "section": section,
+        "tags": tags,
+        "paragraphs": paragraphs,
+        "dates_raw": dates_raw,
+        "method": method,
+    }

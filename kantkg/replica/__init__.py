@@ -1,0 +1,14 @@
+"""A loopback replica of kant.kg for the demo, the tests and the benchmarks.
+
+    from kantkg.replica import Replica
+    with Replica(articles=60, seed=7) as site:
+        site.base_url, site.truth(), site.seed_article
+
+`kantkg replica --port N --articles N` serves one from the command line. It serves N
+generated articles plus the one real article we have (the seed) at its real path.
+"""
+
+from kantkg.replica.corpus import MARKUPS, ArticleTruth, Corpus
+from kantkg.replica.server import Replica, run
+
+__all__ = ["MARKUPS", "ArticleTruth", "Corpus", "Replica", "run"]

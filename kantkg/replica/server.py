@@ -1,0 +1,304 @@
+"""The loopback HTTP server: kant.kg's URL space, served from a Corpus.
+
+Stdlib only (ThreadingHTTPServer, HTTP/1.1 keep-alive), bound to 127.0.0.1. Routes
+follow a WordPress + Yoast site: /robots.txt, /sitemap_index.xml, /post-sitemapN.xml,
+/feed/, /, /page/N/, /category/<slug>/[page/N/], /tag/<slug>/, /?s=, article
+permalinks /YYYY-MM-DD/<slug>/ (no trailing slash -> 301), 404 for anything else.
+Article pages carry ETag and Last-Modified and answer conditional GETs with 304.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import sys
+import threading
+from collections import Counter
+from datetime import UTC, datetime
+from email.utils import format_datetime, parsedate_to_datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qs, urlsplit
+
+from kantkg.replica import render
+from kantkg.replica.corpus import SECTIONS, ArticleTruth, Corpus, translit
+
+PER_PAGE = 10
+PER_SITEMAP = 1000
+FEED_SIZE = 20
+RELATED = 5
+STATIC_PAGES = {"/about/": "О нас", "/contacts/": "Контакты", "/reklama/": "Реклама"}
+
+_PAGED_RE = re.compile(r"^(?P<prefix>/|/category/[a-z0-9-]+/|/tag/[a-z0-9-]+/)"
+                       r"(?:page/(?P<page>\d+)/)?$")
+_POST_SITEMAP_RE = re.compile(r"^/post-sitemap(?P<n>\d*)\.xml$")
+
+
+class Response:
+    __slots__ = ("status", "body", "content_type", "headers")
+
+    def __init__(self, status: int, body: bytes, content_type: str,
+                 headers: dict[str, str] | None = None) -> None:
+        self.status = status
+        self.body = body
+        self.content_type = content_type
+        self.headers = headers or {}
+
+
+def _html(text: str, status: int = 200) -> Response:
+    return Response(status, text.encode("utf-8"), "text/html; charset=UTF-8")
+
+
+def _xml(text: str, content_type: str = "application/xml; charset=UTF-8") -> Response:
+    return Response(200, text.encode("utf-8"), content_type)
+
+
+class Site:
+    """Routing and page assembly; no sockets, so it is cheap to test directly."""
+
+    def __init__(self, corpus: Corpus, base_url: str) -> None:
+        self.corpus = corpus
+        self.base = base_url
+
+    # ------------------------------------------------------------- helpers
+
+    def _related(self, path: str) -> list[tuple[str, str]]:
+        """The five articles published before this one (a sidebar's "latest news")."""
+        paths = self.corpus.paths
+        where = self.corpus.position(path)
+        chosen = paths[max(0, where - RELATED):where] or paths[where + 1:where + 1 + RELATED]
+        return [(p, self.corpus.meta(p)["title"]) for p in chosen]
+
+    def _listing(self, heading: str, prefix: str, paths: list[str], page: int) -> Response:
+        start = (page - 1) * PER_PAGE
+        if page > 1 and start >= len(paths):
+            return self.not_found()
+        chunk = paths[start:start + PER_PAGE]
+        entries = [(p, self.corpus.meta(p)["title"], self.corpus.get(p).paragraphs[0][:180])
+                   for p in chunk]
+        next_url = f"{self.base}{prefix}page/{page + 1}/" if start + PER_PAGE < len(paths) \
+            else None
+        prev_url = None
+        if page > 1:
+            prev_url = f"{self.base}{prefix}" + (f"page/{page - 1}/" if page > 2 else "")
+        title = heading if page == 1 else f"{heading} — страница {page}"
+        return _html(render.listing_page(self.base, title, entries, next_url, prev_url))
+
+    def not_found(self) -> Response:
+        return _html(render.not_found_page(self.base), status=404)
+
+    # --------------------------------------------------------------- pages
+
+    def article(self, truth: ArticleTruth) -> Response:
+        body, charset = render.article_page(truth, self.base, self._related(truth.path))
+        changed = truth.modified_dt.astimezone(UTC)
+        return Response(200, body, f"text/html; charset={charset}", {
+            "ETag": '"' + hashlib.sha1(body).hexdigest()[:20] + '"',
+            "Last-Modified": format_datetime(changed, usegmt=True),
+        })
+
+    def sitemap_chunks(self) -> list[list[str]]:
+        paths = self.corpus.paths
+        return [paths[i:i + PER_SITEMAP] for i in range(0, len(paths), PER_SITEMAP)] or [[]]
+
+    def _lastmod(self, path: str) -> datetime:
+        meta = self.corpus.meta(path)
+        return meta["modified"] or meta["published"]
+
+    def sitemap_index(self) -> Response:
+        entries: list[tuple[str, datetime | None]] = []
+        for n, chunk in enumerate(self.sitemap_chunks(), start=1):
+            name = "/post-sitemap.xml" if n == 1 else f"/post-sitemap{n}.xml"
+            entries.append((name, max(map(self._lastmod, chunk)) if chunk else None))
+        entries += [("/page-sitemap.xml", None), ("/category-sitemap.xml", None)]
+        return _xml(render.sitemap_index(self.base, entries))
+
+    def post_sitemap(self, n: int) -> Response:
+        chunks = self.sitemap_chunks()
+        if not 1 <= n <= len(chunks):
+            return self.not_found()
+        return _xml(render.urlset(self.base, [(p, self._lastmod(p)) for p in chunks[n - 1]]))
+
+    def feed(self) -> Response:
+        newest = [self.corpus.get(p) for p in self.corpus.newest_first()[:FEED_SIZE]]
+        return _xml(render.rss_feed(self.base, newest), "application/rss+xml; charset=UTF-8")
+
+    def route(self, raw_path: str) -> Response:
+        parts = urlsplit(raw_path)
+        path, query = parts.path or "/", parse_qs(parts.query)
+        truth = self.corpus.find(path)
+        if truth is not None:
+            return self.article(truth)
+        if self.corpus.find(path + "/") is not None:
+            return Response(301, b"", "text/html; charset=UTF-8",
+                            {"Location": f"{self.base}{path}/"})
+        if path == "/robots.txt":
+            return Response(200, render.robots_txt(self.base).encode(), "text/plain; charset=utf-8")
+        if path == "/sitemap_index.xml":
+            return self.sitemap_index()
+        if m := _POST_SITEMAP_RE.match(path):
+            return self.post_sitemap(int(m.group("n") or 1))
+        if path == "/page-sitemap.xml":
+            return _xml(render.urlset(self.base, [(p, None) for p in STATIC_PAGES]))
+        if path == "/category-sitemap.xml":
+            return _xml(render.urlset(self.base, [(f"/category/{s}/", None) for _, s in SECTIONS]))
+        if path == "/feed/":
+            return self.feed()
+        if path in STATIC_PAGES:
+            return _html(render.listing_page(self.base, STATIC_PAGES[path], [], None, None))
+        if path == "/" and "s" in query:
+            words = query["s"][0]
+            return self._listing(f"Результаты поиска: {words}", "/",
+                                 self.corpus.search(words), 1)
+        if m := _PAGED_RE.match(path):
+            return self._paged(m.group("prefix"), int(m.group("page") or 1))
+        return self.not_found()
+
+    def _paged(self, prefix: str, page: int) -> Response:
+        if prefix == "/":
+            return self._listing("Новости Кыргызстана", "/", self.corpus.newest_first(), page)
+        kind, slug = prefix.strip("/").split("/")
+        if kind == "category":
+            names = {s: n for n, s in SECTIONS}
+            if slug not in names:
+                return self.not_found()
+            return self._listing(names[slug], prefix, self.corpus.in_section(slug), page)
+        paths = self.corpus.with_tag(slug)
+        if not paths:
+            return self.not_found()
+        tag = next(t for t in self.corpus.meta(paths[0])["tags"] if translit(t) == slug)
+        return self._listing(f"Метка: {tag}", prefix, paths, page)
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server_version = "kantkg-replica"
+    server: _Server
+
+    def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
+        self._serve(send_body=True)
+
+    def do_HEAD(self) -> None:  # noqa: N802
+        self._serve(send_body=False)
+
+    def _serve(self, send_body: bool) -> None:
+        replica = self.server.replica
+        try:
+            response = replica.site.route(self.path)
+        except Exception as exc:  # a replica bug must show up as a 500, not a hang
+            response = Response(500, f"replica error: {exc!r}".encode(), "text/plain")
+        if response.status == 200 and self._not_modified(response):
+            response = Response(304, b"", response.content_type, response.headers)
+        replica.record(self.command, self.path, response.status)
+        self.send_response(response.status)
+        self.send_header("Content-Type", response.content_type)
+        for name, value in response.headers.items():
+            self.send_header(name, value)
+        self.send_header("Content-Length", str(0 if response.status == 304 else len(response.body)))
+        self.end_headers()
+        if send_body and response.status != 304:
+            self.wfile.write(response.body)
+
+    def _not_modified(self, response: Response) -> bool:
+        etag = response.headers.get("ETag")
+        if etag and (match := self.headers.get("If-None-Match")):
+            return etag in [t.strip() for t in match.split(",")]
+        since = self.headers.get("If-Modified-Since")
+        changed = response.headers.get("Last-Modified")
+        if since and changed:
+            try:
+                return parsedate_to_datetime(changed) <= parsedate_to_datetime(since)
+            except (TypeError, ValueError):
+                return False
+        return False
+
+    def log_message(self, format: str, *args) -> None:  # noqa: A002
+        if self.server.replica.verbose:
+            sys.stderr.write("replica: " + format % args + "\n")
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+    replica: Replica
+
+
+class Replica:
+    """A running replica: `with Replica(articles=60) as site: ... site.base_url ...`."""
+
+    def __init__(self, articles: int = 200, seed: int = 1, host: str = "127.0.0.1",
+                 port: int = 0, verbose: bool = False) -> None:
+        self.articles = articles
+        self.seed = seed
+        self.verbose = verbose
+        self._server = _Server((host, port), _Handler, bind_and_activate=True)
+        self._server.replica = self
+        bound_host, bound_port = self._server.server_address[:2]
+        self.base_url = f"http://{bound_host}:{bound_port}"
+        self.corpus = Corpus(articles, seed, self.base_url)
+        self.site = Site(self.corpus, self.base_url)
+        self.requests: Counter[str] = Counter()
+        self.statuses: Counter[int] = Counter()
+        self._lock = threading.Lock()
+        self._thread: threading.Thread | None = None
+
+    # --------------------------------------------------------- lifecycle
+
+    def start(self) -> Replica:
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._server.serve_forever,
+                                            name="kantkg-replica", daemon=True)
+            self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        if self._thread is not None:
+            self._server.shutdown()
+            self._thread.join()
+            self._thread = None
+        self._server.server_close()
+
+    def serve_forever(self) -> None:
+        self._server.serve_forever()
+
+    def __enter__(self) -> Replica:
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+    # ------------------------------------------------------------ queries
+
+    def record(self, method: str, path: str, status: int) -> None:
+        with self._lock:
+            self.requests[urlsplit(path).path] += 1
+            self.statuses[status] += 1
+
+    @property
+    def requests_served(self) -> int:
+        return sum(self.statuses.values())
+
+    def truth(self) -> list[ArticleTruth]:
+        """Every article the replica serves, oldest first (the seed included)."""
+        return self.corpus.all()
+
+    def article(self, path: str) -> ArticleTruth:
+        return self.corpus.get(path)
+
+    @property
+    def seed_article(self) -> ArticleTruth:
+        from kantkg.replica.corpus import SEED_PATH
+
+        return self.corpus.get(SEED_PATH)
+
+
+def run(port: int = 8000, articles: int = 200, seed: int = 1) -> None:
+    """`kantkg replica`: serve until interrupted; the base URL is the first line printed."""
+    replica = Replica(articles=articles, seed=seed, port=port, verbose=True)
+    print(replica.base_url, flush=True)
+    print(f"serving {len(replica.corpus)} articles (seed {seed}); Ctrl-C stops", flush=True)
+    try:
+        replica.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        replica._server.server_close()
