@@ -296,7 +296,8 @@ def fts_query(text: str) -> str:
     crude Russian morphology («Путин» finds «Путина»).
     """
     words = _WORD_RE.findall(text.replace("ё", "е").replace("Ё", "Е"))
-    return " ".join(f'"{w}"*' for w in words)
+    # A one- or two-letter prefix («с*») would match half the dictionary.
+    return " ".join(f'"{w}"*' if len(w) > 2 else f'"{w}"' for w in words)
 
 
 def search(db: sqlite_utils.Database, query: str, limit: int = 10) -> list[dict]:

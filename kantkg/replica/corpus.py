@@ -137,7 +137,7 @@ class ArticleTruth:
     paragraphs: tuple[str, ...]  # distinct article text, reading order, no source-link line
     repeated: tuple[str, ...]    # paragraphs the page shows a second time
     markup: str
-    source_link: bool            # page ends with «Ссылка на новость: <url>»
+    source_line: str | None      # the closing «Ссылка на новость: <url>» line, if shown
 
     @property
     def published_dt(self) -> datetime:
@@ -151,8 +151,8 @@ class ArticleTruth:
     def page_paragraphs(self) -> list[str]:
         """The text blocks as the page shows them: repeats and source link included."""
         shown = list(self.paragraphs) + list(self.repeated)
-        if self.source_link:
-            shown.append(SOURCE_LINK + self.url)
+        if self.source_line:
+            shown.append(self.source_line)
         return shown
 
 
@@ -314,16 +314,15 @@ class Corpus:
         url = self.base_url + meta["path"]
         if meta["index"] == -1:
             shown = seed_paragraphs()
-            body = shown[:-1]
+            body, source_line = shown[:-1], shown[-1]  # verbatim, kant.kg URL and all
             distinct = list(dict.fromkeys(body))
             repeated = body[len(distinct):]
-            source_link = True
         else:
             rng = self._rng(meta["index"], "body")
             distinct = _distinct_paragraphs(rng, rng.randint(2, 9))
             # About a quarter of pages repeat their middle paragraphs, as the seed does.
             repeated = distinct[1:3] if len(distinct) >= 4 and rng.random() < 0.25 else []
-            source_link = rng.random() < 0.8
+            source_line = SOURCE_LINK + url if rng.random() < 0.8 else None
         modified = meta["modified"]
         return ArticleTruth(
             index=meta["index"],
@@ -339,5 +338,5 @@ class Corpus:
             paragraphs=tuple(distinct),
             repeated=tuple(repeated),
             markup=meta["markup"],
-            source_link=source_link,
+            source_line=source_line,
         )

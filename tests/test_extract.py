@@ -1,0 +1,152 @@
+"""kantkg.extract_article on every replica markup, on non-articles, and its small rules."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+
+from kantkg import extract_article
+from kantkg.extract import extract_raw, strip_site_name, text_blocks
+from kantkg.extract import parse as parse_html
+from kantkg.replica import MARKUPS, Corpus
+from kantkg.replica.corpus import SEED_PATH
+from kantkg.replica.render import SHOWS, article_page, listing_page, not_found_page
+
+BASE = "https://kant.kg"
+NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
+CORPUS = Corpus(120, seed=11, base_url=BASE)
+
+# Which layer each markup's fields must come from: the layering is part of the contract.
+EXPECTED_LAYERS = {
+    "wp_yoast": {"title": "jsonld", "published": "jsonld", "paragraphs": "site",
+                 "section": "jsonld"},
+    "plain_ru_date": {"title": "generic", "published": "generic", "paragraphs": "generic",
+                      "section": "generic"},
+    "legacy_cp1251": {"title": "generic", "published": "generic", "paragraphs": "generic",
+                      "section": "generic"},
+    "microdata_divs": {"title": "microdata", "published": "microdata",
+                       "paragraphs": "microdata", "section": "microdata"},
+    "td_newspaper": {"title": "meta", "published": "meta", "paragraphs": "site",
+                     "section": "meta"},
+}
+
+
+def page_of(truth):
+    related = [(p, CORPUS.meta(p)["title"]) for p in CORPUS.paths[:5] if p != truth.path]
+    body, _charset = article_page(truth, BASE, related)
+    return body
+
+
+def articles_in(markup: str, count: int = 6):
+    found = [a for a in CORPUS.all() if a.markup == markup][:count]
+    assert found, markup
+    return found
+
+
+@pytest.mark.parametrize("markup", MARKUPS)
+def test_each_markup_gives_what_the_site_published(markup):
+    for truth in articles_in(markup):
+        item = extract_article(page_of(truth), truth.url, now=NOW)
+        assert item is not None, truth.url
+        assert item["title"] == truth.title
+        assert item["paragraphs"] == list(truth.paragraphs)
+        assert item["section"] == truth.section
+        assert item["canonical_url"] == truth.url
+        precision = 19 if "seconds" in SHOWS[markup] else 16
+        want = truth.published_dt.astimezone(UTC).isoformat()[:precision]
+        assert item["published_utc"][:precision] == want
+        assert item["published_date"] == truth.published[:10]
+        if "author" in SHOWS[markup]:
+            assert item["author"] == truth.author
+        if "tags" in SHOWS[markup]:
+            assert sorted(item["tags"]) == sorted(truth.tags)
+        if "modified" in SHOWS[markup] and truth.modified:
+            assert datetime.fromisoformat(item["modified"]) == truth.modified_dt
+        assert item["duplicates_removed"] == len(truth.repeated)
+        assert item["boilerplate_removed"] >= bool(truth.source_line)
+        for field, layer in EXPECTED_LAYERS[markup].items():
+            assert item["method"].get(field) == layer, (field, item["method"])
+
+
+def test_seed_article():
+    seed = CORPUS.get(SEED_PATH)
+    item = extract_article(page_of(seed), seed.url, now=NOW)
+    assert item["title"] == ("Состоялась встреча Президента Садыра Жапарова с Президентом "
+                             "России Владимиром Путиным")
+    assert len(item["paragraphs"]) == 12
+    assert item["duplicates_removed"] == 2
+    assert not any("Ссылка на новость" in p for p in item["paragraphs"])
+    assert item["published"] == "2021-05-25T10:41:23+06:00"
+    assert item["published_utc"] == "2021-05-25T04:41:23+00:00"
+
+
+@pytest.mark.parametrize("markup", MARKUPS)
+def test_furniture_is_never_text(markup):
+    for truth in articles_in(markup, 3):
+        text = " ".join(extract_article(page_of(truth), truth.url, now=NOW)["paragraphs"])
+        for furniture in ("Фото:", "Поделиться", "Похожие новости", "Реклама",
+                          "Подписывайтесь", "Давно пора", "Другие новости", "Читайте также",
+                          "Просмотров", "Главная"):
+            assert furniture not in text, (markup, furniture)
+
+
+def test_bytes_in_windows_1251_decode_without_http_headers():
+    truth = articles_in("legacy_cp1251", 1)[0]
+    raw = page_of(truth)
+    with pytest.raises(UnicodeDecodeError):
+        raw.decode("utf-8")
+    assert extract_article(raw, truth.url, now=NOW)["title"] == truth.title
+
+
+def listing(entries=8, heading="Новости Кыргызстана"):
+    rows = [(p, CORPUS.meta(p)["title"], CORPUS.get(p).paragraphs[0])
+            for p in CORPUS.paths[:entries]]
+    return listing_page(BASE, heading, rows, f"{BASE}/page/2/", None)
+
+
+@pytest.mark.parametrize("url, page", [
+    (f"{BASE}/", listing()),
+    (f"{BASE}/page/2/", listing()),
+    (f"{BASE}/category/politika/", listing(heading="Политика")),
+    (f"{BASE}/?s=Бишкек", listing(3, heading="Результаты поиска: Бишкек")),
+    (f"{BASE}/tag/bishkek/", listing(0, heading="Метка: Бишкек")),
+    (f"{BASE}/no-such-page/", not_found_page(BASE)),
+    (f"{BASE}/", ""),
+    (f"{BASE}/", "<html><body></body></html>"),
+    (f"{BASE}/", b"\x00\x01\x02 binary junk \xff\xfe"),
+])
+def test_non_articles_give_none(url, page):
+    assert extract_article(page, url) is None
+
+
+def test_title_site_name_is_stripped_either_side():
+    assert strip_site_name("Новость дня - Информационное агентство «Кант»") == "Новость дня"
+    assert strip_site_name("Кант :: Новость дня") == "Новость дня"
+    assert strip_site_name("Новость дня | Kant.kg") == "Новость дня"
+    assert strip_site_name("Кант") == "Кант"  # never strip to nothing
+    assert strip_site_name("Выставка «Кант и Кыргызстан»") == "Выставка «Кант и Кыргызстан»"
+
+
+def test_br_br_separates_paragraphs_single_br_does_not():
+    root = parse_html("<html><body><td>Первый абзац<br>продолжение.<br><br>"
+                      "Второй <b>абзац</b>.<br> <br>\n<br>Третий.</td></body></html>")
+    assert [t for t, _ in text_blocks(root.find("body"))] == [
+        "Первый абзац продолжение.", "Второй абзац.", "Третий."]
+
+
+def test_canonical_pointing_elsewhere_is_ignored():
+    truth = articles_in("wp_yoast", 1)[0]
+    page = page_of(truth).decode().replace(f'<link rel="canonical" href="{truth.url}">',
+                                           f'<link rel="canonical" href="{BASE}/">')
+    page = page.replace(f'<meta property="og:url" content="{truth.url}">', "")
+    item = extract_raw(page, truth.url)
+    assert item["canonical_url"] == truth.url
+    assert item["method"]["canonical_url"] == "url"
+
+
+def test_article_page_without_body_still_comes_back_for_the_archive_to_drop():
+    page = ('<html><head><meta property="og:type" content="article">'
+            "<title>Заголовок - Kant.kg</title></head><body><h1>Заголовок</h1></body></html>")
+    item = extract_raw(page, f"{BASE}/2024-01-02/zagolovok/")
+    assert item is not None and item["title"] == "Заголовок" and item["paragraphs"] == []
