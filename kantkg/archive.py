@@ -315,4 +315,7 @@ def search(db: sqlite_utils.Database, query: str, limit: int = 10) -> list[dict]
     """
     cursor = db.execute(sql, [match, limit])
     columns = [c[0] for c in cursor.description]
-    return [dict(zip(columns, row, strict=True)) for row in cursor]
+    hits = [dict(zip(columns, row, strict=True)) for row in cursor]
+    for hit in hits:  # a snippet may span paragraphs: one line reads better
+        hit["snippet"] = " ".join((hit["snippet"] or "").split())
+    return hits
