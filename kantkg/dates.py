@@ -5,18 +5,20 @@ the page gives none) plus the same instant in UTC. Machine dates (ISO, RFC 822) 
 fast path; Russian visible dates ("25 мая 2021, 10:41", "вчера в 14:20") go through one
 shared dateparser instance restricted to Russian.
 
-Which source wins: extract.py lists candidates best layer first (JSON-LD, microdata,
-meta, site selectors, generic), and the first one that parses is the page date. The URL
-date (/YYYY-MM-DD/) is only a cross-check: when it contradicts the page date the page
-still wins and the disagreement is recorded in `date_warnings`; when no candidate
-parses, the URL date (midnight, local) is the last resort, recorded as layer "url".
+Which source wins (see `_choose`): extract.py lists candidates best layer first
+(JSON-LD, microdata, meta, site selectors, generic), and the first one that parses is
+the page date, except that a date without a time of day gives way to a later candidate
+of the same day that has one. The first candidate of every other layer is a
+cross-check, and so is the URL date (/YYYY-MM-DD/): when one names another day the
+chosen date still stands and the disagreement is recorded in `date_warnings`. When no
+candidate parses, the URL date (midnight, local) is the last resort, layer "url".
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time
 from email.utils import parsedate_to_datetime
 from functools import lru_cache
 from zoneinfo import ZoneInfo
@@ -25,20 +27,30 @@ from kantkg import site
 
 LOCAL_TZ = ZoneInfo(site.TIMEZONE)
 
-# A visible date needs a year or a relative word; dateparser alone reads "10" as a date.
+# A visible date needs a day and a month (numbers or a month name) or a relative word;
+# dateparser alone reads "10" or "2021" as a date and invents the missing parts.
 _DATEISH_RE = re.compile(
-    r"\b\d{4}\b|сегодня|вчера|позавчера|назад|только что", re.IGNORECASE
+    r"\d{1,2}\s*[./-]\s*\d{1,2}\s*[./-]\s*\d{2,4}"
+    r"|\d{1,2}[\s-]+[а-яёa-z]{3,}|[a-z]{3,}\.?\s+\d{1,2}\b"
+    r"|сегодня|вчера|позавчера|назад|только что|бүгүн|кечээ|today|yesterday|\bago\b",
+    re.IGNORECASE,
 )
 # The date part of longer text ("Опубликовано: 25 мая 2021, 10:41 | Политика").
 _RU_DATE_RE = re.compile(
     r"(\d{1,2}\s+[а-яё]+\s+\d{4}(?:\s*г\.?)?(?:,?\s*(?:в\s*)?\d{1,2}:\d{2})?"
-    r"|\d{1,2}\.\d{1,2}\.\d{4}(?:,?\s*(?:в\s*)?\d{1,2}:\d{2})?"
+    r"|\d{1,2}\.\d{1,2}\.\d{2,4}(?:,?\s*(?:в\s*)?\d{1,2}:\d{2})?"
     r"|(?:сегодня|вчера|позавчера),?\s*(?:в\s*)?\d{1,2}:\d{2}"
     r"|\d+\s+[а-я]+\s+назад)",
     re.IGNORECASE,
 )
-_HAS_TIME_RE = re.compile(r"\d{1,2}:\d{2}|назад")
+_HAS_TIME_RE = re.compile(r"\d{1,2}:\d{2}|назад|только что|\bago\b")
+_RELATIVE_DAY_RE = re.compile(r"сегодня|вчера|позавчера|бүгүн|кечээ|today|yesterday",
+                              re.IGNORECASE)
+_JUST_NOW_RE = re.compile(r"^(?:только что|just now)$", re.IGNORECASE)
 _ISO_DATE_ONLY_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+# Russian first; Kyrgyz month names («25-май, 2021-ж.») and English as kant.kg's other
+# languages. Few languages keep dateparser fast (~0.7 ms a call).
+LANGUAGES = ["ru", "ky", "en"]
 
 
 @dataclass(frozen=True)
@@ -57,8 +69,10 @@ def _ru_parser(relative_base: datetime):
     from dateparser.date import DateDataParser
 
     return DateDataParser(
-        languages=["ru"],
+        languages=LANGUAGES,
         settings={
+            # "Май 2021" or "2021" alone is no publication date: never invent the day.
+            "REQUIRE_PARTS": ["day", "month"],
             "TIMEZONE": site.TIMEZONE,
             "RETURN_AS_TIMEZONE_AWARE": True,
             "PREFER_DATES_FROM": "past",
@@ -98,6 +112,8 @@ def _parse_rfc822(text: str) -> ParsedDate | None:
 
 
 def _parse_visible(text: str, now: datetime) -> ParsedDate | None:
+    if _JUST_NOW_RE.match(text):
+        return ParsedDate(now.astimezone(LOCAL_TZ).replace(microsecond=0), has_time=True)
     if not _DATEISH_RE.search(text):
         return None
     # Relative dates only need minute precision; rounding keeps the parser cache warm.
@@ -112,8 +128,13 @@ def _parse_visible(text: str, now: datetime) -> ParsedDate | None:
             data = parser.get_date_data(candidate)
         except Exception:  # dateparser raises assorted errors on junk
             continue
-        if data.date_obj is not None:
-            return ParsedDate(_aware(data.date_obj), bool(_HAS_TIME_RE.search(candidate)))
+        if data.date_obj is None:
+            continue
+        value = _aware(data.date_obj)
+        has_time = bool(_HAS_TIME_RE.search(candidate))
+        if not has_time and _RELATIVE_DAY_RE.search(candidate):
+            value = value.replace(hour=0, minute=0, second=0, microsecond=0)  # «вчера»
+        return ParsedDate(value, has_time)
     return None
 
 
@@ -132,6 +153,8 @@ def parse_date(text: str | None, now: datetime | None = None) -> ParsedDate | No
         parsed = _parse_visible(text, now or datetime.now(UTC))
     if parsed is None or not (1990 <= parsed.value.year <= 2100):
         return None
+    if parsed.value.microsecond:  # stored to the second
+        parsed = ParsedDate(parsed.value.replace(microsecond=0), parsed.has_time)
     return parsed
 
 
@@ -143,31 +166,62 @@ def to_utc_iso(dt: datetime) -> str:
     return dt.astimezone(UTC).isoformat(timespec="seconds")
 
 
-def _first_parsed(
-    candidates: list[list[str]] | None, now: datetime | None
-) -> tuple[ParsedDate, str] | None:
+def _choose(
+    candidates: list[list[str]] | None, now: datetime | None, what: str
+) -> tuple[ParsedDate, str, list[str]] | None:
+    """The page's date for one field from its candidates: (date, layer, warnings).
+
+    1. Candidates come best layer first; the first that parses wins.
+    2. A winner without a time of day gives way to a later candidate of the same local
+       day that has one (JSON-LD "2021-05-25" + visible "25 мая 2021, 10:41").
+    3. The first parseable candidate of every other layer is a cross-check: a different
+       local day is recorded as a warning, never silently dropped.
+    """
+    winner: tuple[ParsedDate, str] | None = None
+    checked_layers: set[str] = set()
+    warnings: list[str] = []
     for layer, text in candidates or []:
+        if winner is not None and layer in checked_layers:
+            continue
         parsed = parse_date(text, now)
-        if parsed is not None:
-            return parsed, layer
-    return None
+        if parsed is None:
+            continue
+        checked_layers.add(layer)
+        if winner is None:
+            winner = (parsed, layer)
+            continue
+        best, best_layer = winner
+        day, best_day = _local_day(parsed), _local_day(best)
+        if day != best_day:
+            warnings.append(f"{what} {best_day} ({best_layer}) disagrees with {day} ({layer})")
+        elif parsed.has_time and not best.has_time:
+            winner = (parsed, layer)
+    if winner is None:
+        return None
+    return winner[0], winner[1], warnings
+
+
+def _local_day(parsed: ParsedDate) -> date:
+    return parsed.value.astimezone(LOCAL_TZ).date()
 
 
 def normalize_dates(item: dict, now: datetime | None = None) -> dict:
     """Fill published/modified (+ UTC, local date, warnings) from `dates_raw` in place.
 
-    `now` is the fetch time; relative dates resolve against it.
+    `now` is the fetch time; relative dates resolve against it. The URL date
+    (/YYYY-MM-DD/) is a cross-check (disagreement recorded) and the last resort.
     """
     raw = item.get("dates_raw") or {}
     method = item.setdefault("method", {})
     warnings: list[str] = []
     url_day = site.url_date(item.get("canonical_url") or item.get("url") or "")
 
-    found = _first_parsed(raw.get("published"), now)
+    found = _choose(raw.get("published"), now, "published")
     if found is not None:
-        published, layer = found
-        local_day = published.value.astimezone(LOCAL_TZ).date()
-        if url_day is not None and abs(local_day - url_day) > timedelta(days=0):
+        published, layer, disagreements = found
+        warnings += disagreements
+        local_day = _local_day(published)
+        if url_day is not None and local_day != url_day:
             warnings.append(
                 f"published {local_day.isoformat()} ({layer}) disagrees with "
                 f"URL date {url_day.isoformat()}"
@@ -181,14 +235,14 @@ def normalize_dates(item: dict, now: datetime | None = None) -> dict:
     if published is not None:
         item["published"] = to_iso(published.value)
         item["published_utc"] = to_utc_iso(published.value)
-        item["published_date"] = published.value.astimezone(LOCAL_TZ).date().isoformat()
+        item["published_date"] = _local_day(published).isoformat()
         method["published"] = layer
     else:
         item["published"] = item["published_utc"] = item["published_date"] = None
 
-    found_mod = _first_parsed(raw.get("modified"), now)
+    found_mod = _choose(raw.get("modified"), now, "modified")
     if found_mod is not None:
-        modified, mod_layer = found_mod
+        modified, mod_layer, _ = found_mod
         item["modified"] = to_iso(modified.value)
         item["modified_utc"] = to_utc_iso(modified.value)
         method["modified"] = mod_layer

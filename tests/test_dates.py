@@ -84,3 +84,33 @@ def test_no_date_anywhere_gives_none():
     normalize_dates(item, NOW)
     assert item["published"] is None and item["published_utc"] is None
     assert "published" not in item["method"]
+
+
+def test_date_without_time_gives_way_to_same_day_with_time():
+    item = {"url": "https://kant.kg/2021-05-25/slug/",
+            "dates_raw": {"published": [["jsonld", "2021-05-25"],
+                                        ["site", "25.05.2021"],
+                                        ["generic", "25 мая 2021, 10:41"]]}}
+    normalize_dates(item, NOW)
+    assert item["published"] == "2021-05-25T10:41:00+06:00"
+    assert item["method"]["published"] == "generic"
+    assert item["date_warnings"] == []
+
+
+def test_layers_that_disagree_are_recorded_best_layer_wins():
+    item = {"url": "https://kant.kg/2021-05-25/slug/",
+            "dates_raw": {"published": [["jsonld", "2021-05-25T10:41:23+06:00"],
+                                        ["meta", "2021-05-25T04:41:23+00:00"],
+                                        ["generic", "24 мая 2021, 18:00"]]}}
+    normalize_dates(item, NOW)
+    assert item["published"] == "2021-05-25T10:41:23+06:00"
+    assert item["date_warnings"] == [
+        "published 2021-05-25 (jsonld) disagrees with 2021-05-24 (generic)"]
+
+
+def test_relative_dates_resolve_against_the_fetch_time():
+    item = {"url": "https://kant.kg/2026-11-24/slug/",
+            "dates_raw": {"published": [["generic", "вчера в 23:05"]]}}
+    normalize_dates(item, datetime(2026, 11, 25, 6, 0, tzinfo=UTC))
+    assert item["published"] == "2026-11-24T23:05:00+06:00"
+    assert item["date_warnings"] == []
