@@ -80,6 +80,7 @@ CRAWL_COLUMNS = {
     "unchanged": int,
     "dropped": int,
     "errors": int,
+    "warnings": str,  # JSON list: extraction drift and other signs worth a look
     "stats": str,  # JSON of the crawler's whole stats dict
 }
 
@@ -130,6 +131,10 @@ def ensure_schema(db: sqlite_utils.Database) -> None:
         db["revisions"].create_index(["article_id"])
     if not db["crawls"].exists():
         db["crawls"].create(CRAWL_COLUMNS, pk="id")
+    for name, table in (("crawls", CRAWL_COLUMNS),):
+        missing = {c: t for c, t in table.items() if c not in db[name].columns_dict}
+        for column, kind in missing.items():  # columns added since the table was made
+            db[name].add_column(column, kind)
     if version != SCHEMA_VERSION:
         db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
 
@@ -269,13 +274,14 @@ def start_crawl(db: sqlite_utils.Database, base_url: str) -> int:
 
 
 def finish_crawl(db: sqlite_utils.Database, crawl_id: int, status: str, reason: str,
-                 counts: dict[str, int], stats: dict) -> None:
+                 counts: dict[str, int], stats: dict, warnings: list[str] | None = None) -> None:
     with db.conn:
         db["crawls"].update(crawl_id, {
             "finished": utc_now(),
             "status": status,
             "finish_reason": reason,
             **counts,
+            "warnings": json.dumps(warnings or [], ensure_ascii=False),
             "stats": json.dumps(stats, ensure_ascii=False, default=str, sort_keys=True),
         })
 

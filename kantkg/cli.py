@@ -1,4 +1,4 @@
-"""The `kantkg` command: crawl, search, show, stats, replica, demo.
+"""The `kantkg` command: crawl, search, show, stats, doctor, replica, demo.
 
 Every failure a user can cause ends in one line on stderr and a non-zero exit code,
 never a traceback.
@@ -16,10 +16,13 @@ import click
 
 from kantkg import archive, settings
 from kantkg.discovery import BadRange, DateRange
+from kantkg.replica.corpus import MARKUPS
 
 EXIT_OK = 0
 EXIT_CRAWL_FAILED = 1
 EXIT_USAGE = 2
+EXIT_NOT_ARTICLE = 3
+EXIT_UNREADABLE = 4
 EXIT_ARCHIVE = 5
 EXIT_NOT_FOUND = 6
 
@@ -136,16 +139,45 @@ def stats(db: str) -> None:
 
 
 @main.command()
+@click.argument("target")
+@click.option("--url", help="The page's URL when TARGET is a saved file (for URL dates).")
+@click.option("--json", "as_json", is_flag=True, help="The diagnosis as one JSON object.")
+def doctor(target: str, url: str | None, as_json: bool) -> None:
+    """Show what the extractor makes of one page (URL or saved file) and why.
+
+    Exit 0 for an article, 3 when the page is not an article, 4 when it cannot be read.
+    """
+    from kantkg.doctor import DoctorError, diagnose, read_target, report
+
+    try:
+        data, declared, found_url = read_target(target)
+    except DoctorError as exc:
+        fail(str(exc), EXIT_UNREADABLE)
+    diagnosis = diagnose(data, url or found_url, declared)
+    if as_json:
+        click.echo(json.dumps({"url": diagnosis.url, "encoding": diagnosis.encoding,
+                               "not_article": diagnosis.not_article, "item": diagnosis.item,
+                               "removed": diagnosis.removed}, ensure_ascii=False, indent=1))
+    else:
+        click.echo(report(diagnosis))
+    if diagnosis.item is None:
+        sys.exit(EXIT_NOT_ARTICLE)
+
+
+@main.command()
 @click.option("--port", default=8000, show_default=True, type=click.IntRange(0, 65535),
               help="0 picks a free port.")
 @click.option("--articles", default=200, show_default=True, type=click.IntRange(0, 1_000_000))
 @click.option("--seed", default=1, show_default=True, type=int)
-def replica(port: int, articles: int, seed: int) -> None:
+@click.option("--markup", "markups", multiple=True,
+              type=click.Choice(MARKUPS),
+              help="Serve only these article markups (repeatable; default: all).")
+def replica(port: int, articles: int, seed: int, markups: tuple[str, ...]) -> None:
     """Serve the loopback kant.kg replica on 127.0.0.1; prints its base URL first."""
     from kantkg.replica import run
 
     try:
-        run(port=port, articles=articles, seed=seed)
+        run(port=port, articles=articles, seed=seed, markups=markups or MARKUPS)
     except OSError as exc:
         fail(f"cannot serve on port {port}: {exc.strerror or exc}", EXIT_USAGE)
 

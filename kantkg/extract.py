@@ -630,12 +630,18 @@ def extract_raw(page_html: bytes | str, url: str, encoding: str | None = None) -
 
     `encoding` is the charset an HTTP header declared, if any.
     """
+    return explain_raw(page_html, url, encoding)[0]
+
+
+def explain_raw(page_html: bytes | str, url: str,
+                encoding: str | None = None) -> tuple[dict | None, str | None]:
+    """extract_raw plus, when the page is no article, the reason why (for doctor)."""
     page = load_page(decode_html(page_html, encoding), url)
     if page is None:
-        return None
+        return None, "empty or unparseable page"
     title, title_layer = extract_title(page)
-    if non_article_reason(page, title):
-        return None
+    if reason := non_article_reason(page, title):
+        return None, reason
     canonical, canonical_layer = extract_canonical(page)
     author, author_layer = extract_author(page)
     section, section_layer = extract_section(page)
@@ -648,9 +654,9 @@ def extract_raw(page_html: bytes | str, url: str, encoding: str | None = None) -
     if section is None and (section := _nearby_section(container)):
         section_layer = "generic"
     if not paragraphs and not title:
-        return None
+        return None, "no title and no text"
     if not paragraphs and not (page.strong_article_signal or site.is_article_url(url)):
-        return None
+        return None, "no article text and nothing saying it is an article"
     method = {name: layer for name, layer in (
         ("title", title_layer), ("canonical_url", canonical_layer), ("author", author_layer),
         ("section", section_layer), ("tags", tags_layer), ("paragraphs", body_layer),
@@ -665,4 +671,4 @@ def extract_raw(page_html: bytes | str, url: str, encoding: str | None = None) -
         "paragraphs": paragraphs,
         "dates_raw": dates_raw,
         "method": method,
-    }
+    }, None

@@ -23,6 +23,36 @@ def crawl_counts(stats: dict) -> dict[str, int]:
     }
 
 
+# Fields whose layer statistics reveal a theme change on the site.
+DRIFT_FIELDS = ("title", "paragraphs")
+DRIFT_SHARE = 0.5        # more than half of the articles on the weakest layer: say so
+DRIFT_MIN_ARTICLES = 5   # too few articles say nothing
+
+
+def drift_warnings(stats: dict) -> list[str]:
+    """Signs that kant.kg changed its markup: most articles fell back to the generic
+    layer, or got no date from the page itself (URL date or none)."""
+    articles = int(stats.get("kantkg/extracted", 0) or 0)
+    if articles < DRIFT_MIN_ARTICLES:
+        return []
+    warnings = []
+
+    def share(field: str, layers: tuple[str, ...]) -> int:
+        return sum(int(stats.get(f"kantkg/layer/{field}/{layer}", 0) or 0) for layer in layers)
+
+    for field in DRIFT_FIELDS:
+        weak = share(field, ("generic", "none"))
+        if weak > DRIFT_SHARE * articles:
+            warnings.append(f"{field}: {weak} of {articles} articles "
+                            f"({100 * weak // articles}%) fell back to the generic layer "
+                            "or found nothing: has kant.kg changed its theme?")
+    undated = share("published", ("url", "none"))
+    if undated > DRIFT_SHARE * articles:
+        warnings.append(f"published: {undated} of {articles} articles "
+                        f"({100 * undated // articles}%) had no date on the page itself")
+    return warnings
+
+
 def crawl_status(stats: dict, finish_reason: str) -> str:
     """'ok' when the spider finished and the site answered at all, else 'failed'."""
     if finish_reason != "finished":

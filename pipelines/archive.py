@@ -8,7 +8,7 @@ from scrapy import signals
 from scrapy.exceptions import DropItem, NotConfigured
 
 from kantkg import archive
-from kantkg.outcome import crawl_counts, crawl_status
+from kantkg.outcome import crawl_counts, crawl_status, drift_warnings
 
 logger = logging.getLogger(__name__)
 
@@ -51,7 +51,11 @@ class ArchivePipeline:
             return
         stats = self.stats.get_stats()
         status = crawl_status(stats, reason)
-        archive.finish_crawl(self.db, self.crawl_id, status, reason, crawl_counts(stats), stats)
+        warnings = drift_warnings(stats)
+        for warning in warnings:
+            logger.warning("extraction drift: %s", warning)
+        archive.finish_crawl(self.db, self.crawl_id, status, reason, crawl_counts(stats), stats,
+                             warnings)
         logger.info("crawl #%s %s (%s): %s", self.crawl_id, status, reason, crawl_counts(stats))
         self.db.close()
         self.db = None

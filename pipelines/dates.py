@@ -19,7 +19,8 @@ class DatesPipeline:
         fetched = item.get("fetched_at")
         normalize_dates(item, datetime.fromisoformat(fetched) if fetched else None)
         if self.stats is not None:
-            self.stats.inc_value(f"kantkg/date_layer/{item['method'].get('published')}")
+            layer = item["method"].get("published") or "none"
+            self.stats.inc_value(f"kantkg/layer/published/{layer}")
             if item.get("date_warnings"):
                 self.stats.inc_value("kantkg/date_disagreements")
         return item

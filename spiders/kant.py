@@ -20,6 +20,7 @@ from scrapy.settings import SETTINGS_PRIORITIES
 from kantkg import __version__, discovery
 from kantkg.encoding import charset_from_content_type, decode_html
 from kantkg.extract import extract_raw
+from kantkg.outcome import DRIFT_FIELDS
 
 
 class KantSpider(scrapy.Spider):
@@ -131,8 +132,9 @@ class KantSpider(scrapy.Spider):
             stats.inc_value("kantkg/skipped/not_article")
             self.logger.info("not an article page: %s", response.url)
             return
-        for field, layer in item.get("method", {}).items():
-            stats.inc_value(f"kantkg/layer/{field}/{layer}")
+        stats.inc_value("kantkg/extracted")
+        for field in DRIFT_FIELDS + ("author", "section"):
+            stats.inc_value(f"kantkg/layer/{field}/{item['method'].get(field, 'none')}")
         item.update(
             fetched_at=datetime.now(UTC).isoformat(timespec="seconds"),
             status=response.status,

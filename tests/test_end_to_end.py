@@ -8,6 +8,7 @@ from datetime import UTC
 
 import pytest
 
+from kantkg.replica import Replica
 from kantkg.replica.render import SHOWS
 from tests.conftest import run_scrapy_crawl
 
@@ -91,6 +92,20 @@ def test_second_run_adds_no_rows(crawled):
     assert first["new"] == len(after_first)
     assert second["new"] == 0 and second["updated"] == 0
     assert json.loads(second["stats"])["finish_reason"] == "finished"
+    assert json.loads(first["warnings"]) == []  # mixed markups: no drift
+
+
+def test_a_crawl_that_falls_back_to_generic_says_so(tmp_path):
+    db = tmp_path / "drift.db"
+    with Replica(articles=12, seed=5, markups=("legacy_cp1251",)) as site:
+        result = run_scrapy_crawl(site.base_url, db)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "extraction drift: paragraphs: 12 of 13 articles" in result.stderr  # seed: wp
+    (row,) = crawls(db)
+    assert row["status"] == "ok" and row["new"] == 13
+    warnings = json.loads(row["warnings"])
+    assert any(w.startswith("title: 12 of 13") for w in warnings)
+    assert any(w.startswith("paragraphs: 12 of 13") for w in warnings)
 
 
 def test_since_until_limits_the_crawl(replica, tmp_path):

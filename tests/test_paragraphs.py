@@ -87,3 +87,40 @@ def test_nothing_is_lost_silently(paras):
     result = clean_paragraphs(paras)
     non_empty = [p for p in paras if normalize_text(p)]
     assert len(result.kept) + len(result.removed) == len(non_empty)
+
+
+word = st.text(alphabet=st.sampled_from("абвгдежзиклмнопрстуфхцчшщэюя"), min_size=3, max_size=9)
+
+
+@given(st.lists(st.lists(word, min_size=1, max_size=25, unique=True), max_size=12))
+def test_a_paragraph_without_a_twin_is_never_dropped(word_lists):
+    # Paragraphs sharing no word have no twin, exact or near: every one must stay.
+    used: set[str] = set()
+    paras = []
+    for words in word_lists:
+        fresh = [w for w in words if w not in used]
+        used.update(fresh)
+        if fresh:
+            paras.append(" ".join(fresh) + ".")
+    paras = [p for p in paras if clean_paragraphs([p]).kept]  # not boilerplate alone
+    assert clean_paragraphs(paras).kept == paras
+
+
+@given(st.lists(paragraph, max_size=20))
+def test_every_duplicate_removed_has_its_twin_kept_earlier(paras):
+    result = clean_paragraphs(paras)
+    kept_keys = {comparison_key(p) for p in result.kept}
+    for text, reason in result.removed:
+        if reason == "duplicate":
+            assert comparison_key(text) in kept_keys
+
+
+def test_boilerplate_is_removed_wherever_it_sits():
+    paras = ["Первый абзац новости о встрече в Бишкеке.",
+             "Читайте также: В Оше открылась новая школа",
+             "Второй абзац новости о встрече в Бишкеке.",
+             "Подписывайтесь на наш Telegram-канал",
+             "Третий абзац новости о встрече в Бишкеке."]
+    result = clean_paragraphs(paras)
+    assert result.kept == [paras[0], paras[2], paras[4]]
+    assert result.count("boilerplate") == 2

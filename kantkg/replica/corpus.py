@@ -206,9 +206,14 @@ def _distinct_paragraphs(rng: random.Random, count: int) -> list[str]:
 class Corpus:
     """All articles of one replica, oldest first. Metadata eager, bodies on demand."""
 
-    def __init__(self, articles: int, seed: int, base_url: str = "") -> None:
+    def __init__(self, articles: int, seed: int, base_url: str = "",
+                 markups: tuple[str, ...] = MARKUPS) -> None:
+        unknown = set(markups) - set(MARKUPS)
+        if unknown or not markups:
+            raise ValueError(f"unknown markups {sorted(unknown)}; known: {', '.join(MARKUPS)}")
         self.seed = seed
         self.base_url = base_url
+        self.markups = tuple(markups)
         self._meta = [self._meta_for(i) for i in range(articles)]
         self._meta.append(self._seed_meta())
         self._meta.sort(key=lambda m: (m["published"], m["index"]))
@@ -242,7 +247,7 @@ class Corpus:
             "modified": modified,
             "section": section,
             "section_slug": section_slug,
-            "markup": MARKUPS[rng.randrange(len(MARKUPS))],
+            "markup": self.markups[rng.randrange(len(self.markups))],
             "author": rng.choice(AUTHORS) if rng.random() < 0.7 else None,
             "tags": tuple(rng.sample(TAGS, rng.randint(0, 3))),
         }

@@ -20,7 +20,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 
 from kantkg.replica import render
-from kantkg.replica.corpus import SECTIONS, ArticleTruth, Corpus, translit
+from kantkg.replica.corpus import MARKUPS, SECTIONS, ArticleTruth, Corpus, translit
 
 PER_PAGE = 10
 PER_SITEMAP = 1000
@@ -226,7 +226,8 @@ class Replica:
     """A running replica: `with Replica(articles=60) as site: ... site.base_url ...`."""
 
     def __init__(self, articles: int = 200, seed: int = 1, host: str = "127.0.0.1",
-                 port: int = 0, verbose: bool = False) -> None:
+                 port: int = 0, verbose: bool = False,
+                 markups: tuple[str, ...] = MARKUPS) -> None:
         self.articles = articles
         self.seed = seed
         self.verbose = verbose
@@ -234,7 +235,7 @@ class Replica:
         self._server.replica = self
         bound_host, bound_port = self._server.server_address[:2]
         self.base_url = f"http://{bound_host}:{bound_port}"
-        self.corpus = Corpus(articles, seed, self.base_url)
+        self.corpus = Corpus(articles, seed, self.base_url, markups)
         self.site = Site(self.corpus, self.base_url)
         self.requests: Counter[str] = Counter()
         self.statuses: Counter[int] = Counter()
@@ -291,9 +292,10 @@ class Replica:
         return self.corpus.get(SEED_PATH)
 
 
-def run(port: int = 8000, articles: int = 200, seed: int = 1) -> None:
+def run(port: int = 8000, articles: int = 200, seed: int = 1,
+        markups: tuple[str, ...] = MARKUPS) -> None:
     """`kantkg replica`: serve until interrupted; the base URL is the first line printed."""
-    replica = Replica(articles=articles, seed=seed, port=port, verbose=True)
+    replica = Replica(articles=articles, seed=seed, port=port, verbose=True, markups=markups)
     print(replica.base_url, flush=True)
     print(f"serving {len(replica.corpus)} articles (seed {seed}); Ctrl-C stops", flush=True)
     try:
