@@ -655,8 +655,11 @@ def explain_raw(page_html: bytes | str, url: str,
         section_layer = "generic"
     if not paragraphs and not title:
         return None, "no title and no text"
-    if not paragraphs and not (page.strong_article_signal or site.is_article_url(url)):
-        return None, "no article text and nothing saying it is an article"
+    # Without structured data or a permalink saying "article", it takes both to be one.
+    # With them, a page missing either still comes back, for the archive to drop and count.
+    if not (title and paragraphs) and not (page.strong_article_signal or
+                                           site.is_article_url(url)):
+        return None, "no title or no text, and nothing saying it is an article"
     method = {name: layer for name, layer in (
         ("title", title_layer), ("canonical_url", canonical_layer), ("author", author_layer),
         ("section", section_layer), ("tags", tags_layer), ("paragraphs", body_layer),

@@ -77,3 +77,46 @@ def test_crawl_command_exit_code_on_unreachable_site(tmp_path):
                     "--no-throttle")
     assert result.returncode == 1
     assert "crawl failed" in result.stderr
+
+
+def test_doctor_on_a_replica_url_shows_fields_layers_and_removals(replica):
+    seed = replica.seed_article
+    result = kantkg("doctor", seed.url)
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    assert f"title          {seed.title}  [jsonld]" in out
+    assert "published      2021-05-25T10:41:23+06:00  [jsonld]" in out
+    assert "paragraphs kept (12)  [site]:" in out
+    assert "paragraphs removed (3):" in out
+    assert "  - source-link: Ссылка на новость:" in out
+    assert out.count("  - duplicate: ") == 2
+
+
+def test_doctor_on_a_saved_file(replica, tmp_path):
+    import urllib.request
+
+    legacy = next(a for a in replica.truth() if a.markup == "legacy_cp1251")
+    page = tmp_path / "page.html"
+    page.write_bytes(urllib.request.urlopen(legacy.url, timeout=10).read())
+    result = kantkg("doctor", str(page), "--url", legacy.url, "--json")
+    assert result.returncode == 0, result.stderr
+    diagnosis = json.loads(result.stdout)
+    assert diagnosis["encoding"] == "cp1251"
+    assert diagnosis["item"]["title"] == legacy.title
+    assert diagnosis["item"]["method"]["paragraphs"] == "generic"
+    assert diagnosis["item"]["paragraphs"] == list(legacy.paragraphs)
+
+
+def test_doctor_on_non_articles_and_unreadable_input(replica, tmp_path):
+    listing = kantkg("doctor", replica.base_url + "/category/politika/")
+    assert listing.returncode == 3
+    assert "not an article: listing page" in listing.stdout
+    missing = kantkg("doctor", str(tmp_path / "nope.html"))
+    assert missing.returncode == 4
+    assert missing.stderr.startswith("kantkg: cannot read") and missing.stderr.count("\n") == 1
+    junk = tmp_path / "junk.html"
+    junk.write_bytes(bytes(range(256)) * 50)
+    result = kantkg("doctor", str(junk))
+    assert result.returncode == 3 and "Traceback" not in result.stderr
+    gone = kantkg("doctor", replica.base_url + "/2000-01-01/no-such-article/")
+    assert gone.returncode == 4 and "404" in gone.stderr

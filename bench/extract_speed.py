@@ -1,0 +1,84 @@
+"""Extraction time per page: kantkg.extract_article vs the lxml parse floor.
+
+    python bench/extract_speed.py [--repeat 5] [--json FILE]
+
+Pages: the fixture corpus plus one replica page per markup (rendered in-process, no
+network). For each page the best of `repeat` runs is taken (least noise), then the
+median over pages is reported, for extract_article and for lxml.html.fromstring of the
+same bytes (the floor: no extractor can skip parsing).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+import lxml.html  # noqa: E402
+
+from kantkg import extract_article  # noqa: E402
+from kantkg.evaluate import FIXTURE_NOW, load_fixtures  # noqa: E402
+from kantkg.replica import Corpus  # noqa: E402
+from kantkg.replica.render import article_page  # noqa: E402
+
+
+def pages() -> list[tuple[str, bytes, str]]:
+    found = [(f.name, f.html, f.fetched_url)
+             for f in load_fixtures(ROOT / "tests" / "fixtures" / "pages")]
+    corpus = Corpus(200, seed=1, base_url="https://kant.kg")
+    seen = set()
+    for truth in corpus.all():
+        if truth.markup not in seen:
+            seen.add(truth.markup)
+            related = [(p, corpus.meta(p)["title"]) for p in corpus.paths[:5]]
+            found.append((f"replica_{truth.markup}", article_page(truth, corpus.base_url,
+                                                                  related)[0], truth.url))
+    return found
+
+
+def best_time(fn, repeat: int) -> float:
+    best = float("inf")
+    for _ in range(repeat):
+        start = time.perf_counter()
+        fn()
+        best = min(best, time.perf_counter() - start)
+    return best
+
+
+def measure(repeat: int) -> dict:
+    extract_article(b"<html><body><p>warm up dateparser</p></body></html>", "https://kant.kg/")
+    rows = []
+    for name, data, url in pages():
+        ours = best_time(lambda d=data, u=url: extract_article(d, u, now=FIXTURE_NOW), repeat)
+        floor = best_time(lambda d=data: lxml.html.fromstring(d), repeat)
+        rows.append({"page": name, "bytes": len(data), "extract_ms": ours * 1e3,
+                     "lxml_ms": floor * 1e3})
+    median_ours = statistics.median(r["extract_ms"] for r in rows)
+    median_floor = statistics.median(r["lxml_ms"] for r in rows)
+    return {"pages": len(rows), "median_extract_ms": median_ours,
+            "median_lxml_ms": median_floor, "ratio_to_floor": median_ours / median_floor,
+            "rows": rows}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--json", type=Path)
+    args = parser.parse_args()
+    result = measure(args.repeat)
+    print(f"{result['pages']} pages: extract_article median {result['median_extract_ms']:.2f} ms,"
+          f" lxml parse median {result['median_lxml_ms']:.2f} ms,"
+          f" ratio {result['ratio_to_floor']:.1f}x")
+    if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps(result, indent=1))
+
+
+if __name__ == "__main__":
+    main()
