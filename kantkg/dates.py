@@ -111,6 +111,37 @@ def _parse_rfc822(text: str) -> ParsedDate | None:
     return ParsedDate(_aware(dt), has_time=True) if dt else None
 
 
+_MONTHS_GENITIVE = {
+    name: n for n, name in enumerate(
+        ("января", "февраля", "марта", "апреля", "мая", "июня", "июля", "августа",
+         "сентября", "октября", "ноября", "декабря"), start=1)
+}
+_TIME_TAIL = r"(?:,?\s*(?:в\s*)?(?P<h>\d{1,2}):(?P<m>\d{2})(?::(?P<s>\d{2}))?)?"
+# The two forms most Russian news pages use, parsed without dateparser (~100x faster).
+_NUMERIC_RE = re.compile(
+    r"^(?P<d>\d{1,2})\.(?P<mo>\d{1,2})\.(?P<y>\d{4})" + _TIME_TAIL + "$")
+_NAMED_RE = re.compile(
+    r"^(?:[а-яё]{2,11},?\s+)?(?P<d>\d{1,2})\s+(?P<mo>[а-яё]+)\s+(?P<y>\d{4})"
+    r"(?:\s*(?:г\.?|года))?" + _TIME_TAIL + "$", re.IGNORECASE)
+
+
+def _parse_common_ru(text: str) -> ParsedDate | None:
+    m = _NUMERIC_RE.match(text) or _NAMED_RE.match(text)
+    if not m:
+        return None
+    month = m.group("mo")
+    month_number = int(month) if month.isdigit() else _MONTHS_GENITIVE.get(month.lower())
+    if month_number is None:
+        return None
+    try:
+        value = datetime(int(m.group("y")), month_number, int(m.group("d")),
+                         int(m.group("h") or 0), int(m.group("m") or 0), int(m.group("s") or 0),
+                         tzinfo=LOCAL_TZ)
+    except ValueError:
+        return None
+    return ParsedDate(value, has_time=m.group("h") is not None)
+
+
 def _parse_visible(text: str, now: datetime) -> ParsedDate | None:
     if _JUST_NOW_RE.match(text):
         return ParsedDate(now.astimezone(LOCAL_TZ).replace(microsecond=0), has_time=True)
@@ -148,7 +179,7 @@ def parse_date(text: str | None, now: datetime | None = None) -> ParsedDate | No
     text = " ".join(str(text).split())
     if not text or len(text) > 200:
         return None
-    parsed = _parse_iso(text) or _parse_rfc822(text)
+    parsed = _parse_iso(text) or _parse_rfc822(text) or _parse_common_ru(text)
     if parsed is None:
         parsed = _parse_visible(text, now or datetime.now(UTC))
     if parsed is None or not (1990 <= parsed.value.year <= 2100):
