@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import re
 import sqlite3
 import zlib
 from collections.abc import Iterator
@@ -19,9 +18,9 @@ from urllib.parse import urlsplit, urlunsplit
 
 import sqlite_utils
 
-from kantkg import site
+from kantkg import site, textsearch
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 ARTICLE_COLUMNS = {
     "id": int,
@@ -111,32 +110,72 @@ def open_archive(path: str | Path) -> sqlite_utils.Database:
 
 
 def ensure_schema(db: sqlite_utils.Database) -> None:
-    """Create missing tables and indexes; refuse databases from a newer kantkg."""
+    """Create the schema in a new file, migrate an older one, refuse a newer one."""
     version = db.execute("PRAGMA user_version").fetchone()[0]
     if version > SCHEMA_VERSION:
         raise ArchiveError(
-            f"archive schema version {version} is newer than this kantkg ({SCHEMA_VERSION})"
+            f"archive schema version {version} is newer than this kantkg ({SCHEMA_VERSION}):"
+            " upgrade kantkg"
         )
-    articles = db["articles"]
-    if not articles.exists():
-        articles.create(ARTICLE_COLUMNS, pk="id", not_null={"url", "title", "body"})
-        articles.create_index(["url"], unique=True)
-        articles.create_index(["published_utc"])
-        articles.create_index(["section", "published_utc"])
-        articles.enable_fts(["title", "body"], create_triggers=True, tokenize="unicode61")
-    if not db["pages"].exists():
-        db["pages"].create(PAGE_COLUMNS, pk="url")
-    if not db["revisions"].exists():
-        db["revisions"].create(REVISION_COLUMNS, pk="id")
-        db["revisions"].create_index(["article_id"])
-    if not db["crawls"].exists():
-        db["crawls"].create(CRAWL_COLUMNS, pk="id")
-    for name, table in (("crawls", CRAWL_COLUMNS),):
-        missing = {c: t for c, t in table.items() if c not in db[name].columns_dict}
-        for column, kind in missing.items():  # columns added since the table was made
-            db[name].add_column(column, kind)
-    if version != SCHEMA_VERSION:
+    if version == SCHEMA_VERSION:
+        return
+    with db.conn:  # all or nothing: a failed migration leaves the old schema intact
+        if version == 0 and not db["articles"].exists():
+            _create_schema(db)
+        else:
+            for target in range(max(version, 1) + 1, SCHEMA_VERSION + 1):
+                MIGRATIONS[target](db)
         db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+
+
+def _create_schema(db: sqlite_utils.Database) -> None:
+    articles = db["articles"]
+    articles.create(ARTICLE_COLUMNS, pk="id", not_null={"url", "title", "body"})
+    _create_article_indexes(db)
+    _create_search_index(db)
+    db["pages"].create(PAGE_COLUMNS, pk="url")
+    db["revisions"].create(REVISION_COLUMNS, pk="id")
+    db["revisions"].create_index(["article_id"])
+    db["crawls"].create(CRAWL_COLUMNS, pk="id")
+
+
+def _create_article_indexes(db: sqlite_utils.Database) -> None:
+    articles = db["articles"]
+    articles.create_index(["url"], unique=True, if_not_exists=True)
+    articles.create_index(["published_utc"], if_not_exists=True)
+    articles.create_index(["published_date"], if_not_exists=True)
+    articles.create_index(["section", "published_utc"], if_not_exists=True)
+
+
+def _create_search_index(db: sqlite_utils.Database) -> None:
+    """`articles_fts`: FTS5 over the *stems* of title and body (kantkg.textsearch),
+    rowid = articles.id, written by upsert_article in the article's transaction."""
+    db.execute(
+        "CREATE VIRTUAL TABLE articles_fts USING fts5(title, body, tokenize='unicode61')"
+    )
+
+
+def _index_article(db: sqlite_utils.Database, article_id: int, title: str, body: str) -> None:
+    db.execute("DELETE FROM articles_fts WHERE rowid = ?", [article_id])
+    db.execute("INSERT INTO articles_fts (rowid, title, body) VALUES (?, ?, ?)",
+               [article_id, textsearch.index_text(title), textsearch.index_text(body)])
+
+
+def _migrate_to_2(db: sqlite_utils.Database) -> None:
+    """v1 indexed raw words with triggers: no stemming, no ё/е folding. v2 indexes stems,
+    written from Python; crawls gain a `warnings` column."""
+    for trigger in ("articles_ai", "articles_ad", "articles_au"):
+        db.execute(f"DROP TRIGGER IF EXISTS {trigger}")
+    db.execute("DROP TABLE IF EXISTS articles_fts")
+    _create_search_index(db)
+    for article_id, title, body in db.execute("SELECT id, title, body FROM articles"):
+        _index_article(db, article_id, title, body)
+    _create_article_indexes(db)
+    if "warnings" not in db["crawls"].columns_dict:
+        db["crawls"].add_column("warnings", str)
+
+
+MIGRATIONS = {2: _migrate_to_2}
 
 
 # ------------------------------------------------------------------ articles
@@ -207,7 +246,9 @@ def upsert_article(db: sqlite_utils.Database, item: dict, now: str | None = None
             [row["url"]],
         ).fetchone()
         if existing is None:
-            db["articles"].insert({**row, "first_seen": now, "last_seen": now})
+            article_id = db["articles"].insert({**row, "first_seen": now, "last_seen": now}
+                                               ).last_pk
+            _index_article(db, article_id, row["title"], row["body"])
             outcome = "new"
         else:
             article_id, old_title, old_body, old_hash, first_seen = existing
@@ -227,6 +268,7 @@ def upsert_article(db: sqlite_utils.Database, item: dict, now: str | None = None
                     "replaced_at": now,
                 })
                 db["articles"].update(article_id, {**row, "last_seen": now})
+                _index_article(db, article_id, row["title"], row["body"])
                 outcome = "updated"
         if item.get("html") is not None:
             _store_page(db, row["url"], item, now)
@@ -292,36 +334,36 @@ def last_crawl(db: sqlite_utils.Database) -> dict | None:
 
 # -------------------------------------------------------------------- search
 
-_WORD_RE = re.compile(r"\w+", re.UNICODE)
-
-
-def fts_query(text: str) -> str:
-    """User words -> a safe FTS5 query: each word a quoted prefix term, all required.
-
-    Quoting makes FTS syntax characters in user input inert; the prefix star gives
-    crude Russian morphology («Путин» finds «Путина»).
-    """
-    words = _WORD_RE.findall(text.replace("ё", "е").replace("Ё", "Е"))
-    # A one- or two-letter prefix («с*») would match half the dictionary.
-    return " ".join(f'"{w}"*' if len(w) > 2 else f'"{w}"' for w in words)
-
-
-def search(db: sqlite_utils.Database, query: str, limit: int = 10) -> list[dict]:
-    """Articles matching all words of `query`, best bm25 first, with a snippet."""
-    match = fts_query(query)
-    if not match:
+def search(db: sqlite_utils.Database, query: str, limit: int = 10, *,
+           since: str | None = None, until: str | None = None,
+           section: str | None = None) -> list[dict]:
+    """Articles matching all words of `query` (stemmed, ё=е), best bm25 first, with a
+    highlighted snippet. since/until are local publication dates (YYYY-MM-DD)."""
+    parsed = textsearch.parse_query(query)
+    if not parsed:
         return []
-    sql = """
-        SELECT a.id, a.url, a.title, a.published, a.section,
-               snippet(articles_fts, 1, '[', ']', ' … ', 12) AS snippet
+    where, params = ["articles_fts MATCH ?"], [parsed.match]
+    if since:
+        where.append("a.published_date >= ?")
+        params.append(since)
+    if until:
+        where.append("a.published_date <= ?")
+        params.append(until)
+    if section:
+        where.append("a.section = ?")
+        params.append(section)
+    sql = f"""
+        SELECT a.id, a.url, a.title, a.published, a.section, a.body
         FROM articles_fts JOIN articles a ON a.id = articles_fts.rowid
-        WHERE articles_fts MATCH ?
+        WHERE {" AND ".join(where)}
         ORDER BY bm25(articles_fts, 5.0, 1.0)
         LIMIT ?
     """
-    cursor = db.execute(sql, [match, limit])
+    cursor = db.execute(sql, [*params, limit])
     columns = [c[0] for c in cursor.description]
-    hits = [dict(zip(columns, row, strict=True)) for row in cursor]
-    for hit in hits:  # a snippet may span paragraphs: one line reads better
-        hit["snippet"] = " ".join((hit["snippet"] or "").split())
+    hits = []
+    for values in cursor:
+        hit = dict(zip(columns, values, strict=True))
+        hit["snippet"] = textsearch.snippet(hit.pop("body"), parsed)
+        hits.append(hit)
     return hits

@@ -66,10 +66,7 @@ def crawl(base_url: str, db: str, since: str | None, until: str | None,
     from kantkg.crawl import LOOPBACK_SETTINGS, run_in_process
     from kantkg.outcome import crawl_status
 
-    try:
-        DateRange.from_args(since, until)
-    except BadRange as exc:
-        fail(str(exc), EXIT_USAGE)
+    _checked_range(since, until)
     open_db(db, must_exist=False).close()  # a bad --db fails here, in one line
     stats = run_in_process(base_url=base_url, db=db, since=since, until=until,
                            settings=LOOPBACK_SETTINGS if no_throttle else None)
@@ -79,17 +76,49 @@ def crawl(base_url: str, db: str, since: str | None, until: str | None,
              f"{stats.get('downloader/response_count', 0)} responses", EXIT_CRAWL_FAILED)
 
 
+def _day_option(name: str):
+    bound = "on or after" if name == "since" else "on or before"
+    return click.option(f"--{name}", help=f"Only articles published {bound} YYYY-MM-DD.")
+
+
+def _checked_range(since: str | None, until: str | None) -> DateRange:
+    try:
+        return DateRange.from_args(since, until)
+    except BadRange as exc:
+        fail(str(exc), EXIT_USAGE)
+
+
 @main.command()
 @click.argument("query")
 @db_option
 @click.option("--limit", default=10, show_default=True, type=click.IntRange(1, 1000))
+@_day_option("since")
+@_day_option("until")
+@click.option("--section", help="Only this section (rubric), e.g. Политика.")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
-def search(query: str, db: str, limit: int, as_json: bool) -> None:
-    """Full-text search over titles and bodies, best match first."""
-    hits = archive.search(open_db(db), query, limit=limit)
+@click.option("--csv", "as_csv", is_flag=True, help="CSV with a header row.")
+def search(query: str, db: str, limit: int, since: str | None, until: str | None,
+           section: str | None, as_json: bool, as_csv: bool) -> None:
+    """Full-text search over titles and bodies, best match first.
+
+    Words match in any grammatical form («Путин» finds «Путина», «Путину»), ё = е.
+    "Quoted words" must appear as a phrase; a trailing * searches a prefix.
+    """
+    rng = _checked_range(since, until)
+    hits = archive.search(open_db(db), query, limit=limit, section=section,
+                          since=rng.since and rng.since.isoformat(),
+                          until=rng.until and rng.until.isoformat())
     if as_json:
         for hit in hits:
             click.echo(json.dumps(hit, ensure_ascii=False))
+        return
+    if as_csv:
+        import csv
+
+        writer = csv.DictWriter(sys.stdout, ["id", "published", "section", "title", "url",
+                                             "snippet"], extrasaction="ignore")
+        writer.writeheader()
+        writer.writerows(hits)
         return
     if not hits:
         click.echo(f"no articles match {query!r}")

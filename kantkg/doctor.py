@@ -6,6 +6,7 @@ value, every date candidate, and each paragraph kept or removed with the reason.
 
 from __future__ import annotations
 
+import urllib.error
 import urllib.request
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -44,6 +45,8 @@ def read_target(target: str) -> tuple[bytes, str | None, str]:
                 data = response.read(MAX_PAGE_BYTES + 1)
                 charset = charset_from_content_type(response.headers.get("Content-Type"))
                 final_url = response.geturl()
+        except urllib.error.HTTPError as exc:
+            raise DoctorError(f"cannot fetch {target}: HTTP {exc.code} {exc.reason}") from None
         except (OSError, ValueError) as exc:
             raise DoctorError(f"cannot fetch {target}: {getattr(exc, 'reason', exc)}") from None
         if len(data) > MAX_PAGE_BYTES:

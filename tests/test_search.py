@@ -1,0 +1,126 @@
+"""Russian-aware search: morphology, ё/е, surnames, phrases, filters, safety."""
+
+from __future__ import annotations
+
+import sqlite3
+
+import pytest
+
+from kantkg import archive
+from kantkg.textsearch import index_text, parse_query, snippet, stem
+
+
+def article(n, title, body, date="2021-05-25", section="Политика"):
+    url = f"https://kant.kg/{date}/a{n}/"
+    return {"url": url, "canonical_url": url, "title": title, "paragraphs": body.split("\n"),
+            "published": f"{date}T10:00:00+06:00", "published_date": date,
+            "published_utc": f"{date}T04:00:00+00:00", "section": section}
+
+
+@pytest.fixture
+def db(tmp_path):
+    database = archive.open_archive(tmp_path / "kant.db")
+    for n, (title, body, date, section) in enumerate([
+        ("Встреча Жапарова с Путиным", "Садыр Жапаров встретился с Владимиром Путиным.",
+         "2021-05-25", "Политика"),
+        ("Жапарову вручили орден", "Президенту Жапарову вручили награду.", "2022-03-01",
+         "Политика"),
+        ("Ёлка в Бишкеке", "На площади Ала-Тоо установили новогоднюю ёлку.", "2023-12-20",
+         "Общество"),
+        ("Погода", "Завтра в Бишкеке дождь, сообщает Кыргызгидромет.", "2024-04-02",
+         "Общество"),
+        ("Путь домой", "Путь из Оша в Бишкек занял сутки.", "2024-05-02", "Общество"),
+    ]):
+        archive.upsert_article(database, article(n, title, body, date, section))
+    yield database
+    database.close()
+
+
+def titles(hits):
+    return sorted(h["title"] for h in hits)
+
+
+@pytest.mark.parametrize("query", ["Жапаров", "Жапарова", "жапаровым", "ЖАПАРОВУ"])
+def test_surname_in_any_case_finds_every_form(db, query):
+    assert titles(archive.search(db, query)) == ["Встреча Жапарова с Путиным",
+                                                  "Жапарову вручили орден"]
+
+
+@pytest.mark.parametrize("query", ["Путин", "Путина", "Путину", "путиным"])
+def test_putin_in_any_case_and_not_put(db, query):
+    assert titles(archive.search(db, query)) == ["Встреча Жапарова с Путиным"]
+
+
+def test_yo_and_ye_are_one_letter(db):
+    assert titles(archive.search(db, "елка")) == ["Ёлка в Бишкеке"]
+    assert titles(archive.search(db, "ёлку")) == ["Ёлка в Бишкеке"]
+
+
+def test_seed_query_and_stopwords(db):
+    hits = archive.search(db, "встреча с Путиным")
+    assert titles(hits) == ["Встреча Жапарова с Путиным"]
+    assert "[Путиным.]" in hits[0]["snippet"]
+
+
+def test_phrase_and_prefix(db):
+    assert titles(archive.search(db, '"Жапарову вручили"')) == ["Жапарову вручили орден"]
+    assert archive.search(db, '"вручили Жапарову"') == []
+    assert titles(archive.search(db, "Кыргызгидро*")) == ["Погода"]
+
+
+def test_filters(db):
+    assert titles(archive.search(db, "Бишкек", section="Общество", since="2024-01-01")) == [
+        "Погода", "Путь домой"]
+    assert titles(archive.search(db, "Бишкек", until="2023-12-31")) == ["Ёлка в Бишкеке"]
+    assert archive.search(db, "Бишкек", limit=1)[0]["title"] in {"Погода", "Путь домой",
+                                                                 "Ёлка в Бишкеке"}
+
+
+@pytest.mark.parametrize("nasty", ['"', '"unbalanced', "AND OR NOT", "NEAR(", "*", "title:x",
+                                   "'; DROP TABLE articles; --", "^", "x" * 5000, ""])
+def test_any_user_text_is_a_valid_query(db, nasty):
+    archive.search(db, nasty)  # never raises
+    assert db["articles"].count == 5
+
+
+def test_index_and_query_share_one_rule():
+    assert index_text("Жапарова встретили") == "жапар встрет"
+    assert parse_query("Жапарова встретили").match == '"жапар" "встрет"'
+    assert stem("жапаров") == stem("жапар") == "жапар"
+    assert snippet("раз два Путину три", parse_query("путин")) == "раз два [Путину] три"
+
+
+def test_old_schema_is_migrated(tmp_path):
+    path = tmp_path / "v1.db"
+    conn = sqlite3.connect(path)
+    conn.executescript("""
+        CREATE TABLE articles (id INTEGER PRIMARY KEY, url TEXT NOT NULL, title TEXT NOT NULL,
+            published TEXT, published_utc TEXT, published_date TEXT, modified TEXT,
+            modified_utc TEXT, author TEXT, section TEXT, tags TEXT, body TEXT NOT NULL,
+            paragraph_count INTEGER, duplicates_removed INTEGER, boilerplate_removed INTEGER,
+            method TEXT, date_warnings TEXT, content_hash TEXT, fetched_url TEXT,
+            first_seen TEXT, last_seen TEXT);
+        CREATE UNIQUE INDEX idx_articles_url ON articles (url);
+        CREATE VIRTUAL TABLE articles_fts USING fts5 (title, body, content=[articles],
+            content_rowid=[id]);
+        CREATE TRIGGER articles_ai AFTER INSERT ON articles BEGIN
+          INSERT INTO articles_fts (rowid, title, body) VALUES (new.id, new.title, new.body);
+        END;
+        CREATE TABLE pages (url TEXT PRIMARY KEY, fetched_at TEXT, status INTEGER,
+            content_type TEXT, etag TEXT, last_modified TEXT, html_zlib BLOB);
+        CREATE TABLE revisions (id INTEGER PRIMARY KEY, article_id INTEGER, url TEXT,
+            title TEXT, body TEXT, content_hash TEXT, valid_from TEXT, replaced_at TEXT);
+        CREATE TABLE crawls (id INTEGER PRIMARY KEY, started TEXT, finished TEXT,
+            base_url TEXT, status TEXT, finish_reason TEXT, requests INTEGER,
+            responses INTEGER, articles_seen INTEGER, new INTEGER, updated INTEGER,
+            unchanged INTEGER, dropped INTEGER, errors INTEGER, stats TEXT);
+        INSERT INTO articles (url, title, body) VALUES
+            ('https://kant.kg/2021-05-25/a/', 'Встреча с Путиным', 'Жапаров и ёлка.');
+        PRAGMA user_version = 1;
+    """)
+    conn.close()
+    db = archive.open_archive(path)
+    assert db.execute("PRAGMA user_version").fetchone()[0] == archive.SCHEMA_VERSION
+    assert [h["title"] for h in archive.search(db, "жапарова елка")] == ["Встреча с Путиным"]
+    assert "warnings" in db["crawls"].columns_dict
+    assert db["articles"].count == 1
