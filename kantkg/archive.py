@@ -292,6 +292,30 @@ def known_urls(db: sqlite_utils.Database) -> Iterator[str]:
         yield url
 
 
+EXPORT_COLUMNS = ("id", "url", "title", "published", "published_utc", "published_date",
+                  "modified", "author", "section", "tags", "body", "paragraph_count",
+                  "duplicates_removed", "first_seen", "last_seen")
+
+
+def export_rows(db: sqlite_utils.Database, *, since: str | None = None,
+                until: str | None = None, section: str | None = None) -> Iterator[dict]:
+    """Articles oldest first, tags as a list, for JSONL/CSV export (streamed)."""
+    where, params = [], []
+    for clause, value in (("published_date >= ?", since), ("published_date <= ?", until),
+                          ("section = ?", section)):
+        if value:
+            where.append(clause)
+            params.append(value)
+    sql = f"SELECT {', '.join(EXPORT_COLUMNS)} FROM articles"
+    if where:
+        sql += " WHERE " + " AND ".join(where)
+    cursor = db.execute(sql + " ORDER BY published_utc, id", params)
+    for values in cursor:
+        row = dict(zip(EXPORT_COLUMNS, values, strict=True))
+        row["tags"] = json.loads(row["tags"] or "[]")
+        yield row
+
+
 def count_articles(db: sqlite_utils.Database) -> int:
     return db["articles"].count
 

@@ -1,4 +1,5 @@
-"""The `kantkg` command: crawl, search, show, stats, doctor, replica, demo.
+"""The `kantkg` command: crawl, search, show, stats, export, reparse, serve, doctor,
+replica, demo.
 
 Every failure a user can cause ends in one line on stderr and a non-zero exit code,
 never a traceback.
@@ -7,6 +8,7 @@ never a traceback.
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import time
@@ -151,20 +153,97 @@ def show(url_or_id: str, db: str) -> None:
 @main.command()
 @db_option
 def stats(db: str) -> None:
-    """Articles per year and section, the last crawl, the archive's size."""
+    """Articles per year, month and section; pages stored; the last crawl; the size."""
     database = open_db(db)
-    click.echo(f"archive: {db} ({Path(db).stat().st_size / 1e6:.1f} MB)")
+    size = sum(Path(f"{db}{suffix}").stat().st_size for suffix in ("", "-wal")
+               if Path(f"{db}{suffix}").exists())
+    click.echo(f"archive: {db} ({size / 1e6:.1f} MB)")
     click.echo(f"articles: {archive.count_articles(database)}")
-    for label, column in (("year", "substr(published_date, 1, 4)"), ("section", "section")):
+    click.echo(f"pages stored: {database['pages'].count}, "
+               f"revisions: {database['revisions'].count}")
+    groups = (("year", "substr(published_date, 1, 4)", "k"),
+              ("month (latest 12)", "substr(published_date, 1, 7)", "k DESC LIMIT 12"),
+              ("section", "section", "count(*) DESC"))
+    for label, column, order in groups:
         click.echo(f"by {label}:")
         for value, count in database.execute(
-            f"SELECT {column} AS k, count(*) FROM articles GROUP BY k ORDER BY k"
+            f"SELECT {column} AS k, count(*) FROM articles GROUP BY k ORDER BY {order}"
         ):
             click.echo(f"  {value or '?':30} {count}")
     last = archive.last_crawl(database)
     if last:
         click.echo(f"last crawl: #{last['id']} {last['status']} started {last['started']}, "
                    f"{last['new']} new, {last['updated']} updated, {last['dropped']} dropped")
+
+
+@main.command()
+@db_option
+@_day_option("since")
+@_day_option("until")
+@click.option("--section", help="Only this section.")
+@click.option("--format", "fmt", type=click.Choice(["jsonl", "csv"]), default="jsonl",
+              show_default=True)
+@click.option("-o", "--output", type=click.Path(dir_okay=False, writable=True),
+              help="Write here instead of standard output.")
+def export(db: str, since: str | None, until: str | None, section: str | None, fmt: str,
+           output: str | None) -> None:
+    """Export articles (oldest first) as JSON lines or CSV."""
+    rng = _checked_range(since, until)
+    rows = archive.export_rows(open_db(db), since=rng.since and rng.since.isoformat(),
+                               until=rng.until and rng.until.isoformat(), section=section)
+    count = 0
+    try:
+        with click.open_file(output or "-", "w", encoding="utf-8") as out:
+            if fmt == "csv":
+                import csv
+
+                writer = csv.DictWriter(out, archive.EXPORT_COLUMNS)
+                writer.writeheader()
+                for row in rows:
+                    writer.writerow({**row, "tags": ", ".join(row["tags"])})
+                    count += 1
+            else:
+                for row in rows:
+                    out.write(json.dumps(row, ensure_ascii=False) + "\n")
+                    count += 1
+    except OSError as exc:
+        fail(f"cannot write {output}: {exc.strerror or exc}", EXIT_USAGE)
+    if output:
+        click.echo(f"exported {count} articles to {output}", err=True)
+
+
+@main.command()
+@db_option
+@_day_option("since")
+@_day_option("until")
+def reparse(db: str, since: str | None, until: str | None) -> None:
+    """Re-extract every stored raw page (no network): update changed articles, keeping
+    their previous versions in `revisions`."""
+    from kantkg.reparse import reparse as run_reparse
+
+    rng = _checked_range(since, until)
+    counts = run_reparse(open_db(db), since=rng.since and rng.since.isoformat(),
+                         until=rng.until and rng.until.isoformat())
+    total = sum(counts.values())
+    detail = ", ".join(f"{count} {what}" for what, count in sorted(counts.items()))
+    click.echo(f"reparsed {total} pages: {detail or 'nothing stored'}")
+
+
+@main.command()
+@db_option
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8001, show_default=True, type=click.IntRange(0, 65535))
+def serve(db: str, host: str, port: int) -> None:
+    """Browse and query the archive in Datasette (needs the `serve` extra)."""
+    import importlib.util
+
+    from kantkg.serve import datasette_argv
+
+    if importlib.util.find_spec("datasette") is None:
+        fail("Datasette is not installed: pip install 'kantkg[serve]'", EXIT_USAGE)
+    open_db(db).close()  # migrate first; Datasette only reads
+    argv = datasette_argv(db, host, port)
+    os.execv(argv[0], argv)  # same PID: whoever started `kantkg serve` can stop it
 
 
 @main.command()

@@ -120,3 +120,101 @@ def test_doctor_on_non_articles_and_unreadable_input(replica, tmp_path):
     assert result.returncode == 3 and "Traceback" not in result.stderr
     gone = kantkg("doctor", replica.base_url + "/2000-01-01/no-such-article/")
     assert gone.returncode == 4 and "404" in gone.stderr
+
+
+def test_search_filters_and_csv(db, replica):
+    result = kantkg("search", "Путину", "--db", db, "--since", "2021-05-25",
+                    "--until", "2021-05-25", "--section", "Политика", "--csv")
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[0] == "id,published,section,title,url,snippet"
+    assert replica.seed_article.url in lines[1] and len(lines) == 2
+    bad = kantkg("search", "x", "--db", db, "--since", "25.05.2021")
+    assert bad.returncode == 2 and "since='25.05.2021' is not a date" in bad.stderr
+
+
+def test_export_by_date_range(db, replica, tmp_path):
+    expected = {t.url for t in replica.truth() if "2015-01-01" <= t.published[:10] <= "2019-12-31"}
+    result = kantkg("export", "--db", db, "--since", "2015-01-01", "--until", "2019-12-31")
+    assert result.returncode == 0, result.stderr
+    rows = [json.loads(line) for line in result.stdout.splitlines()]
+    assert {r["url"] for r in rows} == expected
+    assert [r["published_utc"] for r in rows] == sorted(r["published_utc"] for r in rows)
+    assert all(isinstance(r["tags"], list) and r["body"] for r in rows)
+    out = tmp_path / "all.csv"
+    result = kantkg("export", "--db", db, "--format", "csv", "-o", str(out))
+    assert result.returncode == 0
+    import csv
+
+    with out.open(encoding="utf-8") as f:
+        assert len(list(csv.DictReader(f))) == len(replica.truth())
+
+
+def test_stats_counts_pages_and_months(db, replica):
+    result = kantkg("stats", "--db", db)
+    assert f"pages stored: {len(replica.truth())}" in result.stdout
+    assert "by month (latest 12):" in result.stdout
+
+
+def test_reparse_needs_no_network_and_records_revisions(tmp_path):
+    import sqlite3
+    import zlib
+
+    from kantkg.replica import Replica
+
+    path = tmp_path / "reparse.db"
+    with Replica(articles=8, seed=3) as site:
+        assert run_scrapy_crawl(site.base_url, path).returncode == 0
+        seed_url = site.seed_article.url
+    # The replica is gone: whatever reparse does, it does from the stored pages.
+    same = kantkg("reparse", "--db", str(path))
+    assert same.returncode == 0, same.stderr
+    assert same.stdout.strip() == "reparsed 9 pages: 9 unchanged"
+    with sqlite3.connect(path) as conn:
+        (blob,) = conn.execute("SELECT html_zlib FROM pages WHERE url = ?", [seed_url]).fetchone()
+        html = zlib.decompress(blob).decode().replace("Путиным", "Путиным и Токаевым")
+        conn.execute("UPDATE pages SET html_zlib = ? WHERE url = ?",
+                     [zlib.compress(html.encode()), seed_url])
+    changed = kantkg("reparse", "--db", str(path))
+    assert changed.stdout.strip() == "reparsed 9 pages: 8 unchanged, 1 updated"
+    with sqlite3.connect(path) as conn:
+        title, = conn.execute("SELECT title FROM articles WHERE url = ?", [seed_url]).fetchone()
+        revisions = conn.execute("SELECT title FROM revisions").fetchall()
+    assert title.endswith("Путиным и Токаевым")
+    assert revisions == [("Состоялась встреча Президента Садыра Жапарова с Президентом "
+                          "России Владимиром Путиным",)]
+    assert "токаев" in kantkg("search", "Токаеву", "--db", str(path)).stdout.lower()
+
+
+def test_serve_runs_datasette_with_canned_queries(db):
+    import socket
+    import time
+    import urllib.request
+    from pathlib import Path
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    proc = subprocess.Popen([sys.executable, "-m", "kantkg", "serve", "--db", db,
+                             "--port", str(port)], cwd=ROOT,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        name = Path(db).stem
+        url = (f"http://127.0.0.1:{port}/{name}/mentions_by_month.json"
+               "?q=%D0%96%D0%B0%D0%BF%D0%B0%D1%80%D0%BE%D0%B2%D1%8B%D0%BC&_shape=array")
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                with urllib.request.urlopen(url, timeout=5) as response:
+                    rows = json.loads(response.read())
+                break
+            except OSError:
+                assert proc.poll() is None, proc.stderr.read().decode()[-2000:]
+                assert time.monotonic() < deadline, "datasette did not start"
+                time.sleep(0.3)
+        assert {"month": "2021-05", "articles": 1} in rows  # «Жапаровым» finds the seed
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/-/metadata.json") as response:
+            assert json.loads(response.read())["title"] == "kant.kg archive"
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
