@@ -12,6 +12,7 @@ import json
 import sqlite3
 import zlib
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
@@ -88,6 +89,32 @@ class ArchiveError(Exception):
     """A one-line, user-facing problem with the archive file."""
 
 
+@contextmanager
+def transaction(db: sqlite_utils.Database) -> Iterator[None]:
+    """All or nothing, explicitly: BEGIN IMMEDIATE (take the write lock up front, so two
+    writers queue instead of deadlocking) ... COMMIT, ROLLBACK on any error. Python's
+    implicit transactions are not relied on: they did not hold an article's rows
+    together."""
+    conn = db.conn
+    if conn.in_transaction:  # nested: a savepoint inside the caller's transaction
+        conn.execute("SAVEPOINT kantkg")
+        try:
+            yield
+        except BaseException:
+            conn.execute("ROLLBACK TO kantkg")
+            conn.execute("RELEASE kantkg")
+            raise
+        conn.execute("RELEASE kantkg")
+        return
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        yield
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    conn.execute("COMMIT")
+
+
 def utc_now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
 
@@ -119,7 +146,7 @@ def ensure_schema(db: sqlite_utils.Database) -> None:
         )
     if version == SCHEMA_VERSION:
         return
-    with db.conn:  # all or nothing: a failed migration leaves the old schema intact
+    with transaction(db):  # all or nothing: a failed migration leaves the old schema
         if version == 0 and not db["articles"].exists():
             _create_schema(db)
         else:
@@ -233,32 +260,42 @@ def _article_row(item: dict) -> dict:
     }
 
 
-def upsert_article(db: sqlite_utils.Database, item: dict, now: str | None = None) -> str:
-    """Insert or update one article in one transaction; returns new|updated|unchanged.
+def _insert(db: sqlite_utils.Database, table: str, row: dict) -> int:
+    """Plain INSERT: sqlite-utils' insert() commits on its own, which would split an
+    article's rows over several transactions. Column names come from our schema."""
+    columns = ", ".join(row)
+    marks = ", ".join("?" for _ in row)
+    return db.execute(f"INSERT INTO {table} ({columns}) VALUES ({marks})",
+                      list(row.values())).lastrowid
 
-    A changed title or body moves the previous version to `revisions`.
-    """
+
+def _update(db: sqlite_utils.Database, table: str, key: str, value, row: dict) -> None:
+    assignments = ", ".join(f"{column} = ?" for column in row)
+    db.execute(f"UPDATE {table} SET {assignments} WHERE {key} = ?", [*row.values(), value])
+
+
+def upsert_article(db: sqlite_utils.Database, item: dict, now: str | None = None) -> str:
+    """Insert or update one article -- row, search index, revision, raw page -- in one
+    transaction; returns new|updated|unchanged. A changed title or body moves the
+    previous version to `revisions`."""
     now = now or utc_now()
     row = _article_row(item)
-    with db.conn:
+    with transaction(db):
         existing = db.execute(
             "SELECT id, title, body, content_hash, first_seen FROM articles WHERE url = ?",
             [row["url"]],
         ).fetchone()
         if existing is None:
-            article_id = db["articles"].insert({**row, "first_seen": now, "last_seen": now}
-                                               ).last_pk
+            article_id = _insert(db, "articles", {**row, "first_seen": now, "last_seen": now})
             _index_article(db, article_id, row["title"], row["body"])
             outcome = "new"
         else:
             article_id, old_title, old_body, old_hash, first_seen = existing
             if old_hash == row["content_hash"]:
-                db.execute(
-                    "UPDATE articles SET last_seen = ? WHERE id = ?", [now, article_id]
-                )
+                _update(db, "articles", "id", article_id, {"last_seen": now})
                 outcome = "unchanged"
             else:
-                db["revisions"].insert({
+                _insert(db, "revisions", {
                     "article_id": article_id,
                     "url": row["url"],
                     "title": old_title,
@@ -267,7 +304,7 @@ def upsert_article(db: sqlite_utils.Database, item: dict, now: str | None = None
                     "valid_from": first_seen,
                     "replaced_at": now,
                 })
-                db["articles"].update(article_id, {**row, "last_seen": now})
+                _update(db, "articles", "id", article_id, {**row, "last_seen": now})
                 _index_article(db, article_id, row["title"], row["body"])
                 outcome = "updated"
         if item.get("html") is not None:
@@ -276,7 +313,7 @@ def upsert_article(db: sqlite_utils.Database, item: dict, now: str | None = None
 
 
 def _store_page(db: sqlite_utils.Database, url: str, item: dict, now: str) -> None:
-    db["pages"].upsert({
+    page = {
         "url": url,
         "fetched_at": item.get("fetched_at") or now,
         "status": item.get("status", 200),
@@ -284,7 +321,9 @@ def _store_page(db: sqlite_utils.Database, url: str, item: dict, now: str) -> No
         "etag": item.get("etag"),
         "last_modified": item.get("last_modified"),
         "html_zlib": zlib.compress(item["html"].encode("utf-8"), 6),
-    }, pk="url")
+    }
+    db.execute("DELETE FROM pages WHERE url = ?", [url])
+    _insert(db, "pages", page)
 
 
 def known_urls(db: sqlite_utils.Database) -> Iterator[str]:

@@ -124,3 +124,38 @@ def test_unreachable_site_is_a_failed_crawl_row(tmp_path):
     (row,) = crawls(db)
     assert row["status"] == "failed"
     assert rows(db) == []
+
+
+def test_searching_while_a_crawl_writes_sees_whole_articles(tmp_path):
+    import subprocess
+    import time
+
+    from kantkg import archive
+    from kantkg.crawl import LOOPBACK_SETTINGS, scrapy_crawl_argv, scrapy_env
+    from tests.conftest import ROOT
+
+    db_path = tmp_path / "busy.db"
+    archive.open_archive(db_path).close()
+    with Replica(articles=400, seed=9) as site:
+        argv = scrapy_crawl_argv(site.base_url, str(db_path), settings=LOOPBACK_SETTINGS)
+        crawl = subprocess.Popen(argv, cwd=ROOT, env=scrapy_env(), stdout=subprocess.DEVNULL,
+                                 stderr=subprocess.DEVNULL)
+        seen_counts = set()
+        try:
+            while crawl.poll() is None:
+                with sqlite3.connect(db_path, timeout=10) as conn:
+                    conn.execute("BEGIN")  # one snapshot for both counts
+                    articles = conn.execute("SELECT count(*) FROM articles").fetchone()[0]
+                    indexed = conn.execute("SELECT count(*) FROM articles_fts").fetchone()[0]
+                    conn.execute("COMMIT")
+                assert articles == indexed  # never an article without its index row
+                seen_counts.add(articles)
+                db = archive.open_archive(db_path)
+                archive.search(db, "Бишкек")
+                db.close()
+                time.sleep(0.02)
+        finally:
+            crawl.wait(timeout=120)
+    assert crawl.returncode == 0
+    assert len(seen_counts) > 2  # we really read while it wrote
+    assert rows(db_path) and len(rows(db_path)) == 401
