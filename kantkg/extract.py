@@ -100,8 +100,13 @@ class Page:
 
     @property
     def strong_article_signal(self) -> bool:
-        """Structured data saying this page is one article."""
-        return bool(self.jsonld) or self.microdata is not None or \
+        """Structured data saying this page is one article. (og:type=article is weaker:
+        WordPress SEO plugins print it on category and tag pages too.)"""
+        return bool(self.jsonld) or self.microdata is not None
+
+    @property
+    def article_signal(self) -> bool:
+        return self.strong_article_signal or \
             (self.meta_first("og:type") or "").lower() == "article"
 
 
@@ -535,8 +540,11 @@ def _generic_container(root):
         own = len((el.text or "").strip()) + sum(
             len((c.tail or "").strip()) for c in el if c.tag not in BLOCK_TAGS)
         if own >= MIN_PARAGRAPH_SCORE_CHARS:
-            target = parent if el.tag == "div" and not any(
-                isinstance(c.tag, str) and c.tag in BLOCK_TAGS for c in el) else el
+            # A <div> that is one paragraph votes for its parent; a block holding
+            # <br>-separated paragraphs is itself the container.
+            is_paragraph = el.tag == "div" and len(el.findall("br")) < 2 and not any(
+                isinstance(c.tag, str) and c.tag in BLOCK_TAGS for c in el)
+            target = parent if is_paragraph else el
             if target is None:
                 continue
             scores[target] += own
@@ -607,6 +615,8 @@ def non_article_reason(page: Page, title: str | None) -> str | None:
     classes = set((body.get("class") or "").split()) if body is not None else set()
     if classes & site.NON_ARTICLE_BODY_CLASSES and not classes & {"single", "single-post"}:
         return "listing page (body class)"
+    if page.article_signal:
+        return None
     if page.jsonld_types & LISTING_TYPES:
         return "listing page (structured data)"
     og_type = (page.meta_first("og:type") or "").lower()
@@ -657,8 +667,7 @@ def explain_raw(page_html: bytes | str, url: str,
         return None, "no title and no text"
     # Without structured data or a permalink saying "article", it takes both to be one.
     # With them, a page missing either still comes back, for the archive to drop and count.
-    if not (title and paragraphs) and not (page.strong_article_signal or
-                                           site.is_article_url(url)):
+    if not (title and paragraphs) and not (page.article_signal or site.is_article_url(url)):
         return None, "no title or no text, and nothing saying it is an article"
     method = {name: layer for name, layer in (
         ("title", title_layer), ("canonical_url", canonical_layer), ("author", author_layer),

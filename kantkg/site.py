@@ -91,6 +91,11 @@ BOILERPLATE_PREFIXES = (
     "фото:",
     "фото -",
     "фото —",
+    "видео:",
+    "фото и видео:",
+    "другие новости",
+    "похожие новости",
+    "новости по теме",
     "следите за новостями",
     "присоединяйтесь к нам",
     "наш telegram",
@@ -186,7 +191,7 @@ NOISE_CLASS_WORDS = frozenset({
     "reklama", "ads", "promo", "caption", "subscribe", "subscription", "comments",
     "comment", "breadcrumbs", "breadcrumb", "crumbs", "tags", "sidebar", "widget",
     "views", "rating", "print", "author", "meta", "byline", "rubric", "photo", "gallery",
-    "date", "time", "timestamp", "posted",
+    "date", "time", "timestamp", "posted", "img", "image", "thumb", "thumbnail", "picture",
 })
 # Classes of <body> on WordPress pages that are not single posts.
 NON_ARTICLE_BODY_CLASSES = frozenset({
