@@ -80,6 +80,7 @@ CRAWL_COLUMNS = {
     "unchanged": int,
     "dropped": int,
     "errors": int,
+    "dropped_reasons": str,  # JSON: reason -> items dropped for it
     "warnings": str,  # JSON list: extraction drift and other signs worth a look
     "stats": str,  # JSON of the crawler's whole stats dict
 }
@@ -198,8 +199,9 @@ def _migrate_to_2(db: sqlite_utils.Database) -> None:
     for article_id, title, body in db.execute("SELECT id, title, body FROM articles"):
         _index_article(db, article_id, title, body)
     _create_article_indexes(db)
-    if "warnings" not in db["crawls"].columns_dict:
-        db["crawls"].add_column("warnings", str)
+    for column in ("dropped_reasons", "warnings"):
+        if column not in db["crawls"].columns_dict:
+            db["crawls"].add_column(column, str)
 
 
 MIGRATIONS = {2: _migrate_to_2}
@@ -387,6 +389,9 @@ def finish_crawl(db: sqlite_utils.Database, crawl_id: int, status: str, reason: 
             "finish_reason": reason,
             **counts,
             "warnings": json.dumps(warnings or [], ensure_ascii=False),
+            "dropped_reasons": json.dumps(
+                {key.rsplit("/", 1)[1]: value for key, value in stats.items()
+                 if key.startswith("kantkg/dropped/")}, sort_keys=True),
             "stats": json.dumps(stats, ensure_ascii=False, default=str, sort_keys=True),
         })
 

@@ -78,9 +78,11 @@ def test_crawl_rows(db):
     crawl_id = archive.start_crawl(db, "https://kant.kg")
     assert archive.last_crawl(db)["status"] == "running"
     archive.finish_crawl(db, crawl_id, "ok", "finished", {"new": 3, "requests": 9},
-                         {"a": 1})
+                         {"a": 1, "kantkg/dropped/no-body": 2}, ["drift!"])
     last = archive.last_crawl(db)
     assert (last["status"], last["new"], last["requests"]) == ("ok", 3, 9)
+    assert json.loads(last["dropped_reasons"]) == {"no-body": 2}
+    assert json.loads(last["warnings"]) == ["drift!"]
 
 
 def test_not_sqlite_and_newer_schema_are_clear_errors(tmp_path):
