@@ -90,6 +90,7 @@ class Page:
     jsonld_ids: dict[str, dict] = field(default_factory=dict)
     microdata: html.HtmlElement | None = None       # the Article itemscope
     meta: dict[str, list[str]] = field(default_factory=dict)
+    cache: dict = field(default_factory=dict)       # title, anchor, document order
 
     def meta_first(self, *names: str) -> str | None:
         for name in names:
@@ -261,6 +262,73 @@ def _class_words(el) -> set[str]:
         set(_CLASS_WORD_RE.findall((el.get("id") or "").lower()))
 
 
+# Generic-layer values are taken nearest the headline, never from these places.
+_FAR_TAGS = frozenset({"nav", "footer", "aside", "form", "header"})
+_FAR_CLASS_WORDS = frozenset({"comment", "comments", "related", "widget", "sidebar", "menu",
+                              "footer", "topbar", "respond"})
+_DATE_CLASS_WORDS = frozenset({"date", "time", "posted", "published", "timestamp",
+                               "datetime"})
+_DAY_IN_TEXT_RE = re.compile(r"\d{1,2}[./-]\d{1,2}[./-]\d{2,4}|\d{1,2}\s+[а-яё]{3,}"
+                             r"|\d{4}-\d{2}-\d{2}|сегодня|вчера", re.IGNORECASE)
+_AUTHOR_LINE_RE = re.compile(r"^(?:автор|текст)\s*:\s*\S", re.IGNORECASE)
+_NAME_RE = re.compile(r"^[A-ZА-ЯЁ][\w.’'-]+(?:\s+[A-ZА-ЯЁ][\w.’'-]+){0,3}$")
+SECTION_MAX_DISTANCE = 40  # elements between headline and a category link
+
+
+def _title_anchor(page: Page):
+    """The element showing the headline (an <h1> if it is one), found once per page."""
+    if "anchor" not in page.cache:
+        title = (page.cache.get("title") or "").casefold()
+        anchor = None
+        if title:
+            for el in page.root.xpath("//body//h1 | //body//h2 | //body//b | //body//strong"
+                                      " | //body//div | //body//span | //body//td"):
+                if _text(el).casefold() == title:
+                    anchor = el
+                    break
+        if anchor is None:
+            found = page.root.xpath("//body//h1")
+            anchor = found[0] if found else None
+        page.cache["anchor"] = anchor
+    return page.cache["anchor"]
+
+
+def _doc_index(page: Page) -> dict:
+    if "index" not in page.cache:
+        page.cache["index"] = {el: n for n, el in enumerate(page.root.iter())}
+    return page.cache["index"]
+
+
+def _is_far(el) -> bool:
+    """Inside navigation, footers, sidebars, comments or forms (<body> classes describe
+    the whole page and say nothing here)."""
+    while el is not None and el.tag not in ("body", "html"):
+        if el.tag in _FAR_TAGS and not (el.tag == "header" and el.xpath(".//h1")):
+            return True
+        if _class_words(el) & _FAR_CLASS_WORDS:
+            return True
+        el = el.getparent()
+    return False
+
+
+def _nearest(page: Page, found: list[tuple], max_distance: int | None = None) -> list[tuple]:
+    """(element, value) pairs outside furniture, nearest the headline first (after it
+    before before it at equal distance)."""
+    anchor = _title_anchor(page)
+    index = _doc_index(page)
+    at = index.get(anchor, 0) if anchor is not None else 0
+    ranked = []
+    for el, value in found:
+        if _is_far(el):
+            continue
+        distance = index.get(el, 0) - at
+        if max_distance is not None and abs(distance) > max_distance:
+            continue
+        ranked.append(((abs(distance), distance < 0), el, value))
+    ranked.sort(key=lambda r: r[0])
+    return [(el, value) for _, el, value in ranked]
+
+
 # --------------------------------------------------------------- the fields
 
 
@@ -305,7 +373,7 @@ def published_candidates(page: Page) -> list[list[str]]:
             found.append(["meta", text])
     for text in _selected_values(page.root, site.PUBLISHED_SELECTORS):
         found.append(["site", text])
-    for text in _generic_dates(page.root):
+    for text in _generic_dates(page):
         found.append(["generic", text])
     return _unique(found)
 
@@ -334,16 +402,24 @@ def _unique(candidates: list[list[str]]) -> list[list[str]]:
     return out
 
 
-def _generic_dates(root) -> Iterator[str]:
-    """Short texts of date-looking elements: <time>, classes with date/time words."""
-    for el in root.iter("time"):
-        if value := el.get("datetime") or _text(el):
-            yield value
-    for el in root.xpath("//body//*[@class]"):
-        if _class_words(el) & {"date", "time", "posted", "published", "timestamp", "datetime"}:
+def _generic_dates(page: Page) -> Iterator[str]:
+    """Date-looking texts nearest the headline: <time>, elements with date-ish classes,
+    short leaf texts holding a date. Nearness keeps out today's date in the top bar,
+    dates of related posts and comment times."""
+    found = []
+    for el in page.root.xpath("//body//*"):
+        if not isinstance(el.tag, str) or el.tag in ALWAYS_NOISE_TAGS:
+            continue
+        if el.tag == "time" and (value := el.get("datetime")):
+            found.append((el, value))
+            continue
+        if el.tag == "time" or _class_words(el) & _DATE_CLASS_WORDS or len(el) == 0:
             text = _text(el)
-            if text and len(text) <= 80 and _DATE_IN_TEXT_RE.search(text):
-                yield text
+            if text and len(text) <= 80 and _DATE_IN_TEXT_RE.search(text) and \
+                    _DAY_IN_TEXT_RE.search(text):
+                found.append((el, text))
+    for _el, text in _nearest(page, found)[:3]:
+        yield text
 
 
 def extract_author(page: Page) -> tuple[str | None, str | None]:
@@ -356,11 +432,18 @@ def extract_author(page: Page) -> tuple[str | None, str | None]:
         return text, "meta"
     if text := _first_selected(page.root, site.AUTHOR_SELECTORS):
         return _strip_label(text), "site"
-    for el in page.root.xpath("//body//*[@class]"):
-        if "author" in _class_words(el):
-            text = _strip_label(_text(el))
-            if text and len(text) <= 60:
-                return text, "generic"
+    candidates = []
+    for el in page.root.xpath("//body//*"):
+        if not isinstance(el.tag, str) or el.tag in ALWAYS_NOISE_TAGS:
+            continue
+        labelled = _AUTHOR_LINE_RE.match(_text(el)) if len(el) <= 1 else None
+        if "author" in _class_words(el) or labelled:
+            name = _strip_label(_text(el))
+            if _NAME_RE.match(name):
+                candidates.append((el, name))
+    nearest = _nearest(page, candidates)
+    if nearest:
+        return nearest[0][1], "generic"
     return None, None
 
 
@@ -385,25 +468,22 @@ def extract_section(page: Page) -> tuple[str | None, str | None]:
     return None, None
 
 
-def _breadcrumb_section(page: Page) -> str | None:
-    """The last category link of the breadcrumbs (read before furniture is removed)."""
+def _generic_section(page: Page) -> str | None:
+    """The breadcrumbs' last category link, else the category link nearest the headline
+    (read before furniture is removed: breadcrumbs and rubric lines are furniture)."""
     crumbs = [a for el in page.root.xpath("//body//*[@class]")
               if _class_words(el) & {"breadcrumbs", "breadcrumb", "crumbs"}
-              for a in el.iter("a") if "/category/" in (a.get("href") or "")]
-    return (_text(crumbs[-1]) or None) if crumbs else None
+              for a in el.iter("a") if _is_category_link(a)]
+    if crumbs:
+        return _text(crumbs[-1]) or None
+    links = [(a, _text(a)) for a in page.root.xpath("//body//a[@href]")
+             if _is_category_link(a) and _text(a)]
+    nearest = _nearest(page, links, max_distance=SECTION_MAX_DISTANCE)
+    return nearest[0][1] if nearest else None
 
 
-def _nearby_section(container) -> str | None:
-    """The first category link in or just around the article text."""
-    scope = container
-    for _ in range(2):
-        if scope is None:
-            return None
-        for a in scope.iter("a"):
-            if "/category/" in (a.get("href") or "") and _text(a):
-                return _text(a)
-        scope = scope.getparent()
-    return None
+def _is_category_link(a) -> bool:
+    return any(part in (a.get("href") or "") for part in site.CATEGORY_PATH_PARTS)
 
 
 def extract_tags(page: Page) -> tuple[list[str], str | None]:
@@ -463,31 +543,34 @@ def _remove_noise(container) -> None:
         el.drop_tree()
 
 
+_LINK_START, _LINK_END = "\x01", "\x02"
+_LINK_TEXT_RE = re.compile("\x01([^\x01\x02]*)\x02")
+
+
 def text_blocks(container) -> list[tuple[str, float]]:
     """The container's text as blocks in reading order: (text, link density).
 
     Block elements end a block; two or more <br> in a row end one too (old pages
     separate paragraphs with <br><br>); a single <br> is a line break inside it.
+    Link text is bracketed with marker characters while collecting, so that each
+    block's link density is its own.
     """
     blocks: list[tuple[str, float]] = []
     buf: list[str] = []
-    link_chars = [0]
 
     def flush() -> None:
         raw = "".join(buf)
         buf.clear()
-        links, link_chars[0] = link_chars[0], 0
-        pieces = [" ".join(p.replace(_BR, " ").split()) for p in _PARAGRAPH_BREAK_RE.split(raw)]
-        pieces = [p for p in pieces if p]
-        total = sum(map(len, pieces)) or 1
-        for piece in pieces:
-            blocks.append((piece, min(1.0, links / total)))
+        for piece in _PARAGRAPH_BREAK_RE.split(raw):
+            links = sum(len(m.strip()) for m in _LINK_TEXT_RE.findall(piece))
+            text = " ".join(piece.replace(_BR, " ").replace(_LINK_START, "")
+                            .replace(_LINK_END, "").split())
+            if text:
+                blocks.append((text, min(1.0, links / len(text))))
 
-    def walk(el, in_link: bool) -> None:
+    def walk(el) -> None:
         if el.text:
             buf.append(el.text)
-            if in_link:
-                link_chars[0] += len(el.text.strip())
         for child in el:
             tag = child.tag if isinstance(child.tag, str) else None
             if tag is None:
@@ -496,18 +579,20 @@ def text_blocks(container) -> list[tuple[str, float]]:
                 buf.append(_BR)
             elif tag in BLOCK_TAGS:
                 flush()
-                walk(child, in_link)
+                walk(child)
                 flush()
             elif tag in ALWAYS_NOISE_TAGS:
                 pass
+            elif tag == "a":
+                buf.append(_LINK_START)
+                walk(child)
+                buf.append(_LINK_END)
             else:
-                walk(child, in_link or tag == "a")
+                walk(child)
             if child.tail:
                 buf.append(child.tail)
-                if in_link:
-                    link_chars[0] += len(child.tail.strip())
 
-    walk(container, False)
+    walk(container)
     flush()
     return blocks
 
@@ -595,11 +680,17 @@ def _paragraphs_of(container, title: str | None, generic: bool = False) -> list[
     for text, link_density in text_blocks(container):
         if link_density > MAX_LINK_DENSITY:
             continue
-        if folded_title and text.casefold() == folded_title:
+        folded = text.casefold()
+        if folded_title and folded == folded_title:
             continue
-        if generic and len(text) <= 80 and _DATE_IN_TEXT_RE.search(text) and \
-                len(_DATE_IN_TEXT_RE.sub("", text).strip(" |,.-—")) < 25:
-            continue  # a date/byline line around the text, not the text
+        if generic:
+            # the headline run together with a date or rubric line (<br>-only layouts)
+            if folded_title and folded_title in folded and \
+                    len(folded) - len(folded_title) <= 40:
+                continue
+            if len(text) <= 80 and _DATE_IN_TEXT_RE.search(text) and \
+                    len(_DATE_IN_TEXT_RE.sub("", text).strip(" |,.-—·")) < 25:
+                continue  # a date/byline line around the text, not the text
         kept.append(text)
     return kept
 
@@ -650,6 +741,7 @@ def explain_raw(page_html: bytes | str, url: str,
     if page is None:
         return None, "empty or unparseable page"
     title, title_layer = extract_title(page)
+    page.cache["title"] = title
     if reason := non_article_reason(page, title):
         return None, reason
     canonical, canonical_layer = extract_canonical(page)
@@ -657,12 +749,10 @@ def explain_raw(page_html: bytes | str, url: str,
     section, section_layer = extract_section(page)
     tags, tags_layer = extract_tags(page)
     dates_raw = {"published": published_candidates(page), "modified": modified_candidates(page)}
-    if section is None and (section := _breadcrumb_section(page)):
+    if section is None and (section := _generic_section(page)):
         section_layer = "generic"
     # Body last: it removes furniture from the tree the other fields read.
-    paragraphs, body_layer, container = extract_body(page, title)
-    if section is None and (section := _nearby_section(container)):
-        section_layer = "generic"
+    paragraphs, body_layer, _container = extract_body(page, title)
     if not paragraphs and not title:
         return None, "no title and no text"
     # Without structured data or a permalink saying "article", it takes both to be one.

@@ -101,6 +101,7 @@ BOILERPLATE_PREFIXES = (
     "наш telegram",
     "наш телеграм",
     "при использовании материалов",
+    "автор:",
     "при перепечатке",
     "при копировании",
     "теги:",
@@ -198,5 +199,7 @@ NON_ARTICLE_BODY_CLASSES = frozenset({
     "archive", "blog", "home", "search", "search-results", "error404", "category", "tag",
     "author", "date", "page-template",
 })
+# Path parts of section (rubric) links, for the generic section layer.
+CATEGORY_PATH_PARTS = ("/category/", "/rubric/", "/rubrika/", "/section/")
 NOT_FOUND_TITLES = ("страница не найдена", "page not found", "ошибка 404", "404")
 AUTHOR_LABELS = ("автор:", "автор", "текст:", "by")
