@@ -50,6 +50,7 @@ ALWAYS_NOISE_TAGS = frozenset({
 MIN_PARAGRAPH_SCORE_CHARS = 25   # shorter blocks do not vote for a generic container
 MIN_BODY_CHARS = 60              # less text than this is no article body
 MAX_LINK_DENSITY = 0.5           # blocks mostly made of link text are navigation
+LEAD_MIN_CHARS = 80              # a lead beside the text block is a real sentence or two
 LISTING_MIN_HEADLINE_LINKS = 3
 _BR = "\x00"
 _PARAGRAPH_BREAK_RE = re.compile(r"[ \t\r\n\f\v]*\x00(?:[ \t\r\n\f\v]*\x00)+[ \t\r\n\f\v]*")
@@ -669,8 +670,30 @@ def extract_body(page: Page, title: str | None) -> tuple[list[str], str | None, 
     container = _generic_container(body)
     if container is None:
         return [], None, None
-    paragraphs = _paragraphs_of(container, title, generic=True)
+    paragraphs = _lead_before(page, container, title) + \
+        _paragraphs_of(container, title, generic=True)
     return paragraphs, ("generic" if paragraphs else None), container
+
+
+def _lead_before(page: Page, container, title: str | None) -> list[str]:
+    """A lead paragraph standing between the headline and the text block (a sibling of
+    the container, as in many news themes) belongs to the article."""
+    anchor = _title_anchor(page)
+    index = _doc_index(page)
+    if anchor is None or anchor.getparent() is not container.getparent():
+        return []
+    lead = []
+    for sibling in container.itersiblings(preceding=True):
+        if sibling is anchor:
+            break
+        if not isinstance(sibling.tag, str) or sibling.tag not in ("p", "div") or \
+                index.get(sibling, 0) < index.get(anchor, 0):
+            continue
+        blocks = text_blocks(sibling)
+        if len(blocks) == 1 and len(blocks[0][0]) >= LEAD_MIN_CHARS and \
+                blocks[0][1] <= MAX_LINK_DENSITY and blocks[0][0] != title:
+            lead.insert(0, blocks[0][0])
+    return lead
 
 
 def _paragraphs_of(container, title: str | None, generic: bool = False) -> list[str]:
