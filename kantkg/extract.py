@@ -271,7 +271,8 @@ _DATE_CLASS_WORDS = frozenset({"date", "time", "posted", "published", "timestamp
                                "datetime"})
 _DAY_IN_TEXT_RE = re.compile(r"\d{1,2}[./-]\d{1,2}[./-]\d{2,4}|\d{1,2}\s+[а-яё]{3,}"
                              r"|\d{4}-\d{2}-\d{2}|сегодня|вчера", re.IGNORECASE)
-_AUTHOR_LINE_RE = re.compile(r"^(?:автор|текст)\s*:\s*\S", re.IGNORECASE)
+_AUTHOR_IN_LINE_RE = re.compile(
+    r"(?:^|[\s|·,;])(?:[Аа]втор|[Тт]екст)\s*:\s*([A-ZА-ЯЁ][\w.’'-]+(?:\s+[A-ZА-ЯЁ][\w.’'-]+){0,3})")
 _NAME_RE = re.compile(r"^[A-ZА-ЯЁ][\w.’'-]+(?:\s+[A-ZА-ЯЁ][\w.’'-]+){0,3}$")
 SECTION_MAX_DISTANCE = 40  # elements between headline and a category link
 
@@ -414,9 +415,10 @@ def _generic_dates(page: Page) -> Iterator[str]:
         if el.tag == "time" and (value := el.get("datetime")):
             found.append((el, value))
             continue
-        if el.tag == "time" or _class_words(el) & _DATE_CLASS_WORDS or len(el) == 0:
+        inline_only = not any(isinstance(c.tag, str) and c.tag in BLOCK_TAGS for c in el)
+        if el.tag == "time" or _class_words(el) & _DATE_CLASS_WORDS or inline_only:
             text = _text(el)
-            if text and len(text) <= 80 and _DATE_IN_TEXT_RE.search(text) and \
+            if text and len(text) <= 120 and _DATE_IN_TEXT_RE.search(text) and \
                     _DAY_IN_TEXT_RE.search(text):
                 found.append((el, text))
     for _el, text in _nearest(page, found)[:3]:
@@ -431,21 +433,30 @@ def extract_author(page: Page) -> tuple[str | None, str | None]:
     text = page.meta_first("article:author", "author")
     if text and not text.startswith("http") and strip_site_name("x - " + text) != "x":
         return text, "meta"
-    if text := _first_selected(page.root, site.AUTHOR_SELECTORS):
-        return _strip_label(text), "site"
+    for css in site.AUTHOR_SELECTORS:  # WordPress logins («admin») are no bylines
+        names = [_strip_label(_text(el)) for el in _select(page.root, css) if not _hidden(el)]
+        if name := next((n for n in names if _NAME_RE.match(n)), None):
+            return name, "site"
     candidates = []
     for el in page.root.xpath("//body//*"):
         if not isinstance(el.tag, str) or el.tag in ALWAYS_NOISE_TAGS:
             continue
-        labelled = _AUTHOR_LINE_RE.match(_text(el)) if len(el) <= 1 else None
-        if "author" in _class_words(el) or labelled:
-            name = _strip_label(_text(el))
-            if _NAME_RE.match(name):
-                candidates.append((el, name))
+        text = _text(el)
+        if len(text) > 120:
+            continue
+        if labelled := _AUTHOR_IN_LINE_RE.search(text):  # «Дата: ... | Автор: Имя»
+            candidates.append((el, labelled.group(1)))
+        elif "author" in _class_words(el) and _NAME_RE.match(name := _strip_label(text)):
+            candidates.append((el, name))
     nearest = _nearest(page, candidates)
     if nearest:
         return nearest[0][1], "generic"
     return None, None
+
+
+def _hidden(el) -> bool:
+    style = (el.get("style") or "").replace(" ", "").lower()
+    return "display:none" in style or el.get("hidden") is not None
 
 
 def _strip_label(text: str) -> str:
@@ -536,6 +547,8 @@ def _remove_noise(container) -> None:
     for el in container.iter(etree.Element):
         if el is not container and _class_words(el) & site.NOISE_CLASS_WORDS:
             doomed.append(el)
+    doomed += [el for el in container.iter("i", "em", "small", "span", "font")
+               if _is_caption(el)]
     for el in doomed:
         if el.getparent() is None:
             continue
@@ -546,6 +559,20 @@ def _remove_noise(container) -> None:
 
 _LINK_START, _LINK_END = "\x01", "\x02"
 _LINK_TEXT_RE = re.compile("\x01([^\x01\x02]*)\x02")
+
+
+CAPTION_MAX_CHARS = 200
+
+
+def _is_caption(el) -> bool:
+    """Short inline text right under an image (<img><br><i>Фото ...</i>): a caption."""
+    if (el.text or "").strip() == "" and len(el) == 0:
+        return False
+    previous = el.getprevious()
+    while previous is not None and previous.tag == "br" and not (previous.tail or "").strip():
+        previous = previous.getprevious()
+    return previous is not None and previous.tag == "img" and \
+        not (previous.tail or "").strip() and len(_text(el)) <= CAPTION_MAX_CHARS
 
 
 def text_blocks(container) -> list[tuple[str, float]]:
