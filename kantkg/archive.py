@@ -13,6 +13,7 @@ import sqlite3
 import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
@@ -80,6 +81,12 @@ CRAWL_COLUMNS = {
     "unchanged": int,
     "dropped": int,
     "errors": int,
+    "article_requests": int,  # article pages requested (incremental runs: few)
+    "not_modified": int,  # conditional GETs answered 304
+    "since": str,  # the run's date range (backfills), NULL = unbounded
+    "until": str,
+    "full": int,  # 1 = --full: known articles fetched again
+    "exit_code": int,  # what `kantkg crawl` exited with (NULL for bare `scrapy crawl`)
     "dropped_reasons": str,  # JSON: reason -> items dropped for it
     "warnings": str,  # JSON list: extraction drift and other signs worth a look
     "stats": str,  # JSON of the crawler's whole stats dict
@@ -199,9 +206,9 @@ def _migrate_to_2(db: sqlite_utils.Database) -> None:
     for article_id, title, body in db.execute("SELECT id, title, body FROM articles"):
         _index_article(db, article_id, title, body)
     _create_article_indexes(db)
-    for column in ("dropped_reasons", "warnings"):
+    for column, kind in CRAWL_COLUMNS.items():
         if column not in db["crawls"].columns_dict:
-            db["crawls"].add_column(column, str)
+            db["crawls"].add_column(column, kind)
 
 
 MIGRATIONS = {2: _migrate_to_2}
@@ -372,26 +379,56 @@ def get_article(db: sqlite_utils.Database, url_or_id: str | int) -> dict | None:
 # -------------------------------------------------------------------- crawls
 
 
-def start_crawl(db: sqlite_utils.Database, base_url: str) -> int:
-    with db.conn:
-        table = db["crawls"].insert({
+def start_crawl(db: sqlite_utils.Database, base_url: str, *, since: str | None = None,
+                until: str | None = None, full: bool = False) -> int:
+    with transaction(db):
+        return _insert(db, "crawls", {
             "started": utc_now(), "base_url": base_url, "status": "running",
+            "since": since, "until": until, "full": int(full),
         })
-    return table.last_pk
+
+
+def set_exit_code(db: sqlite_utils.Database, crawl_id: int, code: int) -> None:
+    with transaction(db):
+        _update(db, "crawls", "id", crawl_id, {"exit_code": code})
+
+
+def last_complete_crawl_start(db: sqlite_utils.Database, base_url: str) -> str | None:
+    """When the last successful crawl of the whole site (no date range) began: a
+    sitemap not modified since then holds nothing new."""
+    row = db.execute(
+        "SELECT started FROM crawls WHERE status = 'ok' AND base_url = ? AND since IS NULL"
+        " AND until IS NULL ORDER BY id DESC LIMIT 1", [base_url]).fetchone()
+    return row[0] if row else None
+
+
+@dataclass(frozen=True)
+class PageState:
+    """What the archive knows of one fetched article page, for conditional requests."""
+
+    fetched_at: str | None
+    etag: str | None
+    last_modified: str | None
+
+
+def page_state(db: sqlite_utils.Database, url: str) -> PageState | None:
+    row = db.execute("SELECT fetched_at, etag, last_modified FROM pages WHERE url = ?",
+                     [url]).fetchone()
+    return PageState(*row) if row else None
 
 
 def finish_crawl(db: sqlite_utils.Database, crawl_id: int, status: str, reason: str,
                  counts: dict[str, int], stats: dict, warnings: list[str] | None = None) -> None:
-    with db.conn:
-        db["crawls"].update(crawl_id, {
+    dropped = {key.rsplit("/", 1)[1]: value for key, value in stats.items()
+               if key.startswith("kantkg/dropped/")}
+    with transaction(db):
+        _update(db, "crawls", "id", crawl_id, {
             "finished": utc_now(),
             "status": status,
             "finish_reason": reason,
             **counts,
             "warnings": json.dumps(warnings or [], ensure_ascii=False),
-            "dropped_reasons": json.dumps(
-                {key.rsplit("/", 1)[1]: value for key, value in stats.items()
-                 if key.startswith("kantkg/dropped/")}, sort_keys=True),
+            "dropped_reasons": json.dumps(dropped, sort_keys=True),
             "stats": json.dumps(stats, ensure_ascii=False, default=str, sort_keys=True),
         })
 

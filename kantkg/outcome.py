@@ -20,6 +20,8 @@ def crawl_counts(stats: dict) -> dict[str, int]:
         "unchanged": get("kantkg/articles/unchanged"),
         "dropped": get("kantkg/dropped"),
         "errors": get("log_count/ERROR") + get("downloader/exception_count"),
+        "article_requests": get("kantkg/article_requests"),
+        "not_modified": get("kantkg/not_modified"),
     }
 
 

@@ -17,6 +17,17 @@ TIMEZONE = "Asia/Bishkek"  # UTC+06:00, no DST since 2005
 # WordPress permalink of a post: /YYYY-MM-DD/<transliterated-slug>/
 ARTICLE_PATH_RE = re.compile(r"^/(?P<date>\d{4}-\d{2}-\d{2})/(?P<slug>[a-z0-9][a-z0-9_%-]*)/?$")
 
+# Sub-sitemaps that list no posts (Yoast and WordPress core names): not worth a request.
+NON_POST_SITEMAP_HINTS = (
+    "page-sitemap", "category-sitemap", "post_tag-sitemap", "tag-sitemap", "author-sitemap",
+    "wp-sitemap-taxonomies", "wp-sitemap-users", "wp-sitemap-posts-page",
+)
+
+
+def is_post_sitemap(url: str) -> bool:
+    return not any(hint in url for hint in NON_POST_SITEMAP_HINTS)
+
+
 # Paths that are never articles even when linked from one.
 NON_ARTICLE_PREFIXES = (
     "/category/", "/tag/", "/page/", "/author/", "/feed", "/wp-", "/search", "/amp/",

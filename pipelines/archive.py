@@ -14,10 +14,11 @@ logger = logging.getLogger(__name__)
 
 
 class ArchivePipeline:
-    def __init__(self, db_path: str, base_url: str, stats):
+    def __init__(self, db_path: str, base_url: str, stats, crawler=None):
         self.db_path = db_path
-        self.base_url = base_url
+        self.base_url = base_url.rstrip("/")
         self.stats = stats
+        self.crawler = crawler
         self.db = None
         self.crawl_id: int | None = None
 
@@ -26,14 +27,21 @@ class ArchivePipeline:
         db_path = crawler.settings.get("KANT_DB")
         if not db_path:
             raise NotConfigured("KANT_DB is empty")
-        pipeline = cls(db_path, crawler.settings.get("KANT_BASE_URL"), crawler.stats)
+        pipeline = cls(db_path, crawler.settings.get("KANT_BASE_URL"), crawler.stats, crawler)
         # spider_closed, not close_spider: by then CoreStats has set finish_reason.
         crawler.signals.connect(pipeline.spider_closed, signal=signals.spider_closed)
         return pipeline
 
     def open_spider(self) -> None:
         self.db = archive.open_archive(self.db_path)
-        self.crawl_id = archive.start_crawl(self.db, self.base_url)
+        spider = getattr(self.crawler, "spider", None)
+        rng = getattr(spider, "date_range", None)
+        self.crawl_id = archive.start_crawl(
+            self.db, self.base_url,
+            since=rng.since.isoformat() if rng and rng.since else None,
+            until=rng.until.isoformat() if rng and rng.until else None,
+            full=bool(getattr(spider, "full", False)))
+        self.stats.set_value("kantkg/crawl_id", self.crawl_id)
         logger.info("archiving into %s (crawl #%s)", self.db_path, self.crawl_id)
 
     def process_item(self, item: dict) -> dict:

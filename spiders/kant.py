@@ -4,6 +4,11 @@ Discovery: robots.txt -> sitemaps (index -> post sitemaps), the RSS feed, and th
 front page with its /page/N/ pagination. Only article permalinks of the crawled site
 are requested; each article page yields one raw item for the pipelines.
 
+Incremental by default (kantkg.incremental): an archived URL is requested again only
+when a sitemap lists a later modification, and then conditionally (304 if unchanged);
+sub-sitemaps unchanged since the last complete crawl are not fetched; pagination stops
+at a page with nothing new. `-s KANT_FULL=1` (or `-a full=1`) fetches everything.
+
     scrapy crawl kant [-a since=YYYY-MM-DD] [-a until=YYYY-MM-DD] [-s KANT_BASE_URL=...]
 """
 
@@ -14,23 +19,34 @@ from datetime import UTC, datetime
 from urllib.parse import urlsplit
 
 import scrapy
+from scrapy import signals
 from scrapy.http import Response, TextResponse
 from scrapy.settings import SETTINGS_PRIORITIES
 
-from kantkg import __version__, discovery
+from kantkg import __version__, archive, discovery, site
 from kantkg.encoding import charset_from_content_type, decode_html
 from kantkg.extract import extract_raw
+from kantkg.incremental import Fetch, conditional_headers, decide, sitemap_may_have_changed
 from kantkg.outcome import DRIFT_FIELDS
+
+# Articles before listings before sitemaps: the queue drains one sitemap's articles
+# before the next sitemap adds more, so memory stays flat on a 50,000-article backfill.
+ARTICLE_PRIORITY, LISTING_PRIORITY, SITEMAP_PRIORITY = 20, 10, 0
 
 
 class KantSpider(scrapy.Spider):
     name = "kant"
 
-    def __init__(self, since: str | None = None, until: str | None = None, **kwargs):
+    def __init__(self, since: str | None = None, until: str | None = None,
+                 full: str | None = None, **kwargs):
         super().__init__(**kwargs)
         # BadRange propagates: Scrapy prints it and the crawl never starts.
         self.date_range = discovery.DateRange.from_args(since, until)
+        self.full = str(full or "").lower() in ("1", "true", "yes")
         self.base_url = ""
+        self.db_path = ""
+        self.archive = None
+        self.reference: str | None = None
         self.queued: set[str] = set()
 
     @classmethod
@@ -45,16 +61,33 @@ class KantSpider(scrapy.Spider):
     def from_crawler(cls, crawler, *args, **kwargs):
         spider = super().from_crawler(crawler, *args, **kwargs)
         spider.base_url = crawler.settings.get("KANT_BASE_URL").rstrip("/")
+        spider.db_path = crawler.settings.get("KANT_DB")
+        spider.full = spider.full or crawler.settings.getbool("KANT_FULL")
         host = urlsplit(spider.base_url).hostname or ""
         spider.allowed_domains = [host.removeprefix("www.")]
+        crawler.signals.connect(spider.closed_archive, signal=signals.spider_closed)
         return spider
 
+    @property
+    def bounded(self) -> bool:
+        return bool(self.date_range.since or self.date_range.until)
+
     async def start(self) -> AsyncIterator[scrapy.Request]:
+        self.archive = archive.open_archive(self.db_path)
+        if not (self.full or self.bounded):
+            self.reference = archive.last_complete_crawl_start(self.archive, self.base_url)
         base = self.base_url
         yield scrapy.Request(f"{base}/robots.txt", callback=self.parse_robots,
-                             errback=self.robots_failed, meta={"handle_httpstatus_list": [404]})
-        yield scrapy.Request(f"{base}/feed/", callback=self.parse_feed)
-        yield scrapy.Request(f"{base}/", callback=self.parse_listing)
+                             errback=self.robots_failed, meta={"handle_httpstatus_list": [404]},
+                             priority=SITEMAP_PRIORITY)
+        yield scrapy.Request(f"{base}/feed/", callback=self.parse_feed,
+                             priority=LISTING_PRIORITY)
+        yield scrapy.Request(f"{base}/", callback=self.parse_listing, priority=LISTING_PRIORITY)
+
+    def closed_archive(self, spider) -> None:
+        if self.archive is not None:
+            self.archive.close()
+            self.archive = None
 
     # ------------------------------------------------------------ discovery
 
@@ -72,21 +105,31 @@ class KantSpider(scrapy.Spider):
             self.crawler.stats.inc_value("kantkg/sitemaps/fallback")
             sitemaps = [self.base_url + path for path in discovery.FALLBACK_SITEMAPS]
         for url in sitemaps:
-            yield scrapy.Request(url, callback=self.parse_sitemap,
+            yield scrapy.Request(url, callback=self.parse_sitemap, priority=SITEMAP_PRIORITY,
                                  meta={"handle_httpstatus_list": [404]})
 
     def parse_sitemap(self, response: Response) -> Iterator[scrapy.Request]:
         if response.status != 200:
             return
+        stats = self.crawler.stats
         kind, entries = discovery.parse_sitemap(response.body)
-        self.crawler.stats.inc_value(f"kantkg/sitemaps/{kind}")
+        stats.inc_value(f"kantkg/sitemaps/{kind}")
         if kind == "sitemapindex":
             for entry in entries:
-                if self.date_range.may_hold_changes_since(entry.lastmod):
-                    yield scrapy.Request(response.urljoin(entry.loc), callback=self.parse_sitemap)
+                url = response.urljoin(entry.loc)
+                if not site.is_post_sitemap(url):
+                    continue
+                if not self.date_range.may_hold_changes_since(entry.lastmod):
+                    stats.inc_value("kantkg/sitemaps/out_of_range")
+                elif not sitemap_may_have_changed(entry.lastmod, self.reference):
+                    stats.inc_value("kantkg/sitemaps/unchanged")
+                else:
+                    yield scrapy.Request(url, callback=self.parse_sitemap,
+                                         priority=SITEMAP_PRIORITY)
         elif kind == "urlset":
             for entry in entries:
-                yield from self._article_request(response.urljoin(entry.loc), "sitemap")
+                yield from self._article_request(response.urljoin(entry.loc), "sitemap",
+                                                 entry.lastmod)
 
     def parse_feed(self, response: Response) -> Iterator[scrapy.Request]:
         for url in discovery.feed_links(response.body):
@@ -96,30 +139,47 @@ class KantSpider(scrapy.Spider):
         if not isinstance(response, TextResponse):
             return
         listing = discovery.parse_listing(response.text, response.url, self.base_url)
-        fresh = [url for url in listing.article_urls if url not in self.queued]
+        requests = [r for url in listing.article_urls
+                    for r in self._article_request(url, "listing")]
         all_too_old = bool(listing.article_urls) and all(
             self.date_range.is_before(url) for url in listing.article_urls
         )
-        for url in listing.article_urls:
-            yield from self._article_request(url, "listing")
-        # Pages are newest first: stop when a page brings nothing new or is all too old.
-        if listing.next_url and fresh and not all_too_old:
-            yield scrapy.Request(listing.next_url, callback=self.parse_listing)
+        yield from requests
+        # Pages are newest first: stop at a page that brings nothing new or is all too old.
+        if listing.next_url and requests and not all_too_old:
+            yield scrapy.Request(listing.next_url, callback=self.parse_listing,
+                                 priority=LISTING_PRIORITY)
 
-    def _article_request(self, url: str, source: str) -> Iterator[scrapy.Request]:
+    def _article_request(self, url: str, source: str,
+                         lastmod: str | None = None) -> Iterator[scrapy.Request]:
+        stats = self.crawler.stats
         if not discovery.is_site_article(url, self.base_url):
-            self.crawler.stats.inc_value("kantkg/links/ignored")
+            stats.inc_value("kantkg/links/ignored")
             return
         if not self.date_range.contains_url(url) or url in self.queued:
             return
+        state = archive.page_state(self.archive, url)
+        decision = decide(state, lastmod, self.full)
         self.queued.add(url)
-        self.crawler.stats.inc_value(f"kantkg/discovered/{source}")
-        yield scrapy.Request(url, callback=self.parse_article)
+        if decision is Fetch.KNOWN:
+            stats.inc_value("kantkg/skipped/known")
+            return
+        stats.inc_value(f"kantkg/discovered/{source}")
+        stats.inc_value(f"kantkg/fetch/{decision.value}")
+        stats.inc_value("kantkg/article_requests")
+        headers = conditional_headers(state) if decision is Fetch.CHANGED and not self.full \
+            else {}
+        yield scrapy.Request(url, callback=self.parse_article, headers=headers,
+                             priority=ARTICLE_PRIORITY,
+                             meta={"handle_httpstatus_list": [304]} if headers else {})
 
     # ------------------------------------------------------------- articles
 
     def parse_article(self, response: Response) -> Iterator[dict]:
         stats = self.crawler.stats
+        if response.status == 304:
+            stats.inc_value("kantkg/not_modified")
+            return
         if not isinstance(response, TextResponse):
             stats.inc_value("kantkg/skipped/not_text")
             return

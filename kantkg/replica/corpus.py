@@ -220,6 +220,37 @@ class Corpus:
         self._by_path = {m["path"]: m for m in self._meta}
         self._position = {m["path"]: n for n, m in enumerate(self._meta)}
         self._cache: dict[str, ArticleTruth] = {}
+        self._next_index = articles
+        self._edits: dict[str, int] = {}
+
+    # ------------------------------------------------------------- changes
+
+    def add(self, count: int) -> list[str]:
+        """Publish `count` new articles after the newest one (a site between two crawls)."""
+        added = []
+        # New articles appear now, as on the real site between two crawls.
+        newest = max(self._meta[-1]["published"],
+                     datetime.now(BISHKEK).replace(microsecond=0) - timedelta(minutes=37 * count))
+        for _ in range(count):
+            meta = self._meta_for(self._next_index)
+            self._next_index += 1
+            newest = newest + timedelta(minutes=37)
+            day = newest.date().isoformat()
+            slug = meta["path"].split("/")[2]
+            meta.update(published=newest, modified=None, path=f"/{day}/{slug}/")
+            self._meta.append(meta)
+            self._by_path[meta["path"]] = meta
+            self._position[meta["path"]] = len(self._meta) - 1
+            added.append(meta["path"])
+        self.__dict__.pop("paths", None)
+        return added
+
+    def edit(self, path: str) -> None:
+        """An editor updates an article: one paragraph more, a later modified time."""
+        meta = self._by_path[path]
+        self._edits[path] = self._edits.get(path, 0) + 1
+        meta["modified"] = datetime.now(BISHKEK).replace(microsecond=0)
+        self._cache.pop(path, None)
 
     # ------------------------------------------------------------ metadata
 
@@ -328,6 +359,9 @@ class Corpus:
             # About a quarter of pages repeat their middle paragraphs, as the seed does.
             repeated = distinct[1:3] if len(distinct) >= 4 and rng.random() < 0.25 else []
             source_line = SOURCE_LINK + url if rng.random() < 0.8 else None
+        for n in range(self._edits.get(meta["path"], 0)):
+            distinct = [*distinct, f"Материал дополнен ({n + 1}): уточнены данные о сроках "
+                                   f"и участниках, приведены комментарии сторон."]
         modified = meta["modified"]
         return ArticleTruth(
             index=meta["index"],

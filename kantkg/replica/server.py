@@ -278,6 +278,26 @@ class Replica:
     def requests_served(self) -> int:
         return sum(self.statuses.values())
 
+    def add_articles(self, count: int) -> list[ArticleTruth]:
+        """Publish new articles (newest of all), as the site does between two crawls."""
+        with self._lock:
+            return [self.corpus.get(path) for path in self.corpus.add(count)]
+
+    def edit_article(self, path: str) -> ArticleTruth:
+        """Edit one article: its text grows a paragraph and its modified time moves on."""
+        with self._lock:
+            self.corpus.edit(path)
+            return self.corpus.get(path)
+
+    def reset_counts(self) -> None:
+        with self._lock:
+            self.requests.clear()
+            self.statuses.clear()
+
+    def article_requests(self) -> int:
+        """Requests made for article pages since the last reset."""
+        return sum(n for path, n in self.requests.items() if self.corpus.find(path))
+
     def truth(self) -> list[ArticleTruth]:
         """Every article the replica serves, oldest first (the seed included)."""
         return self.corpus.all()

@@ -1,0 +1,102 @@
+"""Incremental crawling: an unchanged site costs a handful of requests, N new articles
+about N more, M edited ones M conditional re-fetches that end in revisions."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from datetime import UTC, datetime
+
+import pytest
+
+from kantkg.archive import PageState
+from kantkg.incremental import Fetch, conditional_headers, decide, sitemap_may_have_changed
+from kantkg.replica import Replica
+from tests.conftest import run_scrapy_crawl
+
+STATE = PageState("2024-01-02T10:00:00+00:00", '"abc"', "Tue, 02 Jan 2024 10:00:00 GMT")
+
+
+def test_decide():
+    assert decide(None, None) is Fetch.NEW
+    assert decide(STATE, None) is Fetch.KNOWN
+    assert decide(STATE, "2024-01-01T00:00:00+06:00") is Fetch.KNOWN
+    assert decide(STATE, "2024-01-02T17:00:01+06:00") is Fetch.CHANGED  # 11:00:01 UTC
+    assert decide(STATE, None, full=True) is Fetch.CHANGED
+    assert conditional_headers(STATE) == {"If-None-Match": '"abc"',
+                                          "If-Modified-Since": "Tue, 02 Jan 2024 10:00:00 GMT"}
+    assert sitemap_may_have_changed(None, "2024-01-02T10:00:00+00:00")
+    assert sitemap_may_have_changed("2024-01-02T10:00:00+00:00", None)
+    assert not sitemap_may_have_changed("2024-01-01T00:00:00+00:00", "2024-01-02T10:00:00+00:00")
+
+
+def last_crawl(db) -> dict:
+    with sqlite3.connect(db) as conn:
+        conn.row_factory = sqlite3.Row
+        return dict(conn.execute("SELECT * FROM crawls ORDER BY id DESC LIMIT 1").fetchone())
+
+
+def count(db, table: str) -> int:
+    with sqlite3.connect(db) as conn:
+        return conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+
+
+@pytest.fixture(scope="module")
+def site():
+    with Replica(articles=150, seed=21) as replica:
+        yield replica
+
+
+def crawl(site, db, **settings):
+    site.reset_counts()
+    result = run_scrapy_crawl(site.base_url, db, **settings)
+    assert result.returncode == 0, result.stderr[-3000:]
+    return last_crawl(db)
+
+
+def test_unchanged_new_and_edited(site, tmp_path):
+    db = tmp_path / "kant.db"
+    first = crawl(site, db)
+    total = len(site.truth())
+    assert first["article_requests"] == total == first["new"]
+    assert site.article_requests() == total
+
+    unchanged = crawl(site, db)
+    assert unchanged["article_requests"] == 0 and site.article_requests() == 0
+    assert unchanged["requests"] <= 10, json.loads(unchanged["stats"])
+    assert unchanged["new"] == unchanged["updated"] == 0 and unchanged["status"] == "ok"
+
+    added = site.add_articles(7)
+    edited = [site.edit_article(a.path) for a in site.truth()[10:13]]
+    changed = crawl(site, db)
+    assert changed["new"] == 7 and changed["updated"] == 3
+    assert changed["article_requests"] == 10 and site.article_requests() == 10
+    assert changed["requests"] <= 10 + 10
+    assert count(db, "articles") == total + 7
+    assert count(db, "revisions") == 3
+    with sqlite3.connect(db) as conn:
+        bodies = dict(conn.execute("SELECT url, body FROM articles"))
+    assert all(bodies[a.url].endswith(a.paragraphs[-1]) for a in edited)
+    assert all(a.url in bodies for a in added)
+
+    again = crawl(site, db)
+    assert again["article_requests"] == 0 and again["requests"] <= 10
+
+
+def test_unchanged_page_listed_as_changed_costs_a_304(site, tmp_path):
+    db = tmp_path / "kant.db"
+    crawl(site, db)
+    # The site bumps a sitemap lastmod without changing the page: a conditional GET.
+    target = site.truth()[5]
+    site.corpus.meta(target.path)["modified"] = datetime.now(UTC).replace(microsecond=0)
+    run = crawl(site, db)
+    assert run["article_requests"] == 1 and run["not_modified"] == 1
+    assert run["updated"] == 0 and count(db, "revisions") == 0
+
+
+def test_full_fetches_everything_again(site, tmp_path):
+    db = tmp_path / "kant.db"
+    crawl(site, db)
+    full = crawl(site, db, KANT_FULL="1")
+    assert full["article_requests"] == len(site.truth()) and full["full"] == 1
+    assert full["new"] == 0
