@@ -14,7 +14,7 @@ import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
@@ -379,6 +379,18 @@ def get_article(db: sqlite_utils.Database, url_or_id: str | int) -> dict | None:
 # -------------------------------------------------------------------- crawls
 
 
+def check_writable(db: sqlite_utils.Database) -> None:
+    """Fail now, in one line, if a crawl could not write (read-only file or directory)."""
+    try:
+        db.execute("BEGIN IMMEDIATE")
+        db.execute("CREATE TABLE IF NOT EXISTS _kantkg_write_check (x)")
+        db.execute("ROLLBACK")
+    except sqlite3.DatabaseError as exc:
+        if db.conn.in_transaction:
+            db.execute("ROLLBACK")
+        raise ArchiveError(f"archive not writable: {exc}") from None
+
+
 def start_crawl(db: sqlite_utils.Database, base_url: str, *, since: str | None = None,
                 until: str | None = None, full: bool = False) -> int:
     with transaction(db):
@@ -431,6 +443,48 @@ def finish_crawl(db: sqlite_utils.Database, crawl_id: int, status: str, reason: 
             "dropped_reasons": json.dumps(dropped, sort_keys=True),
             "stats": json.dumps(stats, ensure_ascii=False, default=str, sort_keys=True),
         })
+
+
+@dataclass(frozen=True)
+class Health:
+    healthy: bool
+    message: str
+
+
+def _ago(when: str, now: datetime) -> str:
+    seconds = int((now - datetime.fromisoformat(when)).total_seconds())
+    if seconds < 120:
+        return f"{seconds} s ago"
+    if seconds < 7200:
+        return f"{seconds // 60} min ago"
+    if seconds < 2 * 86400:
+        return f"{seconds // 3600} h ago"
+    return f"{seconds // 86400} days ago"
+
+
+def health(db: sqlite_utils.Database, max_age: timedelta,
+           now: datetime | None = None) -> Health:
+    """Is the archive being kept up to date? The last finished crawl must have succeeded
+    and the last successful one must have finished within max_age."""
+    now = now or datetime.now(UTC)
+    finished = db.execute(
+        "SELECT id, status, finish_reason, exit_code, finished FROM crawls"
+        " WHERE finished IS NOT NULL ORDER BY id DESC LIMIT 1").fetchone()
+    if finished is None:
+        return Health(False, "no finished crawl recorded in this archive")
+    crawl_id, status, reason, code, when = finished
+    if status != "ok" or code not in (None, 0):
+        return Health(False, f"last crawl #{crawl_id} {status} ({reason}, exit code "
+                             f"{code}) finished {_ago(when, now)}")
+    ok = db.execute("SELECT id, finished, new, updated FROM crawls WHERE status = 'ok' AND"
+                    " (exit_code IS NULL OR exit_code = 0) ORDER BY id DESC LIMIT 1").fetchone()
+    crawl_id, when, new, updated = ok
+    age = now - datetime.fromisoformat(when)
+    if age > max_age:
+        return Health(False, f"last successful crawl #{crawl_id} finished {_ago(when, now)},"
+                             f" longer ago than {max_age}")
+    return Health(True, f"last crawl #{crawl_id} finished {_ago(when, now)}: {new} new, "
+                        f"{updated} updated")
 
 
 def last_crawl(db: sqlite_utils.Database) -> dict | None:

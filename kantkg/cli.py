@@ -7,26 +7,45 @@ never a traceback.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import re
 import subprocess
 import sys
 import time
+from datetime import timedelta
 from pathlib import Path
 
 import click
 
 from kantkg import archive, settings
 from kantkg.discovery import BadRange, DateRange
+from kantkg.outcome import (
+    DEFAULT_MAX_ERROR_RATE,
+    EXIT_ARCHIVE,
+    EXIT_ERROR_RATE,
+    EXIT_FAILED,
+    EXIT_LOCKED,
+    EXIT_OK,
+    EXIT_UNREACHABLE,
+    EXIT_USAGE,
+    crawl_counts,
+    exit_code,
+)
 from kantkg.replica.corpus import MARKUPS
 
-EXIT_OK = 0
-EXIT_CRAWL_FAILED = 1
-EXIT_USAGE = 2
+EXIT_CRAWL_FAILED = EXIT_FAILED
 EXIT_NOT_ARTICLE = 3
 EXIT_UNREADABLE = 4
-EXIT_ARCHIVE = 5
 EXIT_NOT_FOUND = 6
+EXIT_MEANINGS = {
+    EXIT_FAILED: "crawl did not finish",
+    EXIT_ARCHIVE: "archive not writable",
+    EXIT_LOCKED: "another crawl holds the lock",
+    EXIT_UNREACHABLE: "site unreachable: no request got a response",
+    EXIT_ERROR_RATE: "crawl failed: too many requests failed",
+}
 
 db_option = click.option(
     "--db", default=settings.KANT_DB, show_default=True, envvar="KANT_DB",
@@ -58,24 +77,65 @@ def main() -> None:
 @click.option("--base-url", default=settings.KANT_BASE_URL, show_default=True,
               envvar="KANT_BASE_URL", help="Site to crawl (env KANT_BASE_URL).")
 @db_option
-@click.option("--since", help="Only articles published on or after YYYY-MM-DD.")
-@click.option("--until", help="Only articles published on or before YYYY-MM-DD.")
+@click.option("--since", help="Backfill: articles published on or after YYYY-MM-DD.")
+@click.option("--until", help="Backfill: articles published on or before YYYY-MM-DD.")
+@click.option("--full", is_flag=True, help="Fetch known articles again too.")
+@click.option("--log-file", type=click.Path(dir_okay=False),
+              help="Rotating log file [default: logs/kantkg.log beside the archive].")
+@click.option("--quiet", is_flag=True, help="Print nothing but errors (for cron).")
+@click.option("--max-error-rate", default=DEFAULT_MAX_ERROR_RATE, show_default=True,
+              type=click.FloatRange(0, 1), help="Exit 9 when more requests than this fail.")
 @click.option("--no-throttle", is_flag=True,
               help="No politeness delays: only for the loopback replica.")
-def crawl(base_url: str, db: str, since: str | None, until: str | None,
-          no_throttle: bool) -> None:
-    """Run the kant spider once; exit 0 only when the crawl succeeded."""
+def crawl(base_url: str, db: str, since: str | None, until: str | None, full: bool,
+          log_file: str | None, quiet: bool, max_error_rate: float, no_throttle: bool) -> None:
+    """Run the kant spider once, incrementally; the exit code says how it went.
+
+    0 ok, 1 crawl did not finish, 2 bad arguments, 5 archive not writable, 7 another
+    crawl holds the lock, 8 site unreachable, 9 too many failed requests.
+    """
     from kantkg.crawl import LOOPBACK_SETTINGS, run_in_process
-    from kantkg.outcome import crawl_status
+    from kantkg.lock import CrawlLock, LockHeld
+    from kantkg.logs import default_log_file, setup_logging
 
     _checked_range(since, until)
-    open_db(db, must_exist=False).close()  # a bad --db fails here, in one line
-    stats = run_in_process(base_url=base_url, db=db, since=since, until=until,
-                           settings=LOOPBACK_SETTINGS if no_throttle else None)
-    status = crawl_status(stats, stats.get("finish_reason", "unknown"))
-    if status != "ok":
-        fail(f"crawl {status}: {stats.get('finish_reason')}, "
-             f"{stats.get('downloader/response_count', 0)} responses", EXIT_CRAWL_FAILED)
+    database = open_db(db, must_exist=False)
+    try:
+        archive.check_writable(database)
+    except archive.ArchiveError as exc:
+        fail(str(exc), EXIT_ARCHIVE)
+    finally:
+        database.close()
+    lock = CrawlLock(db)
+    try:
+        lock.acquire()
+    except LockHeld as exc:
+        fail(str(exc), EXIT_LOCKED)
+    except OSError as exc:
+        fail(f"cannot lock {db}: {exc.strerror or exc}", EXIT_ARCHIVE)
+    try:
+        log_path = log_file or default_log_file(db)
+        setup_logging(log_path, quiet)
+        overrides: dict[str, object] = dict(LOOPBACK_SETTINGS) if no_throttle else {}
+        overrides["KANT_FULL"] = full
+        overrides["KANT_PROGRESS"] = not quiet and sys.stderr.isatty()
+        stats = run_in_process(base_url=base_url, db=db, since=since, until=until,
+                               settings=overrides)
+        code = exit_code(stats, max_error_rate)
+        crawl_id = stats.get("kantkg/crawl_id")
+        if crawl_id is not None:
+            with contextlib.closing(archive.open_archive(db)) as database:
+                archive.set_exit_code(database, crawl_id, code)
+    finally:
+        lock.release()
+    counts = crawl_counts(stats)
+    summary = (f"crawl #{crawl_id}: {counts['new']} new, {counts['updated']} updated, "
+               f"{counts['dropped']} dropped, {counts['requests']} requests "
+               f"({counts['article_requests']} articles), {counts['errors']} errors")
+    if code != EXIT_OK:
+        fail(f"{EXIT_MEANINGS[code]}; {summary} (log: {log_path})", code)
+    if not quiet:
+        click.echo(summary, err=True)
 
 
 def _day_option(name: str):
@@ -324,3 +384,33 @@ def demo(articles: int, db: str) -> None:
     for hit in archive.search(database, query, limit=3):
         click.echo(f"  {hit['published']}  {hit['title']}\n    {hit['url']}\n"
                    f"    {hit['snippet']}")
+
+
+_DURATION_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhd]?)\s*$")
+
+
+def parse_duration(text: str) -> timedelta:
+    """«90m», «2h», «1d», «3600» (seconds) -> timedelta."""
+    m = _DURATION_RE.match(text)
+    if not m:
+        raise click.BadParameter(f"{text!r} is not a duration like 90m, 2h or 1d")
+    unit = {"": "seconds", "s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
+    return timedelta(**{unit[m.group(2)]: float(m.group(1))})
+
+
+@main.command()
+@db_option
+@click.option("--max-age", default="2h", show_default=True,
+              help="Unhealthy when the last successful crawl finished longer ago (90m, 2h, 1d).")
+def health(db: str, max_age: str) -> None:
+    """Exit 0 when the last crawl succeeded recently enough, else 1 and why (for monitors
+    and cron MAILTO)."""
+    try:
+        limit = parse_duration(max_age)
+    except click.BadParameter as exc:
+        fail(str(exc.message), EXIT_USAGE)
+    report = archive.health(open_db(db), limit)
+    if report.healthy:
+        click.echo(f"ok: {report.message}")
+    else:
+        fail(f"unhealthy: {report.message}", EXIT_FAILED)

@@ -67,6 +67,8 @@ def run_in_process(
         project.set("KANT_DB", db, priority="cmdline")
     for name, value in (settings or {}).items():
         project.set(name, value, priority="cmdline")
+    # kantkg crawl sets up its own handlers (rotating file, quiet console).
+    project.set("LOG_INSTALL_ROOT_HANDLER", False, priority="cmdline")
     process = CrawlerProcess(project)
     crawler = process.create_crawler("kant")
     spider_args = {k: v for k, v in (("since", since), ("until", until)) if v}

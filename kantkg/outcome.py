@@ -62,3 +62,29 @@ def crawl_status(stats: dict, finish_reason: str) -> str:
     if not stats.get("downloader/response_count"):
         return "failed"
     return "ok"
+
+
+# Exit codes of `kantkg crawl` (README lists them; cron and monitors rely on them).
+EXIT_OK = 0
+EXIT_FAILED = 1            # the crawl did not finish (interrupted, crashed)
+EXIT_USAGE = 2             # bad arguments
+EXIT_ARCHIVE = 5           # the archive cannot be opened or written
+EXIT_LOCKED = 7            # another crawl holds the lock
+EXIT_UNREACHABLE = 8       # the site could not be reached: no response at all
+EXIT_ERROR_RATE = 9        # finished, but too many requests failed
+DEFAULT_MAX_ERROR_RATE = 0.2
+
+
+def exit_code(stats: dict, max_error_rate: float = DEFAULT_MAX_ERROR_RATE) -> int:
+    """The exit code a finished `kantkg crawl` reports, from its own stats."""
+    reason = stats.get("finish_reason")
+    if reason == "archive_error":
+        return EXIT_ARCHIVE
+    if not stats.get("downloader/response_count"):
+        return EXIT_UNREACHABLE
+    if reason != "finished":
+        return EXIT_FAILED
+    counts = crawl_counts(stats)
+    if counts["requests"] and counts["errors"] / counts["requests"] > max_error_rate:
+        return EXIT_ERROR_RATE
+    return EXIT_OK

@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 import logging
+import sqlite3
+import sys
+import time
 
 from scrapy import signals
 from scrapy.exceptions import DropItem, NotConfigured
+from scrapy.utils.defer import deferred_from_coro
 
 from kantkg import archive
 from kantkg.outcome import crawl_counts, crawl_status, drift_warnings
 
 logger = logging.getLogger(__name__)
+PROGRESS_EVERY = 2.0  # seconds between progress lines
 
 
 class ArchivePipeline:
@@ -19,6 +24,8 @@ class ArchivePipeline:
         self.base_url = base_url.rstrip("/")
         self.stats = stats
         self.crawler = crawler
+        self.show_progress = bool(crawler and crawler.settings.getbool("KANT_PROGRESS"))
+        self._last_progress = 0.0
         self.db = None
         self.crawl_id: int | None = None
 
@@ -50,11 +57,34 @@ class ArchivePipeline:
             self.stats.inc_value("kantkg/dropped")
             self.stats.inc_value(f"kantkg/dropped/{reason}")
             raise DropItem(f"{reason}: {item.get('url')}")
-        outcome = archive.upsert_article(self.db, item)
+        try:
+            outcome = archive.upsert_article(self.db, item)
+        except sqlite3.DatabaseError as exc:
+            # Disk full, file gone read-only: nothing more can be archived. The article's
+            # transaction rolled back; stop the crawl instead of fetching in vain.
+            logger.error("cannot write the archive %s: %s", self.db_path, exc)
+            self.stats.inc_value("kantkg/archive_errors")
+            if self.crawler is not None and self.crawler.engine is not None:
+                deferred_from_coro(self.crawler.engine.close_spider_async(reason="archive_error"))
+            raise DropItem(f"archive error: {item.get('url')}") from None
         self.stats.inc_value(f"kantkg/articles/{outcome}")
+        self._progress()
         return item
 
+    def _progress(self) -> None:
+        """A one-line progress display for interactive `kantkg crawl` runs."""
+        if not self.show_progress or time.monotonic() - self._last_progress < PROGRESS_EVERY:
+            return
+        self._last_progress = time.monotonic()
+        get = self.stats.get_value
+        sys.stderr.write(f"\rkantkg: {get('kantkg/articles/new', 0)} new, "
+                         f"{get('kantkg/articles/updated', 0)} updated, "
+                         f"{get('downloader/request_count', 0)} requests ")
+        sys.stderr.flush()
+
     def spider_closed(self, spider, reason: str) -> None:
+        if self.show_progress and self._last_progress:
+            sys.stderr.write("\n")
         if self.db is None:
             return
         stats = self.stats.get_stats()

@@ -75,8 +75,9 @@ def test_crawl_command_rejects_bad_dates(tmp_path):
 def test_crawl_command_exit_code_on_unreachable_site(tmp_path):
     result = kantkg("crawl", "--base-url", "http://127.0.0.1:9", "--db", str(tmp_path / "k.db"),
                     "--no-throttle")
-    assert result.returncode == 1
-    assert "crawl failed" in result.stderr
+    assert result.returncode == 8
+    assert result.stderr.startswith("kantkg: site unreachable")
+    assert result.stderr.count("\n") == 1
 
 
 def test_doctor_on_a_replica_url_shows_fields_layers_and_removals(replica):

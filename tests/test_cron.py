@@ -1,0 +1,151 @@
+"""What cron relies on: `kantkg crawl` exit codes, the lock, quiet runs, logs, health,
+and a killed backfill that resumes without fetching again what it archived."""
+
+from __future__ import annotations
+
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from kantkg import archive
+from kantkg.lock import CrawlLock
+from kantkg.replica import Replica
+from tests.conftest import ROOT
+
+
+def kantkg(*args: str, timeout: float = 180) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "kantkg", *args], cwd=ROOT,
+                          capture_output=True, text=True, timeout=timeout, check=False)
+
+
+@pytest.fixture(scope="module")
+def site():
+    with Replica(articles=40, seed=4) as replica:
+        yield replica
+
+
+def test_quiet_crawl_prints_nothing_logs_everything_and_records_exit_code(site, tmp_path):
+    db = tmp_path / "kant.db"
+    result = kantkg("crawl", "--base-url", site.base_url, "--db", str(db), "--no-throttle",
+                    "--quiet")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == "" and result.stderr == ""
+    log = (tmp_path / "logs" / "kantkg.log").read_text()
+    assert "Spider opened" in log and "Spider closed (finished)" in log
+    with sqlite3.connect(db) as conn:
+        code, status = conn.execute("SELECT exit_code, status FROM crawls").fetchone()
+    assert (code, status) == (0, "ok")
+    loud = kantkg("crawl", "--base-url", site.base_url, "--db", str(db), "--no-throttle",
+                  "--log-file", str(tmp_path / "other.log"))
+    assert loud.returncode == 0
+    assert loud.stderr.startswith("crawl #2: 0 new, 0 updated")
+    assert (tmp_path / "other.log").exists()
+
+
+def test_second_crawl_is_refused_while_the_lock_is_held(site, tmp_path):
+    db = tmp_path / "kant.db"
+    with CrawlLock(db):
+        result = kantkg("crawl", "--base-url", site.base_url, "--db", str(db))
+    assert result.returncode == 7
+    assert result.stderr.startswith("kantkg: another crawl holds")
+    assert f"pid {os.getpid()}" in result.stderr
+    # Released (or its holder killed): the next crawl runs.
+    assert kantkg("crawl", "--base-url", site.base_url, "--db", str(db),
+                  "--no-throttle").returncode == 0
+
+
+def test_lock_of_a_killed_crawl_is_not_stale(site, tmp_path):
+    db = tmp_path / "kant.db"
+    script = (f"import sys, time; sys.path.insert(0, {str(ROOT)!r})\n"
+              "from kantkg.lock import CrawlLock\n"
+              f"CrawlLock({str(db)!r}).acquire(); print('locked', flush=True); time.sleep(60)")
+    holder = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
+    assert holder.stdout.readline().strip() == "locked"
+    assert kantkg("crawl", "--base-url", site.base_url, "--db", str(db)).returncode == 7
+    holder.send_signal(signal.SIGKILL)
+    holder.wait()
+    assert kantkg("crawl", "--base-url", site.base_url, "--db", str(db),
+                  "--no-throttle").returncode == 0
+
+
+def test_unwritable_archive_is_exit_5(site, tmp_path):
+    if os.geteuid() == 0:
+        # root ignores file modes: make the file unwritable by SQLite's own rules instead
+        db = tmp_path / "kant.db"
+        archive.open_archive(db).close()
+        result = kantkg("crawl", "--base-url", site.base_url, "--db", f"file:{db}?mode=ro")
+        assert result.returncode in (2, 5)
+        return
+    ro = tmp_path / "ro"
+    ro.mkdir()
+    archive.open_archive(ro / "kant.db").close()
+    (ro / "kant.db").chmod(0o444)
+    ro.chmod(0o555)
+    result = kantkg("crawl", "--base-url", site.base_url, "--db", str(ro / "kant.db"))
+    assert result.returncode == 5 and result.stderr.count("\n") == 1
+
+
+def test_health_exit_codes(tmp_path):
+    db_path = tmp_path / "kant.db"
+    db = archive.open_archive(db_path)
+    assert not archive.health(db, timedelta(hours=2)).healthy  # nothing yet
+    crawl_id = archive.start_crawl(db, "https://kant.kg")
+    archive.finish_crawl(db, crawl_id, "ok", "finished", {"new": 3}, {})
+    archive.set_exit_code(db, crawl_id, 0)
+    db.close()
+    ok = kantkg("health", "--db", str(db_path), "--max-age", "2h")
+    assert ok.returncode == 0 and ok.stdout.startswith("ok: last crawl #1 finished")
+    now = datetime.now(UTC)
+    db = archive.open_archive(db_path)
+    assert not archive.health(db, timedelta(hours=2), now=now + timedelta(hours=3)).healthy
+    failed = archive.start_crawl(db, "https://kant.kg")
+    archive.finish_crawl(db, failed, "failed", "shutdown", {}, {})
+    archive.set_exit_code(db, failed, 8)
+    db.close()
+    bad = kantkg("health", "--db", str(db_path), "--max-age", "2h")
+    assert bad.returncode == 1
+    assert bad.stderr.startswith("kantkg: unhealthy: last crawl #2 failed (shutdown, exit code 8)")
+    stale = kantkg("health", "--db", str(db_path), "--max-age", "soon")
+    assert stale.returncode == 2 and "not a duration" in stale.stderr
+
+
+def test_killed_backfill_resumes_without_refetching(tmp_path):
+    db = tmp_path / "kant.db"
+    with Replica(articles=1500, seed=13) as big:
+        wanted = {a.url for a in big.truth() if a.published >= "2015-01-01"}
+        argv = [sys.executable, "-m", "kantkg", "crawl", "--base-url", big.base_url,
+                "--db", str(db), "--since", "2015-01-01", "--no-throttle", "--quiet"]
+        first = subprocess.Popen(argv, cwd=ROOT, stdout=subprocess.DEVNULL,
+                                 stderr=subprocess.DEVNULL)
+        archived = 0
+        deadline = time.monotonic() + 60
+        while archived < 200 and time.monotonic() < deadline and first.poll() is None:
+            time.sleep(0.05)
+            if db.exists():
+                with sqlite3.connect(db, timeout=10) as conn:
+                    archived = conn.execute("SELECT count(*) FROM articles").fetchone()[0]
+        first.send_signal(signal.SIGKILL)
+        first.wait()
+        with sqlite3.connect(db, timeout=10) as conn:
+            assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+            before = {u for (u,) in conn.execute("SELECT url FROM articles")}
+        assert 0 < len(before) < len(wanted)
+        fetched_first = {p for p, n in big.requests.items() if big.corpus.find(p)}
+        big.reset_counts()
+        second = subprocess.run(argv, cwd=ROOT, capture_output=True, text=True, timeout=300)
+        assert second.returncode == 0, second.stderr
+        refetched = {big.base_url + p for p, n in big.requests.items() if big.corpus.find(p)}
+    with sqlite3.connect(db) as conn:
+        after = {u for (u,) in conn.execute("SELECT url FROM articles")}
+        (urls, distinct) = conn.execute("SELECT count(url), count(DISTINCT url) "
+                                        "FROM articles").fetchone()
+    assert after == wanted and urls == distinct
+    assert not (refetched & before)  # nothing archived before the kill is fetched again
+    assert len(refetched) == len(wanted) - len(before)
+    assert len(fetched_first) >= len(before)
