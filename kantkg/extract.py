@@ -483,7 +483,7 @@ def extract_section(page: Page) -> tuple[str | None, str | None]:
 def _generic_section(page: Page) -> str | None:
     """The breadcrumbs' last category link, else the category link nearest the headline
     (read before furniture is removed: breadcrumbs and rubric lines are furniture)."""
-    crumbs = [a for el in page.root.xpath("//body//*[@class]")
+    crumbs = [a for el in page.root.xpath("//body//*[@class or @id]")
               if _class_words(el) & {"breadcrumbs", "breadcrumb", "crumbs"}
               for a in el.iter("a") if _is_category_link(a)]
     if crumbs:
