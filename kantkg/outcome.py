@@ -78,6 +78,8 @@ DEFAULT_MAX_ERROR_RATE = 0.2
 def exit_code(stats: dict, max_error_rate: float = DEFAULT_MAX_ERROR_RATE) -> int:
     """The exit code a finished `kantkg crawl` reports, from its own stats."""
     reason = stats.get("finish_reason")
+    if reason is None:  # the crawl never ran (a crash before the spider opened)
+        return EXIT_FAILED
     if reason == "archive_error":
         return EXIT_ARCHIVE
     if not stats.get("downloader/response_count"):

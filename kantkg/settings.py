@@ -34,6 +34,15 @@ DOWNLOAD_MAXSIZE = 10 * 1024 * 1024  # a news page is < 1 MB; bigger is a fault
 DOWNLOAD_WARNSIZE = 2 * 1024 * 1024
 RETRY_ENABLED = True
 RETRY_TIMES = 3
+RETRY_HTTP_CODES = [500, 502, 503, 504, 522, 524, 408, 429]
+# Scrapy's retry ignores Retry-After; ours pauses the crawl as asked, at most this long.
+KANT_RETRY_AFTER_MAX = 300.0
+DOWNLOADER_MIDDLEWARES = {
+    "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
+    "spiders.middlewares.RetryAfterMiddleware": 550,
+}
+# Fetch everything again, known articles included (kantkg crawl --full).
+KANT_FULL = False
 
 # --- a cron job wants no listening ports
 TELNETCONSOLE_ENABLED = False

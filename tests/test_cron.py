@@ -149,3 +149,26 @@ def test_killed_backfill_resumes_without_refetching(tmp_path):
     assert not (refetched & before)  # nothing archived before the kill is fetched again
     assert len(refetched) == len(wanted) - len(before)
     assert len(fetched_first) >= len(before)
+
+
+def test_retry_after_is_honoured(tmp_path):
+    from kantkg.retry import retry_after_seconds
+
+    assert retry_after_seconds(b"3") == 3.0
+    assert retry_after_seconds("Wed, 21 Oct 2015 07:28:00 GMT",
+                               datetime(2015, 10, 21, 7, 27, 30, tzinfo=UTC)) == 30.0
+    assert retry_after_seconds("soon") is None and retry_after_seconds(None) is None
+    db = tmp_path / "kant.db"
+    with Replica(articles=5, seed=2) as small:
+        target = small.truth()[2]
+        small.fail_next(target.path, 429, headers={"Retry-After": "2"})
+        small.fail_next(target.path, 503, headers={"Retry-After": "1"})
+        result = kantkg("crawl", "--base-url", small.base_url, "--db", str(db), "--no-throttle")
+        hits = [(t, status) for t, path, status in small.log if path == target.path]
+    assert result.returncode == 0, result.stderr
+    assert [status for _, status in hits] == [429, 503, 200]
+    assert hits[1][0] - hits[0][0] >= 1.9 and hits[2][0] - hits[1][0] >= 0.9
+    with sqlite3.connect(db) as conn:
+        assert conn.execute("SELECT count(*) FROM articles WHERE url = ?",
+                            [target.url]).fetchone()[0] == 1
+    assert "Retry-After: pausing the crawl 2 s" in result.stderr

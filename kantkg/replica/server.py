@@ -13,6 +13,7 @@ import hashlib
 import re
 import sys
 import threading
+import time
 from collections import Counter
 from datetime import UTC, datetime
 from email.utils import format_datetime, parsedate_to_datetime
@@ -183,7 +184,7 @@ class _Handler(BaseHTTPRequestHandler):
     def _serve(self, send_body: bool) -> None:
         replica = self.server.replica
         try:
-            response = replica.site.route(self.path)
+            response = replica.next_fault(self.path) or replica.site.route(self.path)
         except Exception as exc:  # a replica bug must show up as a 500, not a hang
             response = Response(500, f"replica error: {exc!r}".encode(), "text/plain")
         if response.status == 200 and self._not_modified(response):
@@ -239,6 +240,8 @@ class Replica:
         self.site = Site(self.corpus, self.base_url)
         self.requests: Counter[str] = Counter()
         self.statuses: Counter[int] = Counter()
+        self.log: list[tuple[float, str, int]] = []  # (monotonic time, path, status)
+        self._faults: dict[str, list[Response]] = {}
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
 
@@ -273,6 +276,20 @@ class Replica:
         with self._lock:
             self.requests[urlsplit(path).path] += 1
             self.statuses[status] += 1
+            self.log.append((time.monotonic(), urlsplit(path).path, status))
+
+    def fail_next(self, path: str, status: int, times: int = 1,
+                  headers: dict[str, str] | None = None, body: bytes = b"") -> None:
+        """Answer the next `times` requests for `path` with this status (then normally)."""
+        with self._lock:
+            self._faults.setdefault(path, []).extend(
+                Response(status, body, "text/html; charset=UTF-8", dict(headers or {}))
+                for _ in range(times))
+
+    def next_fault(self, raw_path: str) -> Response | None:
+        with self._lock:
+            queue = self._faults.get(urlsplit(raw_path).path)
+            return queue.pop(0) if queue else None
 
     @property
     def requests_served(self) -> int:
@@ -293,6 +310,7 @@ class Replica:
         with self._lock:
             self.requests.clear()
             self.statuses.clear()
+            self.log.clear()
 
     def article_requests(self) -> int:
         """Requests made for article pages since the last reset."""
