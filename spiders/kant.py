@@ -145,8 +145,11 @@ class KantSpider(scrapy.Spider):
             self.date_range.is_before(url) for url in listing.article_urls
         )
         yield from requests
-        # Pages are newest first: stop at a page that brings nothing new or is all too old.
-        if listing.next_url and requests and not all_too_old:
+        # Pages are newest first: stop at a page that is all too old, and (incremental
+        # runs) at one that brings nothing new. A backfill walks on past known pages: the
+        # listing is its way to old articles when the site has no sitemaps.
+        walk_on = bool(requests) or ((self.bounded or self.full) and bool(listing.article_urls))
+        if listing.next_url and walk_on and not all_too_old:
             yield scrapy.Request(listing.next_url, callback=self.parse_listing,
                                  priority=LISTING_PRIORITY)
 

@@ -100,3 +100,18 @@ def test_full_fetches_everything_again(site, tmp_path):
     full = crawl(site, db, KANT_FULL="1")
     assert full["article_requests"] == len(site.truth()) and full["full"] == 1
     assert full["new"] == 0
+
+
+def test_backfill_without_sitemaps_walks_the_listings(tmp_path):
+    db = tmp_path / "kant.db"
+    with Replica(articles=120, seed=31, sitemaps=False) as bare:
+        recent = run_scrapy_crawl(bare.base_url, db, since="2024-01-01")
+        assert recent.returncode == 0, recent.stderr[-2000:]
+        result = run_scrapy_crawl(bare.base_url, db, since="2016-01-01")
+        assert result.returncode == 0, result.stderr[-2000:]
+        wanted = {a.url for a in bare.truth() if a.published[:10] >= "2016-01-01"}
+        assert bare.requests["/sitemap_index.xml"] == 2  # asked (fallback), not there
+    with sqlite3.connect(db) as conn:
+        assert {u for (u,) in conn.execute("SELECT url FROM articles")} == wanted
+    stats = json.loads(last_crawl(db)["stats"])
+    assert stats.get("kantkg/sitemaps/fallback") == 1

@@ -413,9 +413,9 @@ def not_found_page(base: str) -> str:
 # --------------------------------------------------------- machine pages
 
 
-def robots_txt(base: str) -> str:
-    return ("User-agent: *\nDisallow: /wp-admin/\nAllow: /wp-admin/admin-ajax.php\n"
-            f"\nSitemap: {base}/sitemap_index.xml\n")
+def robots_txt(base: str, sitemaps: bool = True) -> str:
+    rules = "User-agent: *\nDisallow: /wp-admin/\nAllow: /wp-admin/admin-ajax.php\n"
+    return rules + (f"\nSitemap: {base}/sitemap_index.xml\n" if sitemaps else "")
 
 
 def _w3c(dt: datetime) -> str:

@@ -56,9 +56,10 @@ def _xml(text: str, content_type: str = "application/xml; charset=UTF-8") -> Res
 class Site:
     """Routing and page assembly; no sockets, so it is cheap to test directly."""
 
-    def __init__(self, corpus: Corpus, base_url: str) -> None:
+    def __init__(self, corpus: Corpus, base_url: str, sitemaps: bool = True) -> None:
         self.corpus = corpus
         self.base = base_url
+        self.sitemaps = sitemaps  # False: a site without sitemaps (listings only)
 
     # ------------------------------------------------------------- helpers
 
@@ -133,7 +134,10 @@ class Site:
             return Response(301, b"", "text/html; charset=UTF-8",
                             {"Location": f"{self.base}{path}/"})
         if path == "/robots.txt":
-            return Response(200, render.robots_txt(self.base).encode(), "text/plain; charset=utf-8")
+            robots = render.robots_txt(self.base, sitemaps=self.sitemaps)
+            return Response(200, robots.encode(), "text/plain; charset=utf-8")
+        if not self.sitemaps and "sitemap" in path:
+            return self.not_found()
         if path == "/sitemap_index.xml":
             return self.sitemap_index()
         if m := _POST_SITEMAP_RE.match(path):
@@ -228,7 +232,7 @@ class Replica:
 
     def __init__(self, articles: int = 200, seed: int = 1, host: str = "127.0.0.1",
                  port: int = 0, verbose: bool = False,
-                 markups: tuple[str, ...] = MARKUPS) -> None:
+                 markups: tuple[str, ...] = MARKUPS, sitemaps: bool = True) -> None:
         self.articles = articles
         self.seed = seed
         self.verbose = verbose
@@ -237,7 +241,7 @@ class Replica:
         bound_host, bound_port = self._server.server_address[:2]
         self.base_url = f"http://{bound_host}:{bound_port}"
         self.corpus = Corpus(articles, seed, self.base_url, markups)
-        self.site = Site(self.corpus, self.base_url)
+        self.site = Site(self.corpus, self.base_url, sitemaps)
         self.requests: Counter[str] = Counter()
         self.statuses: Counter[int] = Counter()
         self.log: list[tuple[float, str, int]] = []  # (monotonic time, path, status)
