@@ -41,6 +41,9 @@ DOWNLOADER_MIDDLEWARES = {
     "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
     "spiders.middlewares.RetryAfterMiddleware": 550,
 }
+# The spider dedupes article URLs itself (and the archive remembers across runs), so
+# Scrapy's fingerprint set -- one entry per request, kept in memory -- is not needed.
+DUPEFILTER_CLASS = "scrapy.dupefilters.BaseDupeFilter"
 # Fetch everything again, known articles included (kantkg crawl --full).
 KANT_FULL = False
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -88,7 +88,9 @@ def test_unchanged_page_listed_as_changed_costs_a_304(site, tmp_path):
     crawl(site, db)
     # The site bumps a sitemap lastmod without changing the page: a conditional GET.
     target = site.truth()[5]
-    site.corpus.meta(target.path)["modified"] = datetime.now(UTC).replace(microsecond=0)
+    # (two seconds on: lastmod must be later than our fetch, which has 1 s resolution)
+    site.corpus.meta(target.path)["modified"] = datetime.now(UTC).replace(
+        microsecond=0) + timedelta(seconds=2)
     run = crawl(site, db)
     assert run["article_requests"] == 1 and run["not_modified"] == 1
     assert run["updated"] == 0 and count(db, "revisions") == 0
