@@ -21,6 +21,7 @@ from urllib.parse import urlsplit, urlunsplit
 import sqlite_utils
 
 from kantkg import site, textsearch
+from kantkg.outcome import failures_by_kind
 
 SCHEMA_VERSION = 2
 
@@ -88,6 +89,7 @@ CRAWL_COLUMNS = {
     "full": int,  # 1 = --full: known articles fetched again
     "exit_code": int,  # what `kantkg crawl` exited with (NULL for bare `scrapy crawl`)
     "dropped_reasons": str,  # JSON: reason -> items dropped for it
+    "failures": str,  # JSON: kind of failure -> count (timeouts, http 404, retried: ...)
     "warnings": str,  # JSON list: extraction drift and other signs worth a look
     "stats": str,  # JSON of the crawler's whole stats dict
 }
@@ -441,6 +443,7 @@ def finish_crawl(db: sqlite_utils.Database, crawl_id: int, status: str, reason: 
             **counts,
             "warnings": json.dumps(warnings or [], ensure_ascii=False),
             "dropped_reasons": json.dumps(dropped, sort_keys=True),
+            "failures": json.dumps(failures_by_kind(stats), ensure_ascii=False),
             "stats": json.dumps(stats, ensure_ascii=False, default=str, sort_keys=True),
         })
 

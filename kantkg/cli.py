@@ -340,12 +340,23 @@ def doctor(target: str, url: str | None, as_json: bool) -> None:
 @click.option("--markup", "markups", multiple=True,
               type=click.Choice(MARKUPS),
               help="Serve only these article markups (repeatable; default: all).")
-def replica(port: int, articles: int, seed: int, markups: tuple[str, ...]) -> None:
+@click.option("--fault", "faults", multiple=True, metavar="KIND[=ARG][:PATTERN[:TIMES]]",
+              help="Inject a fault (repeatable), e.g. status=503:article:3, truncate:article,"
+                   " reset:feed. See kantkg/replica/faults.py for the kinds.")
+def replica(port: int, articles: int, seed: int, markups: tuple[str, ...],
+            faults: tuple[str, ...]) -> None:
     """Serve the loopback kant.kg replica on 127.0.0.1; prints its base URL first."""
     from kantkg.replica import run
+    from kantkg.replica.faults import BadFault, parse_fault
 
     try:
-        run(port=port, articles=articles, seed=seed, markups=markups or MARKUPS)
+        for spec in faults:
+            parse_fault(spec)
+    except (BadFault, ValueError) as exc:
+        fail(f"bad --fault: {exc}", EXIT_USAGE)
+    try:
+        run(port=port, articles=articles, seed=seed, markups=markups or MARKUPS,
+            faults=faults)
     except OSError as exc:
         fail(f"cannot serve on port {port}: {exc.strerror or exc}", EXIT_USAGE)
 

@@ -84,3 +84,13 @@ def decode_html(data: bytes | str, declared: str | None = None) -> str:
         return data
     encoding = detect_encoding(data, declared)
     return data.decode(encoding, errors="replace")
+
+
+_BINARY_MAGIC = (b"%PDF", b"\x89PNG", b"GIF8", b"\xff\xd8\xff", b"PK\x03\x04", b"\x1f\x8b",
+                 b"RIFF", b"\x00\x00\x01\x00")
+
+
+def looks_binary(data: bytes) -> bool:
+    """A PDF, image or archive where a page should be (whatever the Content-Type says)."""
+    head = data[:1024]
+    return head.startswith(_BINARY_MAGIC) or b"\x00" in head.lstrip(b"\xff\xfe\xef\xbb\xbf")

@@ -55,6 +55,34 @@ def drift_warnings(stats: dict) -> list[str]:
     return warnings
 
 
+_FAILURE_PREFIXES = {
+    "downloader/exception_type_count/": "",
+    "retry/reason_count/": "retried: ",
+    "retry/max_reached": "gave up after retries",
+    "httperror/response_ignored_status_count/": "http ",
+    "kantkg/skipped/": "skipped: ",
+    "kantkg/dropped/": "dropped: ",
+    "offsite/filtered": "off-site link not followed",
+    "kantkg/archive_errors": "archive write failed",
+    "kantkg/failed/": "failed: ",
+}
+
+
+def failures_by_kind(stats: dict) -> dict[str, int]:
+    """Every failure of a crawl, by kind, for the crawls row (errors are not all alike:
+    a 404 of a vanished article is not a timeout)."""
+    found: dict[str, int] = {}
+    for key, value in stats.items():
+        for prefix, label in _FAILURE_PREFIXES.items():
+            if key.startswith(prefix) and isinstance(value, int):
+                rest = key[len(prefix):]
+                if rest == "known":  # kantkg/skipped/known is the incremental crawl working
+                    continue
+                name = label + rest.rsplit(".", 1)[-1] if rest else label
+                found[name] = found.get(name, 0) + value
+    return dict(sorted(found.items()))
+
+
 def crawl_status(stats: dict, finish_reason: str) -> str:
     """'ok' when the spider finished and the site answered at all, else 'failed'."""
     if finish_reason != "finished":

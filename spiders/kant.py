@@ -21,11 +21,13 @@ from urllib.parse import urlsplit
 
 import scrapy
 from scrapy import signals
+from scrapy.exceptions import IgnoreRequest
 from scrapy.http import Response, TextResponse
 from scrapy.settings import SETTINGS_PRIORITIES
+from scrapy.spidermiddlewares.httperror import HttpError
 
 from kantkg import __version__, archive, discovery, site
-from kantkg.encoding import charset_from_content_type, decode_html
+from kantkg.encoding import charset_from_content_type, decode_html, looks_binary
 from kantkg.extract import extract_raw
 from kantkg.incremental import Fetch, conditional_headers, decide, sitemap_may_have_changed
 from kantkg.outcome import DRIFT_FIELDS
@@ -183,8 +185,21 @@ class KantSpider(scrapy.Spider):
         headers = conditional_headers(state) if decision is Fetch.CHANGED and not self.full \
             else {}
         yield scrapy.Request(url, callback=self.parse_article, headers=headers,
-                             priority=ARTICLE_PRIORITY,
+                             errback=self.article_failed, priority=ARTICLE_PRIORITY,
                              meta={"handle_httpstatus_list": [304]} if headers else {})
+
+    def article_failed(self, failure) -> None:
+        """Error statuses (404/410 of vanished articles) and requests dropped without a
+        response (redirect loops) leave no stat of their own once a request has an
+        errback; count them so the crawls row shows them. (Timeouts and resets are counted
+        by Scrapy's downloader stats already.)"""
+        if failure.check(HttpError):
+            reason = f"http {failure.value.response.status}"
+        elif failure.check(IgnoreRequest):
+            reason = str(failure.value) or "ignored"
+        else:
+            return
+        self.crawler.stats.inc_value(f"kantkg/failed/{reason}")
 
     # ------------------------------------------------------------- articles
 
@@ -193,8 +208,8 @@ class KantSpider(scrapy.Spider):
         if response.status == 304:
             stats.inc_value("kantkg/not_modified")
             return
-        if not isinstance(response, TextResponse):
-            stats.inc_value("kantkg/skipped/not_text")
+        if not isinstance(response, TextResponse) or looks_binary(response.body):
+            stats.inc_value("kantkg/skipped/not_html")
             return
         stats.inc_value("kantkg/article_pages")
         header = response.headers.get

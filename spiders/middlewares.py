@@ -32,7 +32,7 @@ class RetryAfterMiddleware(RetryMiddleware):
             wait = retry_after_seconds(response.headers.get("Retry-After"))
             if wait is not None:
                 self._pause(min(wait, self.max_wait), response)
-        return super().process_response(request, response, spider)
+        return super().process_response(request, response)
 
     def _pause(self, seconds: float, response) -> None:
         # Imported here: importing the reactor at module load would install the default

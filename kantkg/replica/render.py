@@ -413,8 +413,9 @@ def not_found_page(base: str) -> str:
 # --------------------------------------------------------- machine pages
 
 
-def robots_txt(base: str, sitemaps: bool = True) -> str:
+def robots_txt(base: str, sitemaps: bool = True, disallow: tuple[str, ...] = ()) -> str:
     rules = "User-agent: *\nDisallow: /wp-admin/\nAllow: /wp-admin/admin-ajax.php\n"
+    rules += "".join(f"Disallow: {path}\n" for path in disallow)
     return rules + (f"\nSitemap: {base}/sitemap_index.xml\n" if sitemaps else "")
 
 

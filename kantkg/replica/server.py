@@ -9,6 +9,7 @@ Article pages carry ETag and Last-Modified and answer conditional GETs with 304.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import re
 import sys
@@ -22,6 +23,16 @@ from urllib.parse import parse_qs, urlsplit
 
 from kantkg.replica import render
 from kantkg.replica.corpus import MARKUPS, SECTIONS, ArticleTruth, Corpus, translit
+from kantkg.replica.faults import (
+    PDF_BYTES,
+    PNG_BYTES,
+    Fault,
+    bad_feed_dates,
+    bad_xml,
+    mangle_html,
+    parse_fault,
+    swap_charset,
+)
 
 PER_PAGE = 10
 PER_SITEMAP = 1000
@@ -56,10 +67,12 @@ def _xml(text: str, content_type: str = "application/xml; charset=UTF-8") -> Res
 class Site:
     """Routing and page assembly; no sockets, so it is cheap to test directly."""
 
-    def __init__(self, corpus: Corpus, base_url: str, sitemaps: bool = True) -> None:
+    def __init__(self, corpus: Corpus, base_url: str, sitemaps: bool = True,
+                 robots_disallow: tuple[str, ...] = ()) -> None:
         self.corpus = corpus
         self.base = base_url
         self.sitemaps = sitemaps  # False: a site without sitemaps (listings only)
+        self.robots_disallow = robots_disallow  # extra Disallow: lines in robots.txt
 
     # ------------------------------------------------------------- helpers
 
@@ -134,7 +147,8 @@ class Site:
             return Response(301, b"", "text/html; charset=UTF-8",
                             {"Location": f"{self.base}{path}/"})
         if path == "/robots.txt":
-            robots = render.robots_txt(self.base, sitemaps=self.sitemaps)
+            robots = render.robots_txt(self.base, sitemaps=self.sitemaps,
+                                       disallow=self.robots_disallow)
             return Response(200, robots.encode(), "text/plain; charset=utf-8")
         if not self.sitemaps and "sitemap" in path:
             return self.not_found()
@@ -187,21 +201,111 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _serve(self, send_body: bool) -> None:
         replica = self.server.replica
+        path = urlsplit(self.path).path
+        fault = replica.fault_for(path)
+        if fault is not None and fault.kind == "reset":
+            replica.record(self.command, self.path, 0)
+            self._reset()
+            return
+        if fault is not None and fault.kind == "stall":
+            time.sleep(float(fault.arg or 30))
         try:
-            response = replica.next_fault(self.path) or replica.site.route(self.path)
+            if path.startswith("/__hop/"):
+                response = self._hop(path)
+            else:
+                response = replica.next_fault(self.path) or replica.site.route(self.path)
+                if fault is not None:
+                    response = self._apply(fault, path, response)
         except Exception as exc:  # a replica bug must show up as a 500, not a hang
             response = Response(500, f"replica error: {exc!r}".encode(), "text/plain")
         if response.status == 200 and self._not_modified(response):
             response = Response(304, b"", response.content_type, response.headers)
         replica.record(self.command, self.path, response.status)
         self.send_response(response.status)
-        self.send_header("Content-Type", response.content_type)
+        if response.content_type:
+            self.send_header("Content-Type", response.content_type)
         for name, value in response.headers.items():
             self.send_header(name, value)
         self.send_header("Content-Length", str(0 if response.status == 304 else len(response.body)))
         self.end_headers()
-        if send_body and response.status != 304:
-            self.wfile.write(response.body)
+        if not send_body or response.status == 304:
+            return
+        if fault is not None and fault.kind == "truncate":
+            self.wfile.write(response.body[: len(response.body) // 2])
+            self.wfile.flush()
+            self._reset()
+            return
+        self.wfile.write(response.body)
+
+    def _reset(self) -> None:
+        """Drop the connection with a TCP RST (SO_LINGER 0), as a crashed server does."""
+        import socket
+        import struct
+
+        self.close_connection = True
+        with contextlib.suppress(OSError):
+            self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,
+                                       struct.pack("ii", 1, 0))
+            self.connection.close()
+
+    def _hop(self, path: str) -> Response:
+        _, _, left, target = path.split("/", 3)
+        hops = int(left)
+        location = f"/__hop/{hops - 1}/{target}" if hops > 1 else f"/{target}"
+        return Response(302, b"", "text/html; charset=UTF-8",
+                        {"Location": self.server.replica.base_url + location})
+
+    def _apply(self, fault: Fault, path: str, response: Response) -> Response:
+        base = self.server.replica.base_url
+        kind, arg = fault.kind, fault.arg
+        html_type = response.content_type
+        if kind == "status":
+            code = int(arg or 500)
+            return Response(code, f"<html><body><h1>Error {code}</h1></body></html>".encode(),
+                            "text/html; charset=UTF-8")
+        if kind == "retry-after":
+            return Response(int(arg or 503), b"<html><body>Busy</body></html>",
+                            "text/html; charset=UTF-8", {"Retry-After": "1"})
+        if kind == "redirect-chain":
+            fault.passes.add(path)
+            return Response(302, b"", html_type,
+                            {"Location": f"{base}/__hop/{int(arg or 3)}{path}"})
+        if kind == "redirect-loop":
+            return Response(302, b"", html_type, {"Location": base + path})
+        if kind == "redirect-offsite":
+            return Response(302, b"", html_type,
+                            {"Location": f"http://offsite.invalid{path}"})
+        if response.status != 200:
+            return response
+        if kind == "content-type":
+            return Response(200, response.body, "" if arg == "none" else (arg or "text/plain"),
+                            response.headers)
+        if kind == "pdf":
+            return Response(200, PDF_BYTES, "application/pdf")
+        if kind == "png":
+            return Response(200, PNG_BYTES, "image/png")
+        if kind == "malformed":
+            return Response(200, mangle_html(response.body), html_type)
+        if kind == "mislabel":
+            charset = html_type.rsplit("charset=", 1)[-1]
+            body, wrong = swap_charset(response.body, charset)
+            return Response(200, body, f"text/html; charset={wrong}")
+        if kind == "huge":
+            size = int(float(arg or 20) * 1024 * 1024)
+            padding = b"<!-- " + b"x" * max(0, size - len(response.body)) + b" -->"
+            return Response(200, response.body.replace(b"</body>", padding + b"</body>", 1),
+                            html_type)
+        if kind == "empty":
+            return Response(200, b"", html_type)
+        if kind == "bad-xml":
+            return Response(200, bad_xml(response.body), html_type)
+        if kind == "bad-dates":
+            return Response(200, bad_feed_dates(response.body), html_type)
+        if kind == "gzip":
+            import gzip
+
+            return Response(200, gzip.compress(response.body), "application/x-gzip")
+        return response
 
     def _not_modified(self, response: Response) -> bool:
         etag = response.headers.get("ETag")
@@ -232,7 +336,9 @@ class Replica:
 
     def __init__(self, articles: int = 200, seed: int = 1, host: str = "127.0.0.1",
                  port: int = 0, verbose: bool = False,
-                 markups: tuple[str, ...] = MARKUPS, sitemaps: bool = True) -> None:
+                 markups: tuple[str, ...] = MARKUPS, sitemaps: bool = True,
+                 faults: list[Fault | str] | None = None,
+                 robots_disallow: tuple[str, ...] = ()) -> None:
         self.articles = articles
         self.seed = seed
         self.verbose = verbose
@@ -241,7 +347,9 @@ class Replica:
         bound_host, bound_port = self._server.server_address[:2]
         self.base_url = f"http://{bound_host}:{bound_port}"
         self.corpus = Corpus(articles, seed, self.base_url, markups)
-        self.site = Site(self.corpus, self.base_url, sitemaps)
+        self.site = Site(self.corpus, self.base_url, sitemaps, robots_disallow)
+        self.faults: list[Fault] = [parse_fault(f) if isinstance(f, str) else f
+                                    for f in faults or []]
         self.requests: Counter[str] = Counter()
         self.statuses: Counter[int] = Counter()
         self.log: list[tuple[float, str, int]] = []  # (monotonic time, path, status)
@@ -281,6 +389,16 @@ class Replica:
             self.requests[urlsplit(path).path] += 1
             self.statuses[status] += 1
             self.log.append((time.monotonic(), urlsplit(path).path, status))
+
+    def add_fault(self, spec: Fault | str) -> Fault:
+        fault = parse_fault(spec) if isinstance(spec, str) else spec
+        with self._lock:
+            self.faults.append(fault)
+        return fault
+
+    def fault_for(self, path: str) -> Fault | None:
+        """The first fault rule that fires for this request, if any."""
+        return next((f for f in self.faults if f.take(path)), None)
 
     def fail_next(self, path: str, status: int, times: int = 1,
                   headers: dict[str, str] | None = None, body: bytes = b"") -> None:
@@ -335,9 +453,10 @@ class Replica:
 
 
 def run(port: int = 8000, articles: int = 200, seed: int = 1,
-        markups: tuple[str, ...] = MARKUPS) -> None:
+        markups: tuple[str, ...] = MARKUPS, faults: tuple[str, ...] = ()) -> None:
     """`kantkg replica`: serve until interrupted; the base URL is the first line printed."""
-    replica = Replica(articles=articles, seed=seed, port=port, verbose=True, markups=markups)
+    replica = Replica(articles=articles, seed=seed, port=port, verbose=True, markups=markups,
+                      faults=list(faults))
     print(replica.base_url, flush=True)
     print(f"serving {len(replica.corpus)} articles (seed {seed}); Ctrl-C stops", flush=True)
     try:

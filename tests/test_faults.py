@@ -1,0 +1,124 @@
+"""Every fault the replica can produce, against the real crawl: what the crawler does,
+that nothing is lost that could be had, and that no error page becomes an article."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+
+import pytest
+
+from kantkg.replica import Replica
+from tests.conftest import run_scrapy_crawl
+
+FAST = {"DOWNLOAD_TIMEOUT": "2", "RETRY_TIMES": "2", "KANT_RETRY_AFTER_MAX": "2"}
+
+
+def archived(db) -> dict[str, dict]:
+    with sqlite3.connect(db) as conn:
+        conn.row_factory = sqlite3.Row
+        return {r["url"]: dict(r) for r in conn.execute("SELECT * FROM articles")}
+
+
+def crawl_row(db) -> dict:
+    with sqlite3.connect(db) as conn:
+        conn.row_factory = sqlite3.Row
+        return dict(conn.execute("SELECT * FROM crawls ORDER BY id DESC LIMIT 1").fetchone())
+
+
+def crawl_with(tmp_path, *faults, articles=12, **replica_options):
+    db = tmp_path / "kant.db"
+    with Replica(articles=articles, seed=17, faults=list(faults), **replica_options) as site:
+        result = run_scrapy_crawl(site.base_url, db, **FAST)
+        assert result.returncode == 0, result.stderr[-3000:]
+        truth = {a.url: a for a in site.truth()}
+        return site, truth, archived(db), crawl_row(db)
+
+
+def assert_clean(rows, truth):
+    """Whatever was archived is the article the site published, not an error page."""
+    for url, row in rows.items():
+        assert row["title"] == truth[url].title, url
+        assert row["body"].split("\n\n") == list(truth[url].paragraphs), url
+
+
+def one_article(markup=None, seed=17, articles=12):
+    from kantkg.replica import Corpus
+
+    corpus = Corpus(articles, seed)
+    return next(a for a in corpus.all() if a.index >= 0 and (markup is None or
+                                                             a.markup == markup))
+
+
+# Faults the crawl gets past: everything ends up archived, exactly as published.
+@pytest.mark.parametrize("fault, failure", [
+    ("status=503:article:3", "retried: 503 Service Unavailable"),
+    ("status=500:article:2", "retried: 500 Internal Server Error"),
+    ("status=502:article:2", "retried: 502 Bad Gateway"),
+    ("retry-after=429:article:2", "retried: 429 Unknown Status"),
+    ("reset:article:2", None),
+    ("redirect-chain=3:article", None),
+    ("content-type=none:article", None),
+    ("content-type=text/plain:article", None),
+    ("malformed:article", None),
+    ("mislabel:article", None),
+    ("bad-xml:sitemap", None),
+    ("gzip:post-sitemap", None),
+    ("bad-dates:feed", None),
+])
+def test_recoverable_faults_lose_nothing(tmp_path, fault, failure):
+    _, truth, rows, row = crawl_with(tmp_path, fault)
+    assert set(rows) == set(truth)  # articles lost: 0
+    assert_clean(rows, truth)
+    assert row["status"] == "ok"
+    failures = json.loads(row["failures"])
+    if failure:
+        assert any(k.startswith(failure.split(" ")[0]) for k in failures), failures
+
+
+# Faults of one page: that page is not archived (there is nothing right to archive), the
+# failure is recorded by kind, every other article is archived.
+@pytest.mark.parametrize("kind, failure", [
+    ("status=500", "gave up after retries"),
+    ("status=404", "http 404"),
+    ("status=410", "http 410"),
+    ("stall=5", "TimeoutError"),
+    ("truncate", "ResponseDataLossError"),
+    ("reset", "DownloadFailedError"),
+    ("pdf", "skipped: not_html"),
+    ("png", "skipped: not_html"),
+    ("redirect-loop", "failed: max redirections reached"),
+    ("redirect-offsite", "off-site link not followed"),
+    ("huge=12", "skipped"),
+    ("empty", "skipped: not_article"),
+])
+def test_a_broken_page_is_skipped_and_recorded(tmp_path, kind, failure):
+    victim = one_article()
+    site, truth, rows, row = crawl_with(tmp_path, f"{kind}:^{victim.path}$")
+    victim_url = site.base_url + victim.path
+    assert victim_url in truth and victim_url not in rows
+    assert set(rows) == set(truth) - {victim_url}
+    assert_clean(rows, truth)
+    assert row["status"] == "ok"
+    failures = json.loads(row["failures"])
+    if failure in ("retried", "skipped"):
+        assert failures, row
+    else:
+        assert any(failure in k for k in failures), failures
+
+
+def test_robots_disallow_is_obeyed(tmp_path):
+    site, truth, rows, _ = crawl_with(tmp_path, robots_disallow=("/2015-", "/2016-"))
+    barred = {u for u in truth if "/2015-" in u or "/2016-" in u}
+    assert barred and not (set(rows) & barred)
+    assert set(rows) == set(truth) - barred
+    assert not [p for p in site.requests if p.startswith(("/2015-", "/2016-"))]
+
+
+def test_unreachable_site_archives_nothing_and_fails(tmp_path):
+    db = tmp_path / "kant.db"
+    with Replica(articles=3, faults=["reset:all"]) as site:
+        result = run_scrapy_crawl(site.base_url, db, **FAST)
+    assert result.returncode == 0
+    row = crawl_row(db)
+    assert row["status"] == "failed" and row["new"] == 0
