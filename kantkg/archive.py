@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import sqlite3
 import zlib
 from collections.abc import Iterator
@@ -138,12 +139,24 @@ def open_archive(path: str | Path) -> sqlite_utils.Database:
         db.conn.execute("PRAGMA busy_timeout = 10000")
         db.enable_wal()
         db.conn.execute("PRAGMA synchronous = NORMAL")
+        _cap_size(db)
         ensure_schema(db)
     except sqlite3.DatabaseError as exc:
         raise ArchiveError(f"cannot open archive {path}: {exc}") from None
     except OSError as exc:
         raise ArchiveError(f"cannot open archive {path}: {exc.strerror or exc}") from None
     return db
+
+
+def _cap_size(db: sqlite_utils.Database) -> None:
+    """KANT_DB_MAX_MB caps the archive's size (a small server's disk): past it, writes fail
+    as on a full disk -- the article's transaction rolls back, the crawl stops, exit 5."""
+    limit = os.environ.get("KANT_DB_MAX_MB")
+    if not limit:
+        return
+    page_size = db.execute("PRAGMA page_size").fetchone()[0]
+    pages = max(1, int(float(limit) * 1024 * 1024 / page_size))
+    db.execute(f"PRAGMA max_page_count = {pages}")
 
 
 def ensure_schema(db: sqlite_utils.Database) -> None:
