@@ -47,6 +47,8 @@ BLOCK_TAGS = frozenset({
 ALWAYS_NOISE_TAGS = frozenset({
     "script", "style", "noscript", "template", "svg", "canvas", "iframe", "object", "embed",
 })
+_TEXTLESS_TAGS = ALWAYS_NOISE_TAGS | {"br", "img", "hr", "input", "wbr", "meta", "link",
+                                      "source", "area", "col", "param", "track"}
 MIN_PARAGRAPH_SCORE_CHARS = 25   # shorter blocks do not vote for a generic container
 MIN_BODY_CHARS = 60              # less text than this is no article body
 MAX_LINK_DENSITY = 0.5           # blocks mostly made of link text are navigation
@@ -258,9 +260,20 @@ def strip_site_name(title: str) -> str:
     return title
 
 
-def _class_words(el) -> set[str]:
-    return set(_CLASS_WORD_RE.findall((el.get("class") or "").lower())) | \
-        set(_CLASS_WORD_RE.findall((el.get("id") or "").lower()))
+_NO_WORDS: frozenset[str] = frozenset()
+
+
+def _class_words(el) -> frozenset[str] | set[str]:
+    names = (el.get("class") or "") + " " + (el.get("id") or "")
+    return set(_CLASS_WORD_RE.findall(names.lower())) if names.strip() else _NO_WORDS
+
+
+def _body_elements(page: Page) -> list:
+    """Elements of <body> that can hold text (no <br>, <img>, scripts), listed once."""
+    if "elements" not in page.cache:
+        page.cache["elements"] = [el for el in page.root.xpath("//body//*")
+                                  if isinstance(el.tag, str) and el.tag not in _TEXTLESS_TAGS]
+    return page.cache["elements"]
 
 
 # Generic-layer values are taken nearest the headline, never from these places.
@@ -409,9 +422,7 @@ def _generic_dates(page: Page) -> Iterator[str]:
     short leaf texts holding a date. Nearness keeps out today's date in the top bar,
     dates of related posts and comment times."""
     found = []
-    for el in page.root.xpath("//body//*"):
-        if not isinstance(el.tag, str) or el.tag in ALWAYS_NOISE_TAGS:
-            continue
+    for el in _body_elements(page):
         if el.tag == "time" and (value := el.get("datetime")):
             found.append((el, value))
             continue
@@ -438,9 +449,7 @@ def extract_author(page: Page) -> tuple[str | None, str | None]:
         if name := next((n for n in names if _NAME_RE.match(n)), None):
             return name, "site"
     candidates = []
-    for el in page.root.xpath("//body//*"):
-        if not isinstance(el.tag, str) or el.tag in ALWAYS_NOISE_TAGS:
-            continue
+    for el in _body_elements(page):
         text = _text(el)
         if len(text) > 120:
             continue
@@ -541,14 +550,17 @@ def _remove_noise(container) -> None:
     """Drop furniture inside the container: by tag or selector always, by class word
     unless the element holds most of the container's text (then it is a wrapper)."""
     total = len(container.text_content()) or 1
-    # One union XPath: a single walk of the tree instead of one per selector.
-    doomed = [el for el in _select(container, ", ".join(site.NOISE_SELECTORS))
-              if el is not container]
+    doomed = []
+    # One walk in Python with set lookups: an XPath union of the selectors costs ~35
+    # tests per element, which on a page of a million <br> is seconds.
     for el in container.iter(etree.Element):
-        if el is not container and _class_words(el) & site.NOISE_CLASS_WORDS:
+        if el is container or el.tag in _TEXTLESS_TAGS and el.tag not in ALWAYS_NOISE_TAGS:
+            continue
+        if el.tag in _NOISE_TAGS or _class_words(el) & site.NOISE_CLASS_WORDS or \
+                set((el.get("class") or "").split()) & _NOISE_CLASSES or \
+                el.get("id") in _NOISE_IDS or \
+                el.tag in _CAPTION_TAGS and _is_caption(el):
             doomed.append(el)
-    doomed += [el for el in container.iter("i", "em", "small", "span", "font")
-               if _is_caption(el)]
     for el in doomed:
         if el.getparent() is None:
             continue
@@ -557,6 +569,23 @@ def _remove_noise(container) -> None:
         el.drop_tree()
 
 
+def _split_noise_selectors(selectors: tuple[str, ...]) -> tuple[frozenset, frozenset, frozenset]:
+    """site.NOISE_SELECTORS are simple selectors (tag, .class, #id): -> three sets."""
+    tags, classes, ids = set(), set(), set()
+    for selector in selectors:
+        if selector.startswith("."):
+            classes.add(selector[1:])
+        elif selector.startswith("#"):
+            ids.add(selector[1:])
+        elif selector.isalnum():
+            tags.add(selector)
+        else:
+            raise ValueError(f"site.NOISE_SELECTORS: {selector!r} is not tag, .class or #id")
+    return frozenset(tags), frozenset(classes), frozenset(ids)
+
+
+_NOISE_TAGS, _NOISE_CLASSES, _NOISE_IDS = _split_noise_selectors(site.NOISE_SELECTORS)
+_CAPTION_TAGS = frozenset({"i", "em", "small", "span", "font"})
 _LINK_START, _LINK_END = "\x01", "\x02"
 _LINK_TEXT_RE = re.compile("\x01([^\x01\x02]*)\x02")
 

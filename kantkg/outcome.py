@@ -110,7 +110,7 @@ def exit_code(stats: dict, max_error_rate: float = DEFAULT_MAX_ERROR_RATE) -> in
         return EXIT_FAILED
     if reason == "archive_error":
         return EXIT_ARCHIVE
-    if not stats.get("downloader/response_count"):
+    if reason == "unreachable" or not stats.get("downloader/response_count"):
         return EXIT_UNREACHABLE
     if reason != "finished":
         return EXIT_FAILED

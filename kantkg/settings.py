@@ -37,6 +37,11 @@ RETRY_TIMES = 3
 RETRY_HTTP_CODES = [500, 502, 503, 504, 522, 524, 408, 429]
 # Scrapy's retry ignores Retry-After; ours pauses the crawl as asked, at most this long.
 KANT_RETRY_AFTER_MAX = 300.0
+# Other retryable failures wait 1, 2, 4 ... s (per failure in a row), at most 60 s.
+KANT_BACKOFF_BASE = 1.0
+KANT_BACKOFF_MAX = 60.0
+# This many failures in a row before any response: the site is down, stop (exit 8).
+KANT_GIVE_UP_AFTER = 8
 DOWNLOADER_MIDDLEWARES = {
     "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
     "spiders.middlewares.RetryAfterMiddleware": 550,

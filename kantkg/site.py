@@ -188,6 +188,7 @@ TAG_SELECTORS = (
 )
 
 # Never article text, wherever they sit in a page: removed before body extraction.
+# Simple selectors only (tag, .class, #id): they are matched with set lookups.
 NOISE_SELECTORS = (
     "script", "style", "noscript", "template", "iframe", "form", "button", "select",
     "svg", "canvas", "nav", "aside", "figure", "figcaption", "object", "embed",

@@ -1,4 +1,5 @@
-"""Downloader middleware: honour Retry-After on 429/503 (Scrapy's retry does not).
+"""Downloader middleware: retries that wait -- Retry-After on 429/503 (Scrapy's retry
+ignores it) and exponential backoff otherwise.
 
 Thin adapter over kantkg.retry: the whole crawl pauses for the time the site asked for
 (capped by KANT_RETRY_AFTER_MAX seconds), then the normal retry logic re-queues the
@@ -10,6 +11,7 @@ from __future__ import annotations
 import logging
 
 from scrapy.downloadermiddlewares.retry import RetryMiddleware
+from scrapy.utils.defer import deferred_from_coro
 
 from kantkg.retry import retry_after_seconds
 
@@ -17,10 +19,19 @@ logger = logging.getLogger(__name__)
 
 
 class RetryAfterMiddleware(RetryMiddleware):
+    """Retry as Scrapy does, but wait first: as long as Retry-After asks, else an
+    exponential backoff (KANT_BACKOFF_BASE doubling per consecutive failure, at most
+    KANT_BACKOFF_MAX). The crawl has one site: when it struggles, all of it waits."""
+
     def __init__(self, settings, crawler=None):
         super().__init__(settings)
         self.crawler = crawler
         self.max_wait = settings.getfloat("KANT_RETRY_AFTER_MAX", 300.0)
+        self.backoff_base = settings.getfloat("KANT_BACKOFF_BASE", 1.0)
+        self.backoff_max = settings.getfloat("KANT_BACKOFF_MAX", 60.0)
+        self.give_up_after = settings.getint("KANT_GIVE_UP_AFTER", 8)
+        self.failures_in_a_row = 0
+        self.any_success = False
         self._resume_at = 0.0
 
     @classmethod
@@ -28,13 +39,49 @@ class RetryAfterMiddleware(RetryMiddleware):
         return cls(crawler.settings, crawler)
 
     def process_response(self, request, response, spider=None):
-        if response.status in (429, 503) and not request.meta.get("dont_retry"):
-            wait = retry_after_seconds(response.headers.get("Retry-After"))
-            if wait is not None:
-                self._pause(min(wait, self.max_wait), response)
+        retryable = response.status in self.retry_http_codes and \
+            not request.meta.get("dont_retry")
+        if not retryable:
+            self.failures_in_a_row = 0
+            self.any_success = True
+            return super().process_response(request, response)
+        self.failures_in_a_row += 1
+        if self._site_is_down():
+            return super().process_response(request, response)
+        wait = retry_after_seconds(response.headers.get("Retry-After"))
+        if wait is not None:
+            self._pause(min(wait, self.max_wait), f"{response.url} answered {response.status}"
+                        " with Retry-After", "kantkg/retry_after")
+        else:
+            self._backoff(f"{response.url} answered {response.status}")
         return super().process_response(request, response)
 
-    def _pause(self, seconds: float, response) -> None:
+    def process_exception(self, request, exception, spider=None):
+        if isinstance(exception, self.exceptions_to_retry) and \
+                not request.meta.get("dont_retry"):
+            self.failures_in_a_row += 1
+            if not self._site_is_down():
+                self._backoff(f"{request.url} failed ({type(exception).__name__})")
+        return super().process_exception(request, exception)
+
+    def _site_is_down(self) -> bool:
+        """Nothing has worked yet and failure follows failure: stop instead of backing off
+        for minutes -- cron wants the "unreachable" exit code, not a long wait."""
+        if self.any_success or self.failures_in_a_row < self.give_up_after:
+            return False
+        engine = self.crawler.engine if self.crawler else None
+        if engine is not None and not getattr(self, "_closing", False):
+            self._closing = True
+            logger.info("site unreachable: %d failures in a row and no response yet",
+                        self.failures_in_a_row)
+            deferred_from_coro(engine.close_spider_async(reason="unreachable"))
+        return True
+
+    def _backoff(self, why: str) -> None:
+        wait = min(self.backoff_base * 2 ** (self.failures_in_a_row - 1), self.backoff_max)
+        self._pause(wait, why, "kantkg/backoff", level=logging.INFO)
+
+    def _pause(self, seconds: float, why: str, stat: str, level: int = logging.WARNING) -> None:
         # Imported here: importing the reactor at module load would install the default
         # one before Scrapy installs its asyncio reactor.
         from twisted.internet import reactor
@@ -42,12 +89,11 @@ class RetryAfterMiddleware(RetryMiddleware):
         engine = self.crawler.engine if self.crawler else None
         if engine is None or seconds <= 0:
             return
-        self.crawler.stats.inc_value("kantkg/retry_after")
+        self.crawler.stats.inc_value(stat)
         resume_at = reactor.seconds() + seconds
         if resume_at <= self._resume_at:
             return  # already paused at least this long
-        logger.warning("%s answered %s with Retry-After: pausing the crawl %.0f s",
-                       response.url, response.status, seconds)
+        logger.log(level, "%s: pausing the crawl %.1f s", why, seconds)
         self._resume_at = resume_at
         engine.pause()
         reactor.callLater(seconds, self._resume, resume_at)

@@ -171,4 +171,23 @@ def test_retry_after_is_honoured(tmp_path):
     with sqlite3.connect(db) as conn:
         assert conn.execute("SELECT count(*) FROM articles WHERE url = ?",
                             [target.url]).fetchone()[0] == 1
-    assert "Retry-After: pausing the crawl 2 s" in result.stderr
+    assert "with Retry-After: pausing the crawl 2.0 s" in result.stderr
+
+
+def test_retries_back_off_exponentially(tmp_path):
+    from tests.conftest import run_scrapy_crawl
+
+    db = tmp_path / "kant.db"
+    with Replica(articles=5, seed=2) as small:
+        target = small.truth()[1]
+        small.fail_next(target.path, 503, times=3)  # no Retry-After: our own backoff
+        result = run_scrapy_crawl(small.base_url, db, KANT_BACKOFF_BASE="0.3",
+                                  KANT_BACKOFF_MAX="10", RETRY_TIMES="3")
+        hits = [t for t, path, _ in small.log if path == target.path]
+    assert result.returncode == 0
+    gaps = [b - a for a, b in zip(hits, hits[1:], strict=False)]
+    assert len(gaps) == 3
+    assert gaps[0] >= 0.27 and gaps[1] >= 0.54 and gaps[2] >= 1.08  # 0.3, 0.6, 1.2 s
+    with sqlite3.connect(db) as conn:
+        assert conn.execute("SELECT count(*) FROM articles WHERE url = ?",
+                            [target.url]).fetchone()[0] == 1

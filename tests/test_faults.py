@@ -89,7 +89,7 @@ def test_recoverable_faults_lose_nothing(tmp_path, fault, failure):
     ("png", "skipped: not_html"),
     ("redirect-loop", "failed: max redirections reached"),
     ("redirect-offsite", "off-site link not followed"),
-    ("huge=12", "skipped"),
+    ("huge=20", "skipped"),
     ("empty", "skipped: not_article"),
 ])
 def test_a_broken_page_is_skipped_and_recorded(tmp_path, kind, failure):

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -66,6 +67,7 @@ def test_unchanged_new_and_edited(site, tmp_path):
     assert unchanged["requests"] <= 10, json.loads(unchanged["stats"])
     assert unchanged["new"] == unchanged["updated"] == 0 and unchanged["status"] == "ok"
 
+    time.sleep(1.1)  # lastmod and fetch times have 1 s resolution: edit after the fetch
     added = site.add_articles(7)
     edited = [site.edit_article(a.path) for a in site.truth()[10:13]]
     changed = crawl(site, db)

@@ -249,8 +249,7 @@ class Corpus:
         """An editor updates an article: one paragraph more, a later modified time."""
         meta = self._by_path[path]
         self._edits[path] = self._edits.get(path, 0) + 1
-        # a second on: timestamps have 1 s resolution, and an edit comes after any fetch
-        meta["modified"] = datetime.now(BISHKEK).replace(microsecond=0) + timedelta(seconds=1)
+        meta["modified"] = datetime.now(BISHKEK).replace(microsecond=0)
         self._cache.pop(path, None)
 
     # ------------------------------------------------------------ metadata
