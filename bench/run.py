@@ -1,0 +1,237 @@
+"""`make bench`: every benchmark of issue #8, one run, targets met or missed.
+
+Writes bench/results/latest.json and bench/results/latest.md (machine info, a table of
+target / measured / met). Timings are medians or best-of-N as each script says;
+comparisons (kantkg vs lxml floor, vs trafilatura, vs a bare Scrapy crawl) are measured
+in the same run. Not a test: never run in CI.
+
+    python bench/run.py [--quick]     # --quick: smaller sizes, for a smoke run
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import sqlite3
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+BENCH = Path(__file__).resolve().parent
+ROOT = BENCH.parent
+sys.path[:0] = [str(ROOT), str(BENCH)]
+
+import accuracy  # noqa: E402
+import backfill_memory  # noqa: E402
+import extract_speed  # noqa: E402
+import search_latency  # noqa: E402
+
+from kantkg.crawl import LOOPBACK_SETTINGS  # noqa: E402
+from kantkg.evaluate import load_fixtures  # noqa: E402
+
+RESULTS = BENCH / "results"
+
+
+def machine() -> dict:
+    mem = ""
+    if Path("/proc/meminfo").exists():
+        mem = Path("/proc/meminfo").read_text().splitlines()[0].split(":")[1].strip()
+    cpu = platform.processor()
+    if Path("/proc/cpuinfo").exists():
+        names = [line.split(":", 1)[1].strip() for line in
+                 Path("/proc/cpuinfo").read_text().splitlines() if line.startswith("model name")]
+        cpu = names[0] if names else cpu
+    return {"python": platform.python_version(), "platform": platform.platform(),
+            "cpu": cpu, "cpus": os.cpu_count(), "memory": mem,
+            "sqlite": sqlite3.sqlite_version,
+            "date": datetime.now(UTC).isoformat(timespec="seconds")}
+
+
+# ----------------------------------------------------------------- extraction
+
+
+def trafilatura_fields(html: bytes, url: str) -> dict | None:
+    import trafilatura
+
+    doc = trafilatura.bare_extraction(html, url=url, with_metadata=True)
+    if doc is None:
+        return None
+    get = (lambda k: getattr(doc, k, None)) if not isinstance(doc, dict) else doc.get
+    text = get("text") or ""
+    return {"title": get("title"), "author": get("author"),
+            "published": get("date"), "paragraphs": [p for p in text.split("\n") if p]}
+
+
+def extraction(repeat: int) -> dict:
+    ours = extract_speed.measure(repeat)
+    result = {"pages": ours["pages"], "median_ms": ours["median_extract_ms"],
+              "lxml_median_ms": ours["median_lxml_ms"], "ratio_to_lxml": ours["ratio_to_floor"]}
+    acc = accuracy.accuracy(ROOT / "tests" / "fixtures" / "pages")
+    fields = ("title", "published", "author", "paragraphs")
+    result["kantkg_accuracy"] = {f: acc["fields"][f]["right"] / acc["fields"][f]["pages"]
+                                 for f in fields}
+    try:
+        import trafilatura  # noqa: F401
+    except ImportError:
+        result["trafilatura"] = "not installed (make bench installs it)"
+        return result
+    pages = extract_speed.pages()
+    times = []
+    for _name, data, url in pages:
+        times.append(extract_speed.best_time(lambda d=data, u=url: trafilatura_fields(d, u),
+                                             repeat) * 1e3)
+    result["trafilatura_median_ms"] = statistics.median(times)
+    result["speedup_vs_trafilatura"] = result["trafilatura_median_ms"] / result["median_ms"]
+    right = dict.fromkeys(fields, 0)
+    fixtures = [f for f in load_fixtures(ROOT / "tests" / "fixtures" / "pages")
+                if f.expected.get("article", True)]
+    for fixture in fixtures:
+        got = trafilatura_fields(fixture.html, fixture.fetched_url) or {}
+        want = fixture.expected
+        right["title"] += got.get("title") == want["title"]
+        right["author"] += got.get("author") == want["author"]
+        right["published"] += (got.get("published") or "")[:10] == want["published"][:10]
+        right["paragraphs"] += got.get("paragraphs") == want["paragraphs"]
+    result["trafilatura_accuracy"] = {f: n / len(fixtures) for f, n in right.items()}
+    result["trafilatura_note"] = "trafilatura gives a date only: scored on the day"
+    return result
+
+
+# ---------------------------------------------------------------------- crawl
+
+
+def start_replica(articles: int) -> tuple[subprocess.Popen, str]:
+    proc = subprocess.Popen([sys.executable, "-m", "kantkg", "replica", "--port", "0",
+                             "--articles", str(articles)], cwd=ROOT, stdout=subprocess.PIPE,
+                            stderr=subprocess.DEVNULL, text=True)
+    return proc, proc.stdout.readline().strip()
+
+
+def crawl_vs_bare(articles: int) -> dict:
+    replica, base = start_replica(articles)
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            db = Path(tmp) / "kant.db"
+            argv = [sys.executable, "-m", "kantkg", "crawl", "--base-url", base, "--db", str(db),
+                    "--no-throttle", "--quiet"]
+            start = time.perf_counter()
+            subprocess.run(argv, cwd=ROOT, check=True)
+            full = time.perf_counter() - start
+            with sqlite3.connect(db) as conn:
+                urls = [u for (u,) in conn.execute("SELECT url FROM articles")]
+            start = time.perf_counter()
+            subprocess.run(argv, cwd=ROOT, check=True)
+            again = time.perf_counter() - start
+            with sqlite3.connect(db) as conn:
+                requests, article_requests = conn.execute(
+                    "SELECT requests, article_requests FROM crawls ORDER BY id DESC LIMIT 1"
+                ).fetchone()
+            url_file = Path(tmp) / "urls.txt"
+            url_file.write_text("\n".join(urls))
+            bare = [sys.executable, "-m", "scrapy", "runspider", str(BENCH / "bare_spider.py"),
+                    "-a", f"urls={url_file}", "-s", "LOG_LEVEL=WARNING",
+                    "-s", "TELNETCONSOLE_ENABLED=False", "-s", "ROBOTSTXT_OBEY=False"]
+            for name, value in LOOPBACK_SETTINGS.items():
+                bare += ["-s", f"{name}={value}"]
+            start = time.perf_counter()
+            subprocess.run(bare, cwd=tempfile.gettempdir(), check=True,
+                           env={**os.environ, "SCRAPY_SETTINGS_MODULE": ""})
+            bare_time = time.perf_counter() - start
+    finally:
+        replica.terminate()
+        replica.wait()
+    return {"articles": len(urls), "seconds": full, "articles_per_second": len(urls) / full,
+            "bare_seconds": bare_time, "ratio_to_bare": full / bare_time,
+            "unchanged_seconds": again, "unchanged_requests": requests,
+            "unchanged_article_requests": article_requests}
+
+
+# ----------------------------------------------------------------------- main
+
+
+def table(r: dict) -> list[tuple[str, str, str, bool | None]]:
+    ex, cr, mem, se, ix = (r["extraction"], r["crawl"], r["memory"], r["search"],
+                           r["indexing"])
+    rows = [
+        ("extraction median vs lxml floor", "≤ 3×",
+         f"{ex['median_ms']:.2f} ms vs {ex['lxml_median_ms']:.2f} ms = "
+         f"{ex['ratio_to_lxml']:.1f}×", ex["ratio_to_lxml"] <= 3),
+    ]
+    if "speedup_vs_trafilatura" in ex:
+        rows.append(("extraction vs trafilatura bare_extraction", "≥ 5× faster",
+                     f"{ex['trafilatura_median_ms']:.2f} ms / {ex['median_ms']:.2f} ms = "
+                     f"{ex['speedup_vs_trafilatura']:.1f}×", ex["speedup_vs_trafilatura"] >= 5))
+        ours, theirs = ex["kantkg_accuracy"], ex["trafilatura_accuracy"]
+        rows.append(("field accuracy, fixtures (kantkg / trafilatura)", "equal or better",
+                     ", ".join(f"{f} {ours[f]:.0%}/{theirs[f]:.0%}" for f in ours),
+                     all(ours[f] >= theirs[f] for f in ours)))
+    rows += [
+        (f"crawl of {cr['articles']} articles", "≥ 100 articles/s",
+         f"{cr['articles_per_second']:.0f}/s", cr["articles_per_second"] >= 100),
+        ("crawl time / bare Scrapy crawl of the same URLs", "≤ 1.3",
+         f"{cr['seconds']:.1f} s / {cr['bare_seconds']:.1f} s = {cr['ratio_to_bare']:.2f}",
+         cr["ratio_to_bare"] <= 1.3),
+        ("incremental run, unchanged site: requests", "≤ 10",
+         f"{cr['unchanged_requests']} ({cr['unchanged_article_requests']} articles)",
+         cr["unchanged_requests"] <= 10),
+        ("incremental run, unchanged site: wall time", "< 5 s",
+         f"{cr['unchanged_seconds']:.1f} s", cr["unchanged_seconds"] < 5),
+        (f"peak RSS, backfill {mem[-1]['articles']} vs {mem[0]['articles']}", "< 1.2×",
+         f"{mem[-1]['peak_rss_mb']:.0f} MB vs {mem[0]['peak_rss_mb']:.0f} MB = "
+         f"{mem[-1]['peak_rss_mb'] / mem[0]['peak_rss_mb']:.2f}×",
+         mem[-1]["peak_rss_mb"] / mem[0]["peak_rss_mb"] < 1.2),
+        (f"search p95, {se['articles']} articles, 20 queries", "< 50 ms",
+         f"p50 {se['p50_ms']:.1f} ms, p95 {se['p95_ms']:.1f} ms", se["p95_ms"] < 50),
+        ("archive size per article", "(reported)", f"{se['bytes_per_article']:.0f} bytes", None),
+        ("indexing throughput (upsert + stemmed FTS)", "≥ 1,000 articles/s",
+         f"{ix['per_second']:.0f}/s", ix["per_second"] >= 1000),
+    ]
+    return rows
+
+
+def markdown(r: dict) -> str:
+    m = r["machine"]
+    lines = ["# kantkg benchmarks", "",
+             f"{m['date']} · {m['cpu']} ({m['cpus']} CPUs) · {m['memory']} · Python "
+             f"{m['python']} · SQLite {m['sqlite']} · {m['platform']}", "",
+             "| benchmark | target | measured | met |", "|---|---|---|---|"]
+    for name, target, measured, met in table(r):
+        mark = "—" if met is None else ("met" if met else "**missed**")
+        lines.append(f"| {name} | {target} | {measured} | {mark} |")
+    return "\n".join(lines) + "\n"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="Small sizes: a smoke run.")
+    args = parser.parse_args()
+    small, large, archive_size = (500, 2000, 20000) if args.quick else (5000, 50000, 200000)
+    result: dict = {"machine": machine(), "quick": args.quick}
+    print("extraction ...", file=sys.stderr)
+    result["extraction"] = extraction(repeat=3 if args.quick else 7)
+    print("crawl vs bare Scrapy, incremental ...", file=sys.stderr)
+    result["crawl"] = crawl_vs_bare(small)
+    print("backfill memory ...", file=sys.stderr)
+    result["memory"] = [backfill_memory.backfill(small), backfill_memory.backfill(large)]
+    print("indexing ...", file=sys.stderr)
+    with tempfile.TemporaryDirectory() as tmp:
+        result["indexing"] = search_latency.build(Path(tmp) / "index.db", min(20000, large))
+    print("search ...", file=sys.stderr)
+    path = RESULTS / f"synthetic-{archive_size}.db"
+    if not path.exists():
+        search_latency.build(path, archive_size)
+    result["search"] = search_latency.measure(path, repeat=5)
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    (RESULTS / "latest.json").write_text(json.dumps(result, ensure_ascii=False, indent=1))
+    (RESULTS / "latest.md").write_text(markdown(result))
+    print(markdown(result))
+
+
+if __name__ == "__main__":
+    main()
