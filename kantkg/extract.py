@@ -114,9 +114,14 @@ class Page:
             (self.meta_first("og:type") or "").lower() == "article"
 
 
+# C0 controls other than tab/newline/CR: never text, and lxml refuses to move them
+# between nodes (drop_tree of furniture next to one would raise).
+_CONTROLS = dict.fromkeys([*range(0x00, 0x09), 0x0B, 0x0C, *range(0x0E, 0x20), 0x7F])
+
+
 def parse(text: str) -> html.HtmlElement | None:
     # lxml refuses str input that carries an XML encoding declaration.
-    text = re.sub(r"^\s*<\?xml[^>]*>", "", text)
+    text = re.sub(r"^\s*<\?xml[^>]*>", "", text).translate(_CONTROLS)
     if not text.strip():
         return None
     try:

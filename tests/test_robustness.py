@@ -6,7 +6,7 @@ import subprocess
 import sys
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from kantkg import extract_article
@@ -34,6 +34,7 @@ html_like = st.lists(fragment, max_size=60).map("".join)
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(html_like)
+@example('<A0 CLASS=DATE></A0>\x1f')  # control character beside removed furniture
 def test_extraction_never_raises_on_html_like_text(page):
     item = extract_article(page, URL)
     assert item is None or isinstance(item["paragraphs"], list)
