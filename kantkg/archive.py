@@ -360,15 +360,23 @@ EXPORT_COLUMNS = ("id", "url", "title", "published", "published_utc", "published
                   "duplicates_removed", "first_seen", "last_seen")
 
 
-def export_rows(db: sqlite_utils.Database, *, since: str | None = None,
-                until: str | None = None, section: str | None = None) -> Iterator[dict]:
-    """Articles oldest first, tags as a list, for JSONL/CSV export (streamed)."""
+def article_filters(table: str, since: str | None = None, until: str | None = None,
+                    section: str | None = None) -> tuple[list[str], list[str]]:
+    """WHERE clauses (and their parameters) for a local publication-date range and a
+    section, on the articles table known as `table` in the query."""
     where, params = [], []
     for clause, value in (("published_date >= ?", since), ("published_date <= ?", until),
                           ("section = ?", section)):
         if value:
-            where.append(clause)
+            where.append(f"{table}.{clause}")
             params.append(value)
+    return where, params
+
+
+def export_rows(db: sqlite_utils.Database, *, since: str | None = None,
+                until: str | None = None, section: str | None = None) -> Iterator[dict]:
+    """Articles oldest first, tags as a list, for JSONL/CSV export (streamed)."""
+    where, params = article_filters("articles", since, until, section)
     sql = f"SELECT {', '.join(EXPORT_COLUMNS)} FROM articles"
     if where:
         sql += " WHERE " + " AND ".join(where)
@@ -517,12 +525,7 @@ def search(db: sqlite_utils.Database, query: str, limit: int = 10, *,
     parsed = textsearch.parse_query(query)
     if not parsed:
         return []
-    filters, params = [], []
-    for clause, value in (("a.published_date >= ?", since), ("a.published_date <= ?", until),
-                          ("a.section = ?", section)):
-        if value:
-            filters.append(clause)
-            params.append(value)
+    filters, params = article_filters("a", since, until, section)
     if filters:
         sql = f"""
             SELECT a.id, a.url, a.title, a.published, a.section, a.body

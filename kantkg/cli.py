@@ -168,8 +168,7 @@ def search(query: str, db: str, limit: int, since: str | None, until: str | None
     """
     rng = _checked_range(since, until)
     hits = archive.search(open_db(db), query, limit=limit, section=section,
-                          since=rng.since and rng.since.isoformat(),
-                          until=rng.until and rng.until.isoformat())
+                          since=rng.since_iso, until=rng.until_iso)
     if as_json:
         for hit in hits:
             click.echo(json.dumps(hit, ensure_ascii=False))
@@ -249,8 +248,8 @@ def export(db: str, since: str | None, until: str | None, section: str | None, f
            output: str | None) -> None:
     """Export articles (oldest first) as JSON lines or CSV."""
     rng = _checked_range(since, until)
-    rows = archive.export_rows(open_db(db), since=rng.since and rng.since.isoformat(),
-                               until=rng.until and rng.until.isoformat(), section=section)
+    rows = archive.export_rows(open_db(db), since=rng.since_iso, until=rng.until_iso,
+                               section=section)
     count = 0
     try:
         with click.open_file(output or "-", "w", encoding="utf-8") as out:
@@ -282,8 +281,7 @@ def reparse(db: str, since: str | None, until: str | None) -> None:
     from kantkg.reparse import reparse as run_reparse
 
     rng = _checked_range(since, until)
-    counts = run_reparse(open_db(db), since=rng.since and rng.since.isoformat(),
-                         until=rng.until and rng.until.isoformat())
+    counts = run_reparse(open_db(db), since=rng.since_iso, until=rng.until_iso)
     total = sum(counts.values())
     detail = ", ".join(f"{count} {what}" for what, count in sorted(counts.items()))
     click.echo(f"reparsed {total} pages: {detail or 'nothing stored'}")

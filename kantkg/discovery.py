@@ -48,6 +48,14 @@ class DateRange:
             raise BadRange(f"since={rng.since} is after until={rng.until}")
         return rng
 
+    @property
+    def since_iso(self) -> str | None:
+        return self.since.isoformat() if self.since else None
+
+    @property
+    def until_iso(self) -> str | None:
+        return self.until.isoformat() if self.until else None
+
     def contains(self, day: date | None) -> bool:
         if day is None:
             return True  # unknown dates are not filtered out: extraction decides later

@@ -19,13 +19,7 @@ from kantkg import archive, extract_article
 def reparse(db: sqlite_utils.Database, *, since: str | None = None,
             until: str | None = None) -> Counter[str]:
     """-> counts: updated, unchanged, new, not-article, dropped/<reason>."""
-    where, params = [], []
-    if since:
-        where.append("a.published_date >= ?")
-        params.append(since)
-    if until:
-        where.append("a.published_date <= ?")
-        params.append(until)
+    where, params = archive.article_filters("a", since, until)
     sql = "SELECT p.url FROM pages p LEFT JOIN articles a ON a.url = p.url"
     if where:
         sql += " WHERE " + " AND ".join(where)

@@ -45,8 +45,8 @@ class ArchivePipeline:
         rng = getattr(spider, "date_range", None)
         self.crawl_id = archive.start_crawl(
             self.db, self.base_url,
-            since=rng.since.isoformat() if rng and rng.since else None,
-            until=rng.until.isoformat() if rng and rng.until else None,
+            since=rng.since_iso if rng else None,
+            until=rng.until_iso if rng else None,
             full=bool(getattr(spider, "full", False)))
         self.stats.set_value("kantkg/crawl_id", self.crawl_id)
         logger.info("archiving into %s (crawl #%s)", self.db_path, self.crawl_id)
