@@ -244,24 +244,23 @@ def _first_selected(root, selectors: Iterable[str]) -> str | None:
     return None
 
 
+def _strip_one_site_name(title: str) -> str | None:
+    folded = title.casefold()
+    for sep in site.TITLE_SEPARATORS:
+        for name in site.SITE_NAMES:
+            tail, head = (sep + name).casefold(), (name + sep).casefold()
+            if folded.endswith(tail) and len(title) > len(tail):
+                return title[: -len(tail)].rstrip()
+            if folded.startswith(head) and len(title) > len(head):
+                return title[len(head):].lstrip()
+    return None
+
+
 def strip_site_name(title: str) -> str:
     """«Title - Информационное агентство «Кант»» -> «Title» (prefix or suffix)."""
     title = " ".join(title.split())
-    changed = True
-    while changed:
-        changed = False
-        folded = title.casefold()
-        for sep in site.TITLE_SEPARATORS:
-            for name in site.SITE_NAMES:
-                tail, head = (sep + name).casefold(), (name + sep).casefold()
-                if folded.endswith(tail) and len(title) > len(tail):
-                    title, changed = title[: -len(tail)].rstrip(), True
-                elif folded.startswith(head) and len(title) > len(head):
-                    title, changed = title[len(head):].lstrip(), True
-                if changed:
-                    break
-            if changed:
-                break
+    while (shorter := _strip_one_site_name(title)) is not None:
+        title = shorter
     return title
 
 
@@ -274,11 +273,9 @@ def _class_words(el) -> frozenset[str] | set[str]:
 
 
 def _body_elements(page: Page) -> list:
-    """Elements of <body> that can hold text (no <br>, <img>, scripts), listed once."""
-    if "elements" not in page.cache:
-        page.cache["elements"] = [el for el in page.root.xpath("//body//*")
-                                  if isinstance(el.tag, str) and el.tag not in _TEXTLESS_TAGS]
-    return page.cache["elements"]
+    """Elements of <body> that can hold text (no <br>, <img>, scripts)."""
+    return [el for el in page.root.xpath("//body//*")
+            if isinstance(el.tag, str) and el.tag not in _TEXTLESS_TAGS]
 
 
 # Generic-layer values are taken nearest the headline, never from these places.
@@ -379,37 +376,35 @@ def _selected_values(root, selectors: Iterable[tuple[str, str]]) -> Iterator[str
                 yield " ".join(value.split())
 
 
+_PUBLISHED_META = ("article:published_time", "og:published_time", "datepublished",
+                   "pubdate", "publishdate", "date", "dc.date", "dc.date.issued",
+                   "sailthru.date", "parsely-pub-date")
+_MODIFIED_META = ("article:modified_time", "og:updated_time", "datemodified")
+
+
+def _date_candidates(page: Page, prop: str, meta_names: tuple[str, ...],
+                     selectors: tuple[tuple[str, str], ...],
+                     generic: Iterable[str] = ()) -> list[list[str]]:
+    """[layer, text] pairs for one date field, best layer first, each text once."""
+    found: list[list[str]] = []
+    if text := _ld_text(page.jsonld.get(prop)):
+        found.append(["jsonld", text])
+    if text := _microdata_text(page, prop):
+        found.append(["microdata", text])
+    found += [["meta", text] for name in meta_names if (text := page.meta_first(name))]
+    found += [["site", text] for text in _selected_values(page.root, selectors)]
+    found += [["generic", text] for text in generic]
+    return _unique(found)
+
+
 def published_candidates(page: Page) -> list[list[str]]:
     """Every date the page offers for its publication, best layer first."""
-    found: list[list[str]] = []
-    if text := _ld_text(page.jsonld.get("datePublished")):
-        found.append(["jsonld", text])
-    if text := _microdata_text(page, "datePublished"):
-        found.append(["microdata", text])
-    for name in ("article:published_time", "og:published_time", "datepublished",
-                 "pubdate", "publishdate", "date", "dc.date", "dc.date.issued",
-                 "sailthru.date", "parsely-pub-date"):
-        if text := page.meta_first(name):
-            found.append(["meta", text])
-    for text in _selected_values(page.root, site.PUBLISHED_SELECTORS):
-        found.append(["site", text])
-    for text in _generic_dates(page):
-        found.append(["generic", text])
-    return _unique(found)
+    return _date_candidates(page, "datePublished", _PUBLISHED_META,
+                            site.PUBLISHED_SELECTORS, _generic_dates(page))
 
 
 def modified_candidates(page: Page) -> list[list[str]]:
-    found: list[list[str]] = []
-    if text := _ld_text(page.jsonld.get("dateModified")):
-        found.append(["jsonld", text])
-    if text := _microdata_text(page, "dateModified"):
-        found.append(["microdata", text])
-    for name in ("article:modified_time", "og:updated_time", "datemodified"):
-        if text := page.meta_first(name):
-            found.append(["meta", text])
-    for text in _selected_values(page.root, site.MODIFIED_SELECTORS):
-        found.append(["site", text])
-    return _unique(found)
+    return _date_candidates(page, "dateModified", _MODIFIED_META, site.MODIFIED_SELECTORS)
 
 
 def _unique(candidates: list[list[str]]) -> list[list[str]]:
@@ -526,7 +521,7 @@ def _is_category_link(a) -> bool:
 def extract_tags(page: Page) -> tuple[list[str], str | None]:
     keywords = page.jsonld.get("keywords")
     if isinstance(keywords, str):
-        keywords = [k for k in keywords.split(",")]
+        keywords = keywords.split(",")
     if isinstance(keywords, list):
         tags = [t for t in (_ld_text(k) for k in keywords) if t]
         if tags:
