@@ -350,11 +350,6 @@ def _store_page(db: sqlite_utils.Database, url: str, item: dict, now: str) -> No
     _insert(db, "pages", page)
 
 
-def known_urls(db: sqlite_utils.Database) -> Iterator[str]:
-    for (url,) in db.execute("SELECT url FROM articles"):
-        yield url
-
-
 EXPORT_COLUMNS = ("id", "url", "title", "published", "published_utc", "published_date",
                   "modified", "author", "section", "tags", "body", "paragraph_count",
                   "duplicates_removed", "first_seen", "last_seen")

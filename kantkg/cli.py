@@ -35,7 +35,6 @@ from kantkg.outcome import (
 )
 from kantkg.replica.corpus import MARKUPS
 
-EXIT_CRAWL_FAILED = EXIT_FAILED
 EXIT_NOT_ARTICLE = 3
 EXIT_UNREADABLE = 4
 EXIT_NOT_FOUND = 6
@@ -380,7 +379,7 @@ def demo(articles: int, db: str) -> None:
         result = subprocess.run(argv, env=scrapy_env(), check=False)
         took = time.monotonic() - started
     if result.returncode != 0:
-        fail(f"scrapy crawl exited with {result.returncode}", EXIT_CRAWL_FAILED)
+        fail(f"scrapy crawl exited with {result.returncode}", EXIT_FAILED)
     database = open_db(str(db_path))
     count = archive.count_articles(database)
     last = archive.last_crawl(database)

@@ -62,8 +62,8 @@ def read_target(target: str) -> tuple[bytes, str | None, str]:
 
 def diagnose(data: bytes, url: str, declared: str | None = None,
              now: datetime | None = None) -> Diagnosis:
-    encoding = detect_encoding(data, declared)
-    item, reason = explain_raw(data, url, declared)
+    encoding = detect_encoding(data, declared)  # detected once: it is also reported
+    item, reason = explain_raw(data.decode(encoding, errors="replace"), url)
     diagnosis = Diagnosis(url=url, encoding=encoding, item=item, not_article=reason)
     if item is None:
         return diagnosis

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -20,6 +21,13 @@ def run_scrapy_crawl(base_url: str, db: Path, *, since: str | None = None,
                              settings={**LOOPBACK_SETTINGS, **settings})
     return subprocess.run(argv, cwd=ROOT, env=scrapy_env(), capture_output=True, text=True,
                           timeout=timeout, check=False)
+
+
+def run_kantkg(*args: str, timeout: float = 180,
+               env: dict | None = None) -> subprocess.CompletedProcess:
+    """The `kantkg` command as a user runs it (python -m kantkg), output captured."""
+    return subprocess.run([sys.executable, "-m", "kantkg", *args], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=timeout, check=False)
 
 
 @pytest.fixture(scope="session")

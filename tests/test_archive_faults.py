@@ -9,7 +9,6 @@ import shutil
 import signal
 import sqlite3
 import subprocess
-import sys
 import time
 
 import pytest
@@ -17,12 +16,9 @@ import pytest
 from kantkg import archive
 from kantkg.crawl import LOOPBACK_SETTINGS, scrapy_crawl_argv, scrapy_env
 from kantkg.replica import Replica
-from tests.conftest import ROOT, run_scrapy_crawl
+from tests.conftest import ROOT, run_kantkg, run_scrapy_crawl
 
-
-def kantkg(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "kantkg", *args], cwd=ROOT, env=env,
-                          capture_output=True, text=True, timeout=180, check=False)
+kantkg = run_kantkg
 
 
 def consistent(db) -> set[str]:

@@ -5,15 +5,13 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from functools import partial
 
 import pytest
 
-from tests.conftest import ROOT, run_scrapy_crawl
+from tests.conftest import ROOT, run_kantkg, run_scrapy_crawl
 
-
-def kantkg(*args: str, timeout: float = 120) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "kantkg", *args], cwd=ROOT,
-                          capture_output=True, text=True, timeout=timeout, check=False)
+kantkg = partial(run_kantkg, timeout=120)
 
 
 @pytest.fixture(scope="module")

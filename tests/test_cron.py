@@ -16,12 +16,9 @@ import pytest
 from kantkg import archive
 from kantkg.lock import CrawlLock
 from kantkg.replica import Replica
-from tests.conftest import ROOT
+from tests.conftest import ROOT, run_kantkg
 
-
-def kantkg(*args: str, timeout: float = 180) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "kantkg", *args], cwd=ROOT,
-                          capture_output=True, text=True, timeout=timeout, check=False)
+kantkg = run_kantkg
 
 
 @pytest.fixture(scope="module")

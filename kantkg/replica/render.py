@@ -423,24 +423,23 @@ def _w3c(dt: datetime) -> str:
     return dt.isoformat(timespec="seconds")
 
 
-def sitemap_index(base: str, sitemaps: Sequence[tuple[str, datetime | None]]) -> str:
-    rows = "".join(
-        f"<sitemap><loc>{base}{path}</loc>"
-        + (f"<lastmod>{_w3c(lastmod)}</lastmod>" if lastmod else "") + "</sitemap>\n"
-        for path, lastmod in sitemaps)
+def _sitemap(root: str, entry: str, base: str,
+             rows: Sequence[tuple[str, datetime | None]]) -> str:
+    body = "".join(
+        f"<{entry}><loc>{base}{path}</loc>"
+        + (f"<lastmod>{_w3c(lastmod)}</lastmod>" if lastmod else "") + f"</{entry}>\n"
+        for path, lastmod in rows)
     return ('<?xml version="1.0" encoding="UTF-8"?>\n'
-            '<sitemapindex xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">\n'
-            f"{rows}</sitemapindex>\n")
+            f'<{root} xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">\n'
+            f"{body}</{root}>\n")
+
+
+def sitemap_index(base: str, sitemaps: Sequence[tuple[str, datetime | None]]) -> str:
+    return _sitemap("sitemapindex", "sitemap", base, sitemaps)
 
 
 def urlset(base: str, urls: Sequence[tuple[str, datetime | None]]) -> str:
-    rows = "".join(
-        f"<url><loc>{base}{path}</loc>"
-        + (f"<lastmod>{_w3c(lastmod)}</lastmod>" if lastmod else "") + "</url>\n"
-        for path, lastmod in urls)
-    return ('<?xml version="1.0" encoding="UTF-8"?>\n'
-            '<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">\n'
-            f"{rows}</urlset>\n")
+    return _sitemap("urlset", "url", base, urls)
 
 
 def rss_feed(base: str, articles: Sequence[ArticleTruth]) -> str:

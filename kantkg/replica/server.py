@@ -442,9 +442,6 @@ class Replica:
         """Every article the replica serves, oldest first (the seed included)."""
         return self.corpus.all()
 
-    def article(self, path: str) -> ArticleTruth:
-        return self.corpus.get(path)
-
     @property
     def seed_article(self) -> ArticleTruth:
         from kantkg.replica.corpus import SEED_PATH
