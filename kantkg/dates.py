@@ -180,6 +180,11 @@ def parse_date(text: str | None, now: datetime | None = None) -> ParsedDate | No
     if not text or len(text) > 200:
         return None
     parsed = _parse_iso(text) or _parse_rfc822(text) or _parse_common_ru(text)
+    if parsed is None and (m := _RU_DATE_RE.search(text)) and \
+            not _HAS_TIME_RE.search(text[:m.start()] + " " + text[m.end():]):
+        # «Опубликовано: 25 мая 2021, 10:41 | Политика»: the date part, still fast
+        # (unless a time stands apart from it: «10:41, 25 мая 2021» is dateparser's).
+        parsed = _parse_common_ru(m.group(0))
     if parsed is None:
         parsed = _parse_visible(text, now or datetime.now(UTC))
     if parsed is None or not (1990 <= parsed.value.year <= 2100):
@@ -230,6 +235,29 @@ def _choose(
     if winner is None:
         return None
     return winner[0], winner[1], warnings
+
+
+def settled_without_text(candidates: list[list[str]], url: str) -> bool:
+    """Whether the publication date is settled before the page's visible text is read.
+
+    True when the best candidate parses with a time of day and a second source (another
+    layer, or the URL's /YYYY-MM-DD/) names the same local day. Dates found in the text
+    come last, so they could then not change the date (rule 2 of `_choose` needs a
+    winner without a time), only add a third opinion; scanning the text for them is the
+    costliest part of extraction, and is skipped.
+    """
+    days: list[date] = []
+    layers: set[str] = set()
+    for layer, text in candidates:
+        if layer in layers or (parsed := parse_date(text)) is None:
+            continue
+        if not days and not parsed.has_time:
+            return False
+        layers.add(layer)
+        days.append(_local_day(parsed))
+        if len(days) == 2:
+            return days[1] == days[0]  # two layers disagreeing: read the text too
+    return bool(days) and site.url_date(url) == days[0]
 
 
 def _local_day(parsed: ParsedDate) -> date:

@@ -20,14 +20,13 @@ import re
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from functools import lru_cache
 from urllib.parse import urljoin
 
-from cssselect import HTMLTranslator
-from lxml import etree, html
+from lxml import etree
 
-from kantkg import site
-from kantkg.encoding import decode_html
+from kantkg import dates, site
+from kantkg.cssindex import ClassIndex
+from kantkg.encoding import decode_html, detect_encoding
 
 ARTICLE_TYPES = frozenset({
     "Article", "NewsArticle", "ReportageNewsArticle", "AnalysisNewsArticle",
@@ -62,21 +61,28 @@ _DATE_IN_TEXT_RE = re.compile(
     r"|(?:сегодня|вчера)\b|\d{1,2}:\d{2}",
     re.IGNORECASE,
 )
-_TRANSLATOR = HTMLTranslator()
+_STRING = etree.XPath("string()", smart_strings=False)
 
 
-@lru_cache(maxsize=512)
-def _xpath(css: str) -> etree.XPath:
-    """CSS selector -> compiled XPath, once per selector."""
-    return etree.XPath(_TRANSLATOR.css_to_xpath(css, prefix="descendant-or-self::"))
-
-
-def _select(node, css: str) -> list:
-    return _xpath(css)(node)
+def _text_content(node) -> str:
+    """All text inside the element (lxml.html's text_content, for plain elements)."""
+    return _STRING(node)
 
 
 def _text(node) -> str:
-    return " ".join(node.text_content().split()) if node is not None else ""
+    return " ".join(_STRING(node).split()) if node is not None else ""
+
+
+def _drop_tree(el) -> None:
+    """Remove the element and its content, keeping the text that follows it."""
+    parent = el.getparent()
+    if el.tail:
+        previous = el.getprevious()
+        if previous is None:
+            parent.text = (parent.text or "") + el.tail
+        else:
+            previous.tail = (previous.tail or "") + el.tail
+    parent.remove(el)
 
 
 # ------------------------------------------------------------ the parsed page
@@ -87,13 +93,20 @@ class Page:
     """One parsed page plus the structured data found in it."""
 
     url: str
-    root: html.HtmlElement
+    root: etree._Element
     jsonld: dict = field(default_factory=dict)      # the Article node, @id refs resolved
     jsonld_types: set[str] = field(default_factory=set)
     jsonld_ids: dict[str, dict] = field(default_factory=dict)
-    microdata: html.HtmlElement | None = None       # the Article itemscope
+    microdata: etree._Element | None = None       # the Article itemscope
     meta: dict[str, list[str]] = field(default_factory=dict)
     cache: dict = field(default_factory=dict)       # title, anchor, document order
+    _index: ClassIndex | None = None
+
+    def select(self, css: str) -> list:
+        """Elements matching a CSS selector, in document order."""
+        if self._index is None:
+            self._index = ClassIndex(self.root)
+        return self._index.select(css)
 
     def meta_first(self, *names: str) -> str | None:
         for name in names:
@@ -115,18 +128,35 @@ class Page:
 
 
 # C0 controls other than tab/newline/CR: never text, and lxml refuses to move them
-# between nodes (drop_tree of furniture next to one would raise).
-_CONTROLS = dict.fromkeys([*range(0x00, 0x09), 0x0B, 0x0C, *range(0x0E, 0x20), 0x7F])
+# between nodes (dropping furniture next to one would raise).
+_CONTROL_BYTES = bytes([*range(0x00, 0x09), 0x0B, 0x0C, *range(0x0E, 0x20), 0x7F])
+_CONTROL_RE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_XML_DECLARATION_RE = re.compile(r"^\s*<\?xml[^>]*>")
+# Plain lxml elements: lxml.html's element-class lookup runs Python code for every
+# element touched, a third of the cost of walking a page.
+_UTF8_PARSER = etree.HTMLParser(encoding="utf-8")
+_TEXT_PARSER = etree.HTMLParser()
 
 
-def parse(text: str) -> html.HtmlElement | None:
-    # lxml refuses str input that carries an XML encoding declaration.
-    text = re.sub(r"^\s*<\?xml[^>]*>", "", text).translate(_CONTROLS)
-    if not text.strip():
+def parse(page_html: bytes | str, encoding: str | None = None):
+    """Page bytes (or text) -> the root element, or None for an empty/unparseable page.
+
+    `encoding` is the charset an HTTP header declared, if any. Valid UTF-8, the usual
+    case, goes to libxml2 as bytes: no decoding into a str and back.
+    """
+    if isinstance(page_html, bytes) and detect_encoding(page_html, encoding) == "utf-8":
+        data: bytes | str = page_html.translate(None, _CONTROL_BYTES)
+        parser = _UTF8_PARSER
+    else:
+        # lxml refuses str input that carries an XML encoding declaration.
+        text = _XML_DECLARATION_RE.sub("", decode_html(page_html, encoding), count=1)
+        data = _CONTROL_RE.sub("", text) if _CONTROL_RE.search(text) else text
+        parser = _TEXT_PARSER
+    if not data.strip():
         return None
     try:
-        return html.document_fromstring(text)
-    except (etree.ParserError, ValueError):
+        return etree.fromstring(data, parser)
+    except (etree.ParserError, ValueError):  # XMLSyntaxError is a ParserError
         return None
 
 
@@ -183,8 +213,8 @@ def _find_microdata(page: Page) -> None:
             return
 
 
-def load_page(text: str, url: str) -> Page | None:
-    root = parse(text)
+def load_page(page_html: bytes | str, url: str, encoding: str | None = None) -> Page | None:
+    root = parse(page_html, encoding)
     if root is None:
         return None
     page = Page(url=url, root=root)
@@ -235,9 +265,9 @@ def _microdata_text(page: Page, prop: str) -> str | None:
     return " ".join(value.split()) or None
 
 
-def _first_selected(root, selectors: Iterable[str]) -> str | None:
+def _first_selected(page: Page, selectors: Iterable[str]) -> str | None:
     for css in selectors:
-        for el in _select(root, css):
+        for el in page.select(css):
             text = _text(el)
             if text:
                 return text
@@ -359,18 +389,18 @@ def extract_title(page: Page) -> tuple[str | None, str | None]:
     title = page.meta_first("og:title", "twitter:title")
     if title:
         return strip_site_name(title), "meta"
-    title = _first_selected(page.root, site.TITLE_SELECTORS)
+    title = _first_selected(page, site.TITLE_SELECTORS)
     if title:
         return strip_site_name(title), "site"
-    title = _first_selected(page.root, ("h1",)) or _first_selected(page.root, ("title",))
+    title = _first_selected(page, ("h1",)) or _first_selected(page, ("title",))
     if title:
         return strip_site_name(title), "generic"
     return None, None
 
 
-def _selected_values(root, selectors: Iterable[tuple[str, str]]) -> Iterator[str]:
+def _selected_values(page: Page, selectors: Iterable[tuple[str, str]]) -> Iterator[str]:
     for css, attr in selectors:
-        for el in _select(root, css):
+        for el in page.select(css):
             value = el.get(attr) if attr else _text(el)
             if value and value.strip():
                 yield " ".join(value.split())
@@ -383,8 +413,7 @@ _MODIFIED_META = ("article:modified_time", "og:updated_time", "datemodified")
 
 
 def _date_candidates(page: Page, prop: str, meta_names: tuple[str, ...],
-                     selectors: tuple[tuple[str, str], ...],
-                     generic: Iterable[str] = ()) -> list[list[str]]:
+                     selectors: tuple[tuple[str, str], ...]) -> list[list[str]]:
     """[layer, text] pairs for one date field, best layer first, each text once."""
     found: list[list[str]] = []
     if text := _ld_text(page.jsonld.get(prop)):
@@ -392,15 +421,18 @@ def _date_candidates(page: Page, prop: str, meta_names: tuple[str, ...],
     if text := _microdata_text(page, prop):
         found.append(["microdata", text])
     found += [["meta", text] for name in meta_names if (text := page.meta_first(name))]
-    found += [["site", text] for text in _selected_values(page.root, selectors)]
-    found += [["generic", text] for text in generic]
+    found += [["site", text] for text in _selected_values(page, selectors)]
     return _unique(found)
 
 
-def published_candidates(page: Page) -> list[list[str]]:
-    """Every date the page offers for its publication, best layer first."""
-    return _date_candidates(page, "datePublished", _PUBLISHED_META,
-                            site.PUBLISHED_SELECTORS, _generic_dates(page))
+def published_candidates(page: Page, url: str) -> list[list[str]]:
+    """The dates the page offers for its publication, best layer first; dates in the
+    visible text only when the others leave the date unsettled (see
+    kantkg.dates.settled_without_text; `url` is the article's canonical URL)."""
+    found = _date_candidates(page, "datePublished", _PUBLISHED_META, site.PUBLISHED_SELECTORS)
+    if dates.settled_without_text(found, url):
+        return found
+    return _unique(found + [["generic", text] for text in _generic_dates(page)])
 
 
 def modified_candidates(page: Page) -> list[list[str]]:
@@ -456,7 +488,7 @@ def extract_author(page: Page) -> tuple[str | None, str | None]:
     if text and not text.startswith("http") and strip_site_name("x - " + text) != "x":
         return text, "meta"
     for css in site.AUTHOR_SELECTORS:  # WordPress logins («admin») are no bylines
-        names = [_strip_label(_text(el)) for el in _select(page.root, css) if not _hidden(el)]
+        names = [_strip_label(_text(el)) for el in page.select(css) if not _hidden(el)]
         if name := next((n for n in names if _NAME_RE.match(n)), None):
             return name, "site"
     candidates = []
@@ -495,7 +527,7 @@ def extract_section(page: Page) -> tuple[str | None, str | None]:
         return text, "microdata"
     if text := page.meta_first("article:section"):
         return text, "meta"
-    if text := _first_selected(page.root, site.SECTION_SELECTORS):
+    if text := _first_selected(page, site.SECTION_SELECTORS):
         return text, "site"
     return None, None
 
@@ -530,7 +562,7 @@ def extract_tags(page: Page) -> tuple[list[str], str | None]:
     if tags:
         return list(dict.fromkeys(tags)), "meta"
     for css in site.TAG_SELECTORS:
-        tags = [_text(a) for a in _select(page.root, css) if _text(a)]
+        tags = [_text(a) for a in page.select(css) if _text(a)]
         if tags:
             return list(dict.fromkeys(tags)), "site"
     tags = [_text(a).lstrip("#") for a in page.root.xpath("//body//a[contains(@href, '/tag/')]")
@@ -560,7 +592,7 @@ def extract_canonical(page: Page) -> tuple[str, str]:
 def _remove_noise(container) -> None:
     """Drop furniture inside the container: by tag or selector always, by class word
     unless the element holds most of the container's text (then it is a wrapper)."""
-    total = len(container.text_content()) or 1
+    total = len(_text_content(container)) or 1
     doomed = []
     # One walk in Python with set lookups: an XPath union of the selectors costs ~35
     # tests per element, which on a page of a million <br> is seconds.
@@ -575,9 +607,9 @@ def _remove_noise(container) -> None:
     for el in doomed:
         if el.getparent() is None:
             continue
-        if el.tag not in ALWAYS_NOISE_TAGS and len(el.text_content()) > total / 2:
+        if el.tag not in ALWAYS_NOISE_TAGS and len(_text_content(el)) > total / 2:
             continue
-        el.drop_tree()
+        _drop_tree(el)
 
 
 def _split_noise_selectors(selectors: tuple[str, ...]) -> tuple[frozenset, frozenset, frozenset]:
@@ -667,7 +699,7 @@ def text_blocks(container) -> list[tuple[str, float]]:
 
 def _site_container(page: Page):
     for css in site.BODY_SELECTORS:
-        found = _select(page.root, css)
+        found = page.select(css)
         if len(found) == 1:
             return found[0]
     return None
@@ -682,7 +714,7 @@ def _generic_container(root):
             continue
         parent = el.getparent()
         if el.tag == "p" and parent is not None:
-            length = len(el.text_content().strip()) - _link_text_len(el)
+            length = len(_text_content(el).strip()) - _link_text_len(el)
             if length >= MIN_PARAGRAPH_SCORE_CHARS:
                 scores[parent] += length
                 grand = parent.getparent()
@@ -709,7 +741,7 @@ def _generic_container(root):
 
 
 def _link_text_len(el) -> int:
-    return sum(len(a.text_content().strip()) for a in el.iter("a"))
+    return sum(len(_text_content(a).strip()) for a in el.iter("a"))
 
 
 def extract_body(page: Page, title: str | None) -> tuple[list[str], str | None, object]:
@@ -827,7 +859,7 @@ def extract_raw(page_html: bytes | str, url: str, encoding: str | None = None) -
 def explain_raw(page_html: bytes | str, url: str,
                 encoding: str | None = None) -> tuple[dict | None, str | None]:
     """extract_raw plus, when the page is no article, the reason why (for doctor)."""
-    page = load_page(decode_html(page_html, encoding), url)
+    page = load_page(page_html, url, encoding)
     if page is None:
         return None, "empty or unparseable page"
     title, title_layer = extract_title(page)
@@ -838,7 +870,8 @@ def explain_raw(page_html: bytes | str, url: str,
     author, author_layer = extract_author(page)
     section, section_layer = extract_section(page)
     tags, tags_layer = extract_tags(page)
-    dates_raw = {"published": published_candidates(page), "modified": modified_candidates(page)}
+    dates_raw = {"published": published_candidates(page, canonical),
+                 "modified": modified_candidates(page)}
     if section is None and (section := _generic_section(page)):
         section_layer = "generic"
     # Body last: it removes furniture from the tree the other fields read.

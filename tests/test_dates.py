@@ -4,7 +4,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from kantkg.dates import normalize_dates, parse_date
+from kantkg.dates import normalize_dates, parse_date, settled_without_text
 
 NOW = datetime(2026, 11, 25, 6, 0, tzinfo=UTC)  # 12:00 in Bishkek
 
@@ -114,3 +114,23 @@ def test_relative_dates_resolve_against_the_fetch_time():
     normalize_dates(item, datetime(2026, 11, 25, 6, 0, tzinfo=UTC))
     assert item["published"] == "2026-11-24T23:05:00+06:00"
     assert item["date_warnings"] == []
+
+
+@pytest.mark.parametrize(("candidates", "url", "settled"), [
+    # two layers agree on the day, the first with a time: the text cannot change it
+    ([["jsonld", "2021-05-25T10:41:00+06:00"], ["meta", "2021-05-25T04:41:00Z"]],
+     "https://kant.kg/slug/", True),
+    # one layer, confirmed by the URL date
+    ([["meta", "2021-05-25T10:41:00+06:00"]], "https://kant.kg/2021-05-25/slug/", True),
+    # one layer and nothing to confirm it: read the text as a cross-check
+    ([["meta", "2021-05-25T10:41:00+06:00"]], "https://kant.kg/slug/", False),
+    # no time of day: a visible «25 мая 2021, 10:41» could still add it
+    ([["jsonld", "2021-05-25"], ["meta", "2021-05-25"]], "https://kant.kg/2021-05-25/s/", False),
+    # two layers disagree: a third opinion is wanted
+    ([["jsonld", "2021-05-25T10:41:00+06:00"], ["meta", "2021-05-24T10:41:00+06:00"]],
+     "https://kant.kg/2021-05-25/slug/", False),
+    ([["site", "не дата"]], "https://kant.kg/2021-05-25/slug/", False),
+    ([], "https://kant.kg/2021-05-25/slug/", False),
+])
+def test_when_the_date_is_settled_without_the_visible_text(candidates, url, settled):
+    assert settled_without_text(candidates, url) is settled

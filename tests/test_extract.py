@@ -150,3 +150,30 @@ def test_article_page_without_body_still_comes_back_for_the_archive_to_drop():
             "<title>Заголовок - Kant.kg</title></head><body><h1>Заголовок</h1></body></html>")
     item = extract_raw(page, f"{BASE}/2024-01-02/zagolovok/")
     assert item is not None and item["title"] == "Заголовок" and item["paragraphs"] == []
+
+
+def _dated_page(meta: str, visible: str, jsonld: str = "") -> bytes:
+    ld = ('<script type="application/ld+json">{"@type": "NewsArticle", "headline": "Заголовок",'
+          f' "datePublished": "{jsonld}"}}</script>') if jsonld else ""
+    return (f'<html><head><meta property="og:type" content="article">{ld}'
+            f'<meta property="article:published_time" content="{meta}"></head><body>'
+            f'<h1>Заголовок</h1><div class="date">{visible}</div><div class="entry-content">'
+            f'<p>{"Текст статьи про Бишкек и окрестности. " * 4}</p></div></body></html>'
+            ).encode()
+
+
+def test_a_lone_structured_date_is_cross_checked_against_the_visible_one():
+    page = _dated_page("2021-05-25T10:41:00+06:00", "24 мая 2021, 18:00")
+    item = extract_article(page, "https://kant.kg/news/slug/", now=NOW)
+    assert item["published"] == "2021-05-25T10:41:00+06:00"
+    assert item["date_warnings"] == [
+        "published 2021-05-25 (meta) disagrees with 2021-05-24 (generic)"]
+
+
+def test_a_structured_date_confirmed_twice_does_not_read_the_text():
+    page = _dated_page("2021-05-25T04:41:00+00:00", "24 мая 2021, 18:00",
+                       jsonld="2021-05-25T10:41:00+06:00")
+    item = extract_article(page, "https://kant.kg/news/slug/", now=NOW)
+    assert item["published"] == "2021-05-25T10:41:00+06:00"
+    assert item["date_warnings"] == []
+    assert [layer for layer, _ in item["dates_raw"]["published"]] == ["jsonld", "meta"]

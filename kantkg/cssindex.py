@@ -1,0 +1,171 @@
+"""CSS selectors answered from a per-page class index instead of an XPath walk each.
+
+Why: libxml2 tests an attribute at ~200 ns an element, so every class selector compiled
+to XPath walks the whole document (30-100 µs on a news page), and the site layer tries
+some thirty of them per page. One Python pass indexing elements by class and id costs
+about as much as two such walks; after it a selector is a dict lookup plus a check of a
+few candidates and their ancestors.
+
+cssselect parses the selectors; the subset matched here is what kantkg.site uses: type,
+.class, #id, [attr], [attr=v], [attr~=v], :not(simple) and the descendant combinator.
+Anything else is refused when the selector is compiled, never silently mis-matched.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+
+from cssselect import parse as parse_css
+from cssselect.parser import Attrib, Class, CombinedSelector, Element, Hash, Negation
+from lxml import etree
+
+
+@dataclass(frozen=True)
+class Compound:
+    """One compound selector (`time.entry-date:not(.updated)`): all parts must hold."""
+
+    tag: str | None = None
+    classes: tuple[str, ...] = ()
+    ids: tuple[str, ...] = ()
+    attrs: tuple[tuple[str, str, str | None], ...] = ()  # (name, operator, value)
+    nots: tuple[Compound, ...] = ()
+
+    def matches(self, el) -> bool:
+        if self.tag is not None and el.tag != self.tag:
+            return False
+        if self.classes:
+            have = (el.get("class") or "").split()
+            if any(c not in have for c in self.classes):
+                return False
+        if any(el.get("id") != i for i in self.ids):
+            return False
+        for name, operator, value in self.attrs:
+            got = el.get(name)
+            if got is None or operator == "=" and got != value or \
+                    operator == "~=" and value not in got.split():
+                return False
+        return not any(n.matches(el) for n in self.nots)
+
+
+@dataclass(frozen=True)
+class Selector:
+    """Compounds left to right, each a descendant of the one before."""
+
+    css: str
+    parts: tuple[Compound, ...]
+
+
+def _compound(tree) -> Compound:
+    if isinstance(tree, Element):
+        tag = tree.element if tree.element not in (None, "*") else None
+        return Compound(tag=tag.lower() if tag else None)
+    if isinstance(tree, Class):
+        base = _compound(tree.selector)
+        return Compound(base.tag, (*base.classes, tree.class_name), base.ids, base.attrs,
+                        base.nots)
+    if isinstance(tree, Hash):
+        base = _compound(tree.selector)
+        return Compound(base.tag, base.classes, (*base.ids, tree.id), base.attrs, base.nots)
+    if isinstance(tree, Attrib) and tree.operator in ("exists", "=", "~="):
+        base = _compound(tree.selector)
+        value = getattr(tree.value, "value", tree.value)
+        attr = (tree.attrib.lower(), tree.operator, value)
+        return Compound(base.tag, base.classes, base.ids, (*base.attrs, attr), base.nots)
+    if isinstance(tree, Negation):
+        base = _compound(tree.selector)
+        return Compound(base.tag, base.classes, base.ids, base.attrs,
+                        (*base.nots, _compound(tree.subselector)))
+    raise ValueError(f"unsupported CSS selector part: {tree!r}")
+
+
+@lru_cache(maxsize=256)
+def compile_selector(css: str) -> Selector:
+    """Parse once; ValueError for syntax this module does not match."""
+    parsed = parse_css(css)
+    if len(parsed) != 1 or parsed[0].pseudo_element:
+        raise ValueError(f"unsupported CSS selector: {css!r}")
+    parts: list[Compound] = []
+    tree = parsed[0].parsed_tree
+    while isinstance(tree, CombinedSelector):
+        if tree.combinator != " ":
+            raise ValueError(f"unsupported combinator {tree.combinator!r} in {css!r}")
+        parts.insert(0, _compound(tree.subselector))
+        tree = tree.selector
+    parts.insert(0, _compound(tree))
+    return Selector(css, tuple(parts))
+
+
+class ClassIndex:
+    """Elements of one document by class and id, in document order.
+
+    Built before the tree is changed: elements removed later may still be returned.
+    """
+
+    def __init__(self, root) -> None:
+        self.root = root
+        by_class: dict[str, list] = {}
+        by_id: dict[str, list] = {}
+        for el in root.iter(etree.Element):
+            classes = el.get("class")
+            if classes:
+                for name in classes.split():
+                    found = by_class.get(name)
+                    if found is None:
+                        by_class[name] = [el]
+                    else:
+                        found.append(el)
+            ident = el.get("id")
+            if ident:
+                by_id.setdefault(ident, []).append(el)
+        self.by_class = by_class
+        self.by_id = by_id
+
+    def _candidates(self, last: Compound) -> list:
+        if last.classes:
+            return self.by_class.get(last.classes[0], [])
+        if last.ids:
+            return self.by_id.get(last.ids[0], [])
+        if last.tag is not None:
+            return list(self.root.iter(last.tag))
+        return list(self.root.iter(etree.Element))
+
+    def _possible(self, selector: Selector) -> bool:
+        """False when a class or id the selector needs is nowhere in the page: most
+        site selectors belong to other themes and end here."""
+        return all(c in self.by_class for part in selector.parts for c in part.classes) and \
+            all(i in self.by_id for part in selector.parts for i in part.ids)
+
+    def select(self, css: str) -> list:
+        """Elements matching `css`, in document order (the root itself included)."""
+        selector = compile_selector(css)
+        if not self._possible(selector):
+            return []
+        *ancestors, last = selector.parts
+        if not ancestors or last.classes or last.ids:
+            return [el for el in self._candidates(last)
+                    if last.matches(el) and _has_ancestors(el, ancestors)]
+        # `.cat-links a`: few containers, many <a> -> search down from the containers.
+        *upper, parent = ancestors
+        seen: set = set()
+        found = []
+        for container in self._candidates(parent):
+            if not parent.matches(container) or not _has_ancestors(container, upper):
+                continue
+            for el in container.iter(last.tag or etree.Element):
+                if el is not container and el not in seen and last.matches(el):
+                    seen.add(el)
+                    found.append(el)  # nested containers only repeat: order holds
+        return found
+
+
+def _has_ancestors(el, compounds: list[Compound]) -> bool:
+    """Descendant combinators: the nearest matching ancestor for each compound, right to
+    left (greedy is exact when every combinator is a descendant one)."""
+    for compound in reversed(compounds):
+        el = el.getparent()
+        while el is not None and not compound.matches(el):
+            el = el.getparent()
+        if el is None:
+            return False
+    return True
