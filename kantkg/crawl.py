@@ -6,6 +6,7 @@ settings that suit the loopback replica (no politeness delays against 127.0.0.1)
 
 from __future__ import annotations
 
+import logging
 import os
 import sys
 from collections.abc import Mapping
@@ -72,6 +73,9 @@ def run_in_process(
     # kantkg crawl sets up its own handlers (rotating file, quiet console).
     project.set("LOG_INSTALL_ROOT_HANDLER", False, priority="cmdline")
     process = CrawlerProcess(project)
+    # Scrapy pins its loggers at DEBUG and, without its root handler, nothing applies
+    # LOG_LEVEL: every request and every scraped item (whole text) went to the log file.
+    logging.getLogger("scrapy").setLevel(project.get("LOG_LEVEL"))
     crawler = process.create_crawler("kant")
     spider_args = {k: v for k, v in (("since", since), ("until", until)) if v}
     process.crawl(crawler, **spider_args)

@@ -13,6 +13,7 @@ Anything else is refused when the selector is compiled, never silently mis-match
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -54,6 +55,8 @@ class Selector:
 
     css: str
     parts: tuple[Compound, ...]
+    classes: frozenset[str]  # every class and id needed somewhere: a quick "can't match"
+    ids: frozenset[str]
 
 
 def _compound(tree) -> Compound:
@@ -93,7 +96,19 @@ def compile_selector(css: str) -> Selector:
         parts.insert(0, _compound(tree.subselector))
         tree = tree.selector
     parts.insert(0, _compound(tree))
-    return Selector(css, tuple(parts))
+    return Selector(css, tuple(parts), frozenset(c for part in parts for c in part.classes),
+                    frozenset(i for part in parts for i in part.ids))
+
+
+_CLASS_WORD_RE = re.compile(r"[a-z]+")
+
+
+@lru_cache(maxsize=8192)
+def class_words(value: str) -> frozenset[str]:
+    """`td-post-author__name` -> {"td", "post", "author", "name"}: the words class and
+    id values are made of, for matching furniture by meaning rather than exact class.
+    (Cached: a site repeats the same few hundred class values on every page.)"""
+    return frozenset(_CLASS_WORD_RE.findall(value.lower()))
 
 
 class ClassIndex:
@@ -130,11 +145,20 @@ class ClassIndex:
             return list(self.root.iter(last.tag))
         return list(self.root.iter(etree.Element))
 
+    def with_class_word(self, words: frozenset[str]) -> list:
+        """Elements whose class or id holds one of `words` as a whole word (see
+        class_words), each once, in no particular order."""
+        found: dict = {}
+        for names in (self.by_class, self.by_id):
+            for name, elements in names.items():
+                if class_words(name) & words:
+                    found.update(dict.fromkeys(elements))
+        return list(found)
+
     def _possible(self, selector: Selector) -> bool:
         """False when a class or id the selector needs is nowhere in the page: most
         site selectors belong to other themes and end here."""
-        return all(c in self.by_class for part in selector.parts for c in part.classes) and \
-            all(i in self.by_id for part in selector.parts for i in part.ids)
+        return self.by_class.keys() >= selector.classes and self.by_id.keys() >= selector.ids
 
     def select(self, css: str) -> list:
         """Elements matching `css`, in document order (the root itself included)."""

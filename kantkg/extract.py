@@ -25,7 +25,7 @@ from urllib.parse import urljoin
 from lxml import etree
 
 from kantkg import dates, site
-from kantkg.cssindex import ClassIndex
+from kantkg.cssindex import ClassIndex, class_words
 from kantkg.encoding import decode_html, detect_encoding
 
 ARTICLE_TYPES = frozenset({
@@ -55,7 +55,6 @@ LEAD_MIN_CHARS = 80              # a lead beside the text block is a real senten
 LISTING_MIN_HEADLINE_LINKS = 3
 _BR = "\x00"
 _PARAGRAPH_BREAK_RE = re.compile(r"[ \t\r\n\f\v]*\x00(?:[ \t\r\n\f\v]*\x00)+[ \t\r\n\f\v]*")
-_CLASS_WORD_RE = re.compile(r"[a-z]+")
 _DATE_IN_TEXT_RE = re.compile(
     r"\d{1,2}\.\d{1,2}\.\d{2,4}|\d{4}-\d{2}-\d{2}|\d{1,2}\s+[а-яё]+\s+\d{4}"
     r"|(?:сегодня|вчера)\b|\d{1,2}:\d{2}",
@@ -114,6 +113,12 @@ class Page:
                 if value.strip():
                     return value.strip()
         return None
+
+    def with_class_word(self, *words: str) -> list:
+        """Elements whose class or id holds one of the words (see class_words)."""
+        if self._index is None:
+            self._index = ClassIndex(self.root)
+        return self._index.with_class_word(frozenset(words))
 
     @property
     def strong_article_signal(self) -> bool:
@@ -274,15 +279,22 @@ def _first_selected(page: Page, selectors: Iterable[str]) -> str | None:
     return None
 
 
+_SITE_NAME_SUFFIXES = tuple((sep + name).casefold()
+                            for sep in site.TITLE_SEPARATORS for name in site.SITE_NAMES)
+_SITE_NAME_PREFIXES = tuple((name + sep).casefold()
+                            for sep in site.TITLE_SEPARATORS for name in site.SITE_NAMES)
+
+
 def _strip_one_site_name(title: str) -> str | None:
     folded = title.casefold()
-    for sep in site.TITLE_SEPARATORS:
-        for name in site.SITE_NAMES:
-            tail, head = (sep + name).casefold(), (name + sep).casefold()
-            if folded.endswith(tail) and len(title) > len(tail):
-                return title[: -len(tail)].rstrip()
-            if folded.startswith(head) and len(title) > len(head):
-                return title[len(head):].lstrip()
+    if not folded.endswith(_SITE_NAME_SUFFIXES) and \
+            not folded.startswith(_SITE_NAME_PREFIXES):
+        return None  # the usual case, decided in C
+    for tail, head in zip(_SITE_NAME_SUFFIXES, _SITE_NAME_PREFIXES, strict=True):
+        if folded.endswith(tail) and len(title) > len(tail):
+            return title[: -len(tail)].rstrip()
+        if folded.startswith(head) and len(title) > len(head):
+            return title[len(head):].lstrip()
     return None
 
 
@@ -299,13 +311,19 @@ _NO_WORDS: frozenset[str] = frozenset()
 
 def _class_words(el) -> frozenset[str] | set[str]:
     names = (el.get("class") or "") + " " + (el.get("id") or "")
-    return set(_CLASS_WORD_RE.findall(names.lower())) if names.strip() else _NO_WORDS
+    return class_words(names) if names.strip() else _NO_WORDS
 
 
-def _body_elements(page: Page) -> list:
-    """Elements of <body> that can hold text (no <br>, <img>, scripts)."""
-    return [el for el in page.root.xpath("//body//*")
-            if isinstance(el.tag, str) and el.tag not in _TEXTLESS_TAGS]
+def _short_ancestors(text_node, max_chars: int) -> Iterator:
+    """The element holding a text node, then its ancestors below <body>, while their
+    whole text stays within max_chars: where a date or byline line can be."""
+    el = text_node.getparent()
+    if el is not None and text_node.is_tail:
+        el = el.getparent()
+    while el is not None and el.tag not in ("body", "html") and \
+            len(_text(el)) <= max_chars:
+        yield el
+        el = el.getparent()
 
 
 # Generic-layer values are taken nearest the headline, never from these places.
@@ -491,19 +509,38 @@ def extract_author(page: Page) -> tuple[str | None, str | None]:
         names = [_strip_label(_text(el)) for el in page.select(css) if not _hidden(el)]
         if name := next((n for n in names if _NAME_RE.match(n)), None):
             return name, "site"
+    if found := _generic_author(page):
+        return found, "generic"
+    return None, None
+
+
+_AUTHOR_LABEL_RE = re.compile(r"(?:[Аа]втор|[Тт]екст)\s*:")
+_AUTHOR_LABEL_TEXTS = etree.XPath("//body//text()[contains(., 'втор') or contains(., 'екст')]")
+BYLINE_MAX_CHARS = 120
+
+
+def _generic_author(page: Page) -> str | None:
+    """A labelled byline («Дата: ... | Автор: Имя») or a name in an element of class
+    "author", nearest the headline. Only elements that can hold one are looked at: those
+    around a text with the label, and those with the class word."""
+    elements = page.with_class_word("author")
+    body = page.root.find("body")
+    if body is not None and _AUTHOR_LABEL_RE.search(_STRING(body)):
+        for text_node in _AUTHOR_LABEL_TEXTS(page.root):
+            elements += _short_ancestors(text_node, BYLINE_MAX_CHARS)
     candidates = []
-    for el in _body_elements(page):
+    for el in dict.fromkeys(elements):
+        if el.tag in _TEXTLESS_TAGS or el.tag in ("body", "html"):
+            continue
         text = _text(el)
-        if len(text) > 120:
+        if len(text) > BYLINE_MAX_CHARS:
             continue
         if labelled := _AUTHOR_IN_LINE_RE.search(text):  # «Дата: ... | Автор: Имя»
             candidates.append((el, labelled.group(1)))
         elif "author" in _class_words(el) and _NAME_RE.match(name := _strip_label(text)):
             candidates.append((el, name))
     nearest = _nearest(page, candidates)
-    if nearest:
-        return nearest[0][1], "generic"
-    return None, None
+    return nearest[0][1] if nearest else None
 
 
 def _hidden(el) -> bool:
@@ -535,8 +572,11 @@ def extract_section(page: Page) -> tuple[str | None, str | None]:
 def _generic_section(page: Page) -> str | None:
     """The breadcrumbs' last category link, else the category link nearest the headline
     (read before furniture is removed: breadcrumbs and rubric lines are furniture)."""
-    crumbs = [a for el in page.root.xpath("//body//*[@class or @id]")
-              if _class_words(el) & {"breadcrumbs", "breadcrumb", "crumbs"}
+    trails = page.with_class_word("breadcrumbs", "breadcrumb", "crumbs")
+    if len(trails) > 1:
+        index = _doc_index(page)
+        trails.sort(key=lambda el: index.get(el, 0))
+    crumbs = [a for el in trails if el.tag not in ("html", "body")
               for a in el.iter("a") if _is_category_link(a)]
     if crumbs:
         return _text(crumbs[-1]) or None
@@ -796,7 +836,8 @@ def _lead_before(page: Page, container, title: str | None) -> list[str]:
 
 
 def _paragraphs_of(container, title: str | None, generic: bool = False) -> list[str]:
-    _remove_noise(container)
+    if not generic:  # (the generic layer cleaned all of <body> before choosing)
+        _remove_noise(container)
     folded_title = (title or "").casefold()
     kept = []
     for text, link_density in text_blocks(container):

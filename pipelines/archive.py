@@ -9,6 +9,7 @@ import time
 
 from scrapy import signals
 from scrapy.exceptions import DropItem, NotConfigured
+from scrapy.utils.asyncio import create_looping_call
 from scrapy.utils.defer import deferred_from_coro
 
 from kantkg import archive
@@ -16,6 +17,7 @@ from kantkg.outcome import crawl_counts, crawl_status, drift_warnings
 
 logger = logging.getLogger(__name__)
 PROGRESS_EVERY = 2.0  # seconds between progress lines
+COMMIT_EVERY = 1.0  # seconds: the most a crash can lose (those pages are fetched again)
 
 
 class ArchivePipeline:
@@ -27,6 +29,8 @@ class ArchivePipeline:
         self.show_progress = bool(crawler and crawler.settings.getbool("KANT_PROGRESS"))
         self._last_progress = 0.0
         self.db = None
+        self.batch: archive.Batch | None = None
+        self._committer = None
         self.crawl_id: int | None = None
 
     @classmethod
@@ -49,6 +53,10 @@ class ArchivePipeline:
             until=rng.until_iso if rng else None,
             full=bool(getattr(spider, "full", False)))
         self.stats.set_value("kantkg/crawl_id", self.crawl_id)
+        self.batch = archive.Batch(self.db, max_seconds=COMMIT_EVERY)
+        # Commit on a clock too, so a slow or paused crawl never sits on the write lock.
+        self._committer = create_looping_call(self._commit, only_if_due=True)
+        self._committer.start(COMMIT_EVERY, now=False)
         logger.info("archiving into %s (crawl #%s)", self.db_path, self.crawl_id)
 
     def process_item(self, item: dict) -> dict:
@@ -58,18 +66,36 @@ class ArchivePipeline:
             self.stats.inc_value(f"kantkg/dropped/{reason}")
             raise DropItem(f"{reason}: {item.get('url')}")
         try:
-            outcome = archive.upsert_article(self.db, item)
+            self.batch.upsert(item)
         except sqlite3.DatabaseError as exc:
             # Disk full, file gone read-only: nothing more can be archived. The article's
-            # transaction rolled back; stop the crawl instead of fetching in vain.
-            logger.error("cannot write the archive %s: %s", self.db_path, exc)
-            self.stats.inc_value("kantkg/archive_errors")
-            if self.crawler is not None and self.crawler.engine is not None:
-                deferred_from_coro(self.crawler.engine.close_spider_async(reason="archive_error"))
+            # savepoint rolled back; keep what the batch holds, stop fetching in vain.
+            self._archive_error(exc)
+            self._commit()
             raise DropItem(f"archive error: {item.get('url')}") from None
-        self.stats.inc_value(f"kantkg/articles/{outcome}")
+        if self.batch.due:
+            self._commit()
         self._progress()
         return item
+
+    def _commit(self, only_if_due: bool = False) -> None:
+        """Commit the open batch and count its articles (counts are of durable rows)."""
+        if self.batch is None or (only_if_due and not self.batch.due):
+            return
+        try:
+            done = self.batch.commit()
+        except sqlite3.DatabaseError as exc:
+            self._archive_error(exc)
+            return
+        for outcome, count in done.items():
+            self.stats.inc_value(f"kantkg/articles/{outcome}", count)
+
+    def _archive_error(self, exc: Exception) -> None:
+        logger.error("cannot write the archive %s: %s", self.db_path, exc)
+        self.stats.inc_value("kantkg/archive_errors")
+        if self.crawler is not None and self.crawler.engine is not None and \
+                self.crawler.engine.spider is not None:
+            deferred_from_coro(self.crawler.engine.close_spider_async(reason="archive_error"))
 
     def _progress(self) -> None:
         """A one-line progress display for interactive `kantkg crawl` runs."""
@@ -85,8 +111,11 @@ class ArchivePipeline:
     def spider_closed(self, spider, reason: str) -> None:
         if self.show_progress and self._last_progress:
             sys.stderr.write("\n")
+        if self._committer is not None and self._committer.running:
+            self._committer.stop()
         if self.db is None:
             return
+        self._commit()
         stats = self.stats.get_stats()
         status = crawl_status(stats, reason)
         warnings = drift_warnings(stats)
