@@ -2,4 +2,5 @@
 
 from kantkg.cli import main
 
-main()
+if __name__ == "__main__":  # not when an extraction worker process imports this module
+    main()

@@ -391,7 +391,8 @@ def _store_page(db: sqlite_utils.Database, url: str, item: dict, now: str) -> No
         "content_type": item.get("content_type"),
         "etag": item.get("etag"),
         "last_modified": item.get("last_modified"),
-        "html_zlib": zlib.compress(item["html"].encode("utf-8"), 6),
+        "html_zlib": zlib.compress(html if isinstance(html := item["html"], bytes)
+                                   else html.encode("utf-8"), 6),
     }
     db.execute("DELETE FROM pages WHERE url = ?", [url])
     _insert(db, "pages", page)

@@ -86,6 +86,15 @@ def decode_html(data: bytes | str, declared: str | None = None) -> str:
     return data.decode(encoding, errors="replace")
 
 
+def utf8_bytes(data: bytes, declared: str | None = None) -> bytes:
+    """The page as UTF-8 (how the archive stores raw pages): the bytes themselves when
+    they are UTF-8 already, as nearly all are, without a decode and re-encode."""
+    encoding = detect_encoding(data, declared)
+    if encoding == "utf-8":
+        return data
+    return data.decode(encoding, errors="replace").encode("utf-8")
+
+
 _BINARY_MAGIC = (b"%PDF", b"\x89PNG", b"GIF8", b"\xff\xd8\xff", b"PK\x03\x04", b"\x1f\x8b",
                  b"RIFF", b"\x00\x00\x01\x00")
 

@@ -34,4 +34,4 @@ class ArticleItem(TypedDict, total=False):
     # added by the spider
     fetched_at: str               # ISO 8601 UTC
     status: int
-    html: str                     # raw page, kept so articles can be re-derived
+    html: bytes                   # raw page as UTF-8, kept so articles can be re-derived

@@ -20,13 +20,14 @@ MIN_DEDUPE_CHARS = 20
 NEAR_DUPLICATE_MIN_CHARS = 80
 NEAR_DUPLICATE_SIMILARITY = 0.9  # Jaccard similarity of the paragraphs' word sets
 
-# Character classes, not str.translate tables: translate looks every character up in a
-# dict (~15 ns each), a regex scans in C and most paragraphs hold none of these.
-_INVISIBLE_RE = re.compile("[\u00ad\u200b\u200c\u200d\u2060\ufeff]")
-_DOUBLE_QUOTES_RE = re.compile("[«»„“”‟″＂‹›]")
-_SINGLE_QUOTES_RE = re.compile("[‘’‚‛′]")
-_DASHES_RE = re.compile("[‐‑‒–—―−]")
-_TRAILING_PUNCT_RE = re.compile(r"[\s.,;:!?…\"'-]+$")
+# One regex scan with a lookup per match, not str.translate tables: translate looks every
+# character up in a dict (~15 ns each), and a paragraph holds a handful of these.
+_INVISIBLE = "\u00ad\u200b\u200c\u200d\u2060\ufeff"
+_INVISIBLE_RE = re.compile(f"[{_INVISIBLE}]")
+_FOLD = dict.fromkeys(_INVISIBLE, "") | dict.fromkeys("«»„“”‟″＂‹›", '"') | \
+    dict.fromkeys("‘’‚‛′", "'") | dict.fromkeys("‐‑‒–—―−", "-")
+_FOLD_RE = re.compile(f"[{''.join(_FOLD)}]")
+_TRAILING_PUNCT = " .,;:!?…\"'-"  # stripped after whitespace is collapsed to single spaces
 
 
 def normalize_text(text: str) -> str:
@@ -37,11 +38,8 @@ def normalize_text(text: str) -> str:
 
 def comparison_key(text: str) -> str:
     """The form two paragraphs are compared in; never stored."""
-    text = _INVISIBLE_RE.sub("", unicodedata.normalize("NFKC", text))
-    text = _DOUBLE_QUOTES_RE.sub('"', text)
-    text = _DASHES_RE.sub("-", _SINGLE_QUOTES_RE.sub("'", text))
-    text = " ".join(text.casefold().replace("ё", "е").split())
-    return _TRAILING_PUNCT_RE.sub("", text)
+    text = _FOLD_RE.sub(lambda m: _FOLD[m.group()], unicodedata.normalize("NFKC", text))
+    return " ".join(text.casefold().replace("ё", "е").split()).rstrip(_TRAILING_PUNCT)
 
 
 def boilerplate_reason(text: str, key: str | None = None) -> str | None:
@@ -73,7 +71,8 @@ def _is_near_duplicate(words: frozenset[str], earlier: list[frozenset[str]]) -> 
         small, big = sorted((len(words), len(other)))
         if small < big * NEAR_DUPLICATE_SIMILARITY:
             continue
-        if len(words & other) >= NEAR_DUPLICATE_SIMILARITY * len(words | other):
+        common = len(words & other)
+        if common >= NEAR_DUPLICATE_SIMILARITY * (len(words) + len(other) - common):
             return True
     return False
 

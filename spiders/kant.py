@@ -25,11 +25,12 @@ from scrapy.exceptions import IgnoreRequest
 from scrapy.http import Response, TextResponse
 from scrapy.settings import SETTINGS_PRIORITIES
 from scrapy.spidermiddlewares.httperror import HttpError
+from scrapy.utils.asyncio import is_asyncio_available
 
 from kantkg import __version__, archive, discovery, site
-from kantkg.encoding import charset_from_content_type, decode_html, looks_binary
-from kantkg.extract import extract_raw
+from kantkg.encoding import charset_from_content_type, looks_binary, utf8_bytes
 from kantkg.incremental import Fetch, conditional_headers, decide, sitemap_may_have_changed
+from kantkg.offload import Extractor, default_workers
 from kantkg.outcome import DRIFT_FIELDS
 
 # Articles before listings before sitemaps: the queue drains one sitemap's articles
@@ -54,6 +55,7 @@ class KantSpider(scrapy.Spider):
         # so a 50,000-article backfill keeps ~3 MB here, not ~10 MB.
         self.queued: set[int] = set()
         self.pending_sitemaps: deque[str] = deque()
+        self.extractor: Extractor | None = None
 
     @classmethod
     def update_settings(cls, settings) -> None:
@@ -80,6 +82,10 @@ class KantSpider(scrapy.Spider):
 
     async def start(self) -> AsyncIterator[scrapy.Request]:
         self.archive = archive.open_archive(self.db_path)
+        workers = self.settings.get("KANT_EXTRACT_WORKERS")
+        workers = default_workers() if workers in (None, "") else int(workers)
+        # Workers are awaited through asyncio: without its reactor, extract inline.
+        self.extractor = Extractor(workers if is_asyncio_available() else 0)
         if not (self.full or self.bounded):
             self.reference = archive.last_complete_crawl_start(self.archive, self.base_url)
         base = self.base_url
@@ -91,6 +97,8 @@ class KantSpider(scrapy.Spider):
         yield scrapy.Request(f"{base}/", callback=self.parse_listing, priority=LISTING_PRIORITY)
 
     def closed_archive(self, spider) -> None:
+        if self.extractor is not None:
+            self.extractor.close()
         if self.archive is not None:
             self.archive.close()
             self.archive = None
@@ -203,7 +211,7 @@ class KantSpider(scrapy.Spider):
 
     # ------------------------------------------------------------- articles
 
-    def parse_article(self, response: Response) -> Iterator[dict]:
+    async def parse_article(self, response: Response) -> AsyncIterator[dict]:
         stats = self.crawler.stats
         if response.status == 304:
             stats.inc_value("kantkg/not_modified")
@@ -214,8 +222,8 @@ class KantSpider(scrapy.Spider):
         stats.inc_value("kantkg/article_pages")
         header = response.headers.get
         content_type = (header("Content-Type") or b"").decode("latin-1") or None
-        page = decode_html(response.body, charset_from_content_type(content_type))
-        item = extract_raw(page, response.url)
+        declared = charset_from_content_type(content_type)
+        item = await self.extractor.extract(response.body, response.url, declared)
         if item is None:
             stats.inc_value("kantkg/skipped/not_article")
             self.logger.info("not an article page: %s", response.url)
@@ -226,7 +234,7 @@ class KantSpider(scrapy.Spider):
         item.update(
             fetched_at=datetime.now(UTC).isoformat(timespec="seconds"),
             status=response.status,
-            html=page,
+            html=utf8_bytes(response.body, declared),
             content_type=content_type,
             etag=(header("ETag") or b"").decode("latin-1") or None,
             last_modified=(header("Last-Modified") or b"").decode("latin-1") or None,
