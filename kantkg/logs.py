@@ -35,6 +35,7 @@ def setup_logging(log_file: str | Path, quiet: bool) -> None:
     root.setLevel(logging.INFO)
     file_handler = logging.handlers.RotatingFileHandler(
         log_file, maxBytes=LOG_MAX_BYTES, backupCount=LOG_BACKUPS, encoding="utf-8")
+    file_handler.setLevel(logging.INFO)
     file_handler.setFormatter(logging.Formatter(FORMAT))
     console = logging.StreamHandler()
     console.setLevel(logging.ERROR if quiet else logging.WARNING)

@@ -13,12 +13,15 @@ import asyncio
 import logging
 import multiprocessing
 import os
+import threading
+import time
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 
 from kantkg.extract import extract_raw
 
 logger = logging.getLogger(__name__)
+PARENT_CHECK_SECONDS = 1.0
 
 
 def default_workers() -> int:
@@ -27,9 +30,18 @@ def default_workers() -> int:
     return max(0, min(2, (os.cpu_count() or 1) - 1))
 
 
-def _warm_up() -> None:
-    """Run once in each worker: imports and first-call costs before the first page."""
+def _start_worker(parent: int) -> None:
+    """Run once in each worker: leave with the crawl (a SIGKILLed crawl cannot shut its
+    pool down, and a worker waiting for pages would wait forever), then pay imports and
+    first-call costs before the first page."""
+    threading.Thread(target=_exit_with_parent, args=(parent,), daemon=True).start()
     extract_raw(b"<html><body><h1>x</h1><p>warm up</p></body></html>", "https://x/")
+
+
+def _exit_with_parent(parent: int) -> None:
+    while os.getppid() == parent:
+        time.sleep(PARENT_CHECK_SECONDS)
+    os._exit(0)
 
 
 class Extractor:
@@ -41,7 +53,7 @@ class Extractor:
             # spawn, not fork: the crawl's process has threads and open files by now.
             self._pool = ProcessPoolExecutor(
                 workers, mp_context=multiprocessing.get_context("spawn"),
-                initializer=_warm_up)
+                initializer=_start_worker, initargs=(os.getpid(),))
 
     @property
     def workers(self) -> int:

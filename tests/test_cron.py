@@ -35,6 +35,7 @@ def test_quiet_crawl_prints_nothing_logs_everything_and_records_exit_code(site, 
     assert result.stdout == "" and result.stderr == ""
     log = (tmp_path / "logs" / "kantkg.log").read_text()
     assert "Spider opened" in log and "Spider closed (finished)" in log
+    assert " DEBUG: " not in log  # not a line per request and item (the items' whole text)
     with sqlite3.connect(db) as conn:
         code, status = conn.execute("SELECT exit_code, status FROM crawls").fetchone()
     assert (code, status) == (0, "ok")

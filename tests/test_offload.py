@@ -1,0 +1,83 @@
+"""Extraction in worker processes gives what inline extraction gives, and never
+outlives the crawl."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from kantkg.extract import extract_raw
+from kantkg.offload import Extractor
+from kantkg.replica import Corpus, Replica
+from kantkg.replica.render import article_page
+from tests.conftest import ROOT, run_scrapy_crawl
+
+CONTENT = "SELECT url, title, published, author, section, tags, body, method FROM articles"
+
+
+def test_a_worker_returns_exactly_what_inline_extraction_returns():
+    corpus = Corpus(12, seed=5, base_url="https://kant.kg")
+    pages = [(article_page(t, corpus.base_url, [])[0], t.url) for t in corpus.all()]
+
+    async def in_workers():
+        extractor = Extractor(1)
+        try:
+            return await asyncio.gather(*(extractor.extract(b, u, None) for b, u in pages))
+        finally:
+            extractor.close()
+
+    assert asyncio.run(in_workers()) == [extract_raw(b, u, None) for b, u in pages]
+    assert Extractor(0).workers == 0
+
+
+def test_crawls_with_and_without_workers_archive_the_same(replica, tmp_path):
+    results = []
+    for workers in ("0", "1"):
+        db = tmp_path / f"w{workers}.db"
+        done = run_scrapy_crawl(replica.base_url, db, KANT_EXTRACT_WORKERS=workers)
+        assert done.returncode == 0, done.stderr[-2000:]
+        with sqlite3.connect(db) as conn:
+            results.append(sorted(conn.execute(CONTENT).fetchall()))
+    assert results[0] and results[0] == results[1]
+
+
+def _children(pid: int) -> set[int]:
+    found = set()
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                stat = Path(f"/proc/{entry}/stat").read_text()
+            except OSError:
+                continue
+            if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
+                found.add(int(entry))
+    return found
+
+
+def test_workers_of_a_killed_crawl_exit_too(tmp_path):
+    with Replica(articles=3000, seed=21) as big:
+        crawl = subprocess.Popen(
+            [sys.executable, "-m", "kantkg", "crawl", "--base-url", big.base_url, "--db",
+             str(tmp_path / "kant.db"), "--no-throttle", "--quiet"],
+            cwd=ROOT, env={**os.environ, "KANT_EXTRACT_WORKERS": "1"},
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + 60
+        workers: set[int] = set()
+        while not workers and time.monotonic() < deadline and crawl.poll() is None:
+            time.sleep(0.1)
+            workers = {p for child in _children(crawl.pid) for p in {child, *_children(child)}}
+        crawl.send_signal(signal.SIGKILL)
+        crawl.wait()
+    assert workers, "the crawl started no worker process"
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and any(os.path.exists(f"/proc/{p}") for p in workers):
+        time.sleep(0.2)
+    alive = [p for p in workers if os.path.exists(f"/proc/{p}")
+             and Path(f"/proc/{p}/stat").read_text().split()[2] != "Z"]
+    assert not alive
