@@ -1,6 +1,7 @@
 """The archive: upsert by canonical URL, revisions, crawls, search, bad files."""
 
 import json
+import sqlite3
 
 import pytest
 
@@ -94,3 +95,28 @@ def test_not_sqlite_and_newer_schema_are_clear_errors(tmp_path):
     archive.open_archive(newer).execute("PRAGMA user_version = 99")
     with pytest.raises(archive.ArchiveError, match="newer"):
         archive.open_archive(newer)
+
+
+def test_a_batch_commits_together_and_a_failed_article_leaves_the_rest(db, tmp_path,
+                                                                        monkeypatch):
+    batch = archive.Batch(db, max_items=3, max_seconds=3600)
+    batch.upsert(item(url="https://kant.kg/2021-05-25/a/"))
+    batch.upsert(item(url="https://kant.kg/2021-05-25/b/"))
+    assert not batch.due
+    other = sqlite3.connect(tmp_path / "sub" / "kant.db")
+    assert other.execute("SELECT count(*) FROM articles").fetchone()[0] == 0  # not yet
+    def disk_full(*_args):
+        raise sqlite3.OperationalError("database or disk is full")
+
+    monkeypatch.setattr(archive, "_store_page", disk_full)
+    with pytest.raises(sqlite3.OperationalError):  # after its row: the savepoint undoes it
+        batch.upsert(item(url="https://kant.kg/2021-05-25/c/", html=b"<html></html>"))
+    monkeypatch.undo()
+    batch.upsert(item(url="https://kant.kg/2021-05-25/a/"))
+    assert batch.due
+    assert batch.commit() == {"new": 2, "unchanged": 1}
+    assert sorted(u for (u,) in other.execute("SELECT url FROM articles")) == [
+        "https://kant.kg/2021-05-25/a/", "https://kant.kg/2021-05-25/b/"]
+    assert other.execute("SELECT count(*) FROM articles_fts").fetchone()[0] == 2
+    assert batch.commit() == {}
+    other.close()
