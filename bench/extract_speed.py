@@ -61,9 +61,16 @@ def measure(repeat: int) -> dict:
                      "lxml_ms": floor * 1e3})
     median_ours = statistics.median(r["extract_ms"] for r in rows)
     median_floor = statistics.median(r["lxml_ms"] for r in rows)
+    groups = {}
+    for group, pick in (("fixtures", lambda r: not r["page"].startswith("replica_")),
+                        ("replica", lambda r: r["page"].startswith("replica_"))):
+        chosen = [r for r in rows if pick(r)]
+        groups[group] = {"pages": len(chosen),
+                         "median_extract_ms": statistics.median(r["extract_ms"] for r in chosen),
+                         "median_lxml_ms": statistics.median(r["lxml_ms"] for r in chosen)}
     return {"pages": len(rows), "median_extract_ms": median_ours,
             "median_lxml_ms": median_floor, "ratio_to_floor": median_ours / median_floor,
-            "rows": rows}
+            "groups": groups, "rows": rows}
 
 
 def main() -> None:
