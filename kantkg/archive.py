@@ -23,7 +23,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import sqlite_utils
 
-from kantkg import site, textsearch
+from kantkg import searchpool, site, textsearch
 from kantkg.outcome import failures_by_kind
 
 SCHEMA_VERSION = 2
@@ -563,32 +563,40 @@ def last_crawl(db: sqlite_utils.Database) -> dict | None:
 def search(db: sqlite_utils.Database, query: str, limit: int = 10, *,
            since: str | None = None, until: str | None = None,
            section: str | None = None) -> list[dict]:
-    """Articles matching all words of `query` (stemmed, ё=е), best bm25 first, with a
-    highlighted snippet. since/until are local publication dates (YYYY-MM-DD)."""
+    """Articles matching all words of `query` (stemmed, ё=е), best bm25 first (ties by
+    id), with a highlighted snippet. since/until are local publication dates (YYYY-MM-DD).
+
+    Ranking happens on (rowid, score) pairs only; the winners' articles are read after.
+    On a large archive the ranking is split into rowid ranges ranked in parallel
+    (kantkg.searchpool): same rows, same order; on 2 cores ~1.4x faster unfiltered, ~1.9x
+    with filters (200k articles)."""
     parsed = textsearch.parse_query(query)
     if not parsed:
         return []
     filters, params = article_filters("a", since, until, section)
-    if filters:
-        sql = f"""
-            SELECT a.id, a.url, a.title, a.published, a.section, a.body
-            FROM articles_fts JOIN articles a ON a.id = articles_fts.rowid
-            WHERE articles_fts MATCH ? AND {" AND ".join(filters)}
-            ORDER BY bm25(articles_fts, 5.0, 1.0)
-            LIMIT ?
-        """
-        params.insert(0, parsed.match)
+    # CROSS JOIN: FTS5 drives. Probing it per article (SQLite 3.51 picks that for a section
+    # filter) re-runs the MATCH for every row: seconds instead of milliseconds.
+    join = "CROSS JOIN articles a ON a.id = articles_fts.rowid" if filters else ""
+    ranking = f"""
+        SELECT articles_fts.rowid AS rowid, bm25(articles_fts, 5.0, 1.0) AS score
+        FROM articles_fts {join}
+        WHERE {" AND ".join(["articles_fts MATCH ?", *filters])}"""
+    params.insert(0, parsed.match)
+    max_id = db.execute("SELECT max(id) FROM articles").fetchone()[0] or 0
+    top = searchpool.parallel_top(db.conn, ranking, params, limit, max_rowid=max_id,
+                                  rowid="articles_fts.rowid")
+    select = "a.id, a.url, a.title, a.published, a.section, a.body"
+    if top is None:  # one statement; rank inside FTS5 first, join only the winners
+        cursor = db.execute(f"""
+            WITH top AS ({ranking} ORDER BY score, rowid LIMIT ?)
+            SELECT {select} FROM top JOIN articles a ON a.id = top.rowid
+            ORDER BY top.score, top.rowid
+        """, [*params, limit])
     else:
-        # Rank inside FTS5 first, join only the winners: 5-40x faster on common words.
-        sql = """
-            WITH top AS (
-                SELECT rowid, bm25(articles_fts, 5.0, 1.0) AS score FROM articles_fts
-                WHERE articles_fts MATCH ? ORDER BY score LIMIT ?)
-            SELECT a.id, a.url, a.title, a.published, a.section, a.body
-            FROM top JOIN articles a ON a.id = top.rowid ORDER BY top.score
-        """
-        params = [parsed.match]
-    cursor = db.execute(sql, [*params, limit])
+        cursor = db.execute(f"""
+            SELECT {select} FROM json_each(?) AS top JOIN articles a ON a.id = top.value
+            ORDER BY top.key
+        """, [json.dumps([rowid for rowid, _ in top])])
     columns = [c[0] for c in cursor.description]
     hits = []
     for values in cursor:
