@@ -82,8 +82,13 @@ class KantSpider(scrapy.Spider):
 
     async def start(self) -> AsyncIterator[scrapy.Request]:
         self.archive = archive.open_archive(self.db_path)
-        workers = self.settings.get("KANT_EXTRACT_WORKERS")
-        workers = default_workers() if workers in (None, "") else int(workers)
+        setting = self.settings.get("KANT_EXTRACT_WORKERS")
+        try:
+            workers = default_workers() if setting in (None, "") else max(0, int(setting))
+        except ValueError:
+            self.logger.warning("KANT_EXTRACT_WORKERS=%r is no number: extracting inline",
+                                setting)
+            workers = 0
         # Workers are awaited through asyncio: without its reactor, extract inline.
         self.extractor = Extractor(workers if is_asyncio_available() else 0)
         if not (self.full or self.bounded):
