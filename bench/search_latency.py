@@ -17,7 +17,6 @@ import json
 import statistics
 import sys
 import time
-from datetime import UTC
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -39,14 +38,7 @@ def build(path: Path, articles: int) -> dict:
     db = archive.open_archive(path)
     start = time.perf_counter()
     for n, article_path in enumerate(corpus.paths, start=1):
-        truth = corpus.get(article_path)
-        archive.upsert_article(db, {
-            "url": truth.url, "canonical_url": truth.url, "title": truth.title,
-            "paragraphs": list(truth.paragraphs), "published": truth.published,
-            "published_utc": truth.published_dt.astimezone(UTC).isoformat(),
-            "published_date": truth.published[:10], "author": truth.author,
-            "section": truth.section, "tags": list(truth.tags),
-        })
+        archive.upsert_article(db, corpus.get(article_path).as_item())
         if n % 20000 == 0:
             print(f"  indexed {n} articles, {n / (time.perf_counter() - start):.0f}/s",
                   file=sys.stderr)

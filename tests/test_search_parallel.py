@@ -7,7 +7,6 @@ PARALLEL_MIN_ROWID; PARTITIONS = 3 makes an inner range (bounded on both sides) 
 from __future__ import annotations
 
 import sqlite3
-from datetime import UTC
 
 import pytest
 import sqlite_utils
@@ -37,13 +36,7 @@ def db(tmp_path_factory):
     corpus = Corpus(240, seed=11, base_url="https://kant.kg")
     with archive.transaction(database):
         for n, path in enumerate(corpus.paths):
-            truth = corpus.get(path)
-            archive.upsert_article(database, {
-                "url": truth.url, "canonical_url": truth.url, "title": truth.title,
-                "paragraphs": list(truth.paragraphs), "published": truth.published,
-                "published_utc": truth.published_dt.astimezone(UTC).isoformat(),
-                "published_date": truth.published[:10], "author": truth.author,
-                "section": truth.section, "tags": list(truth.tags)})
+            archive.upsert_article(database, corpus.get(path).as_item())
             if n % 20 == 0 and n < 240:  # 12 twins spread over all ranges
                 archive.upsert_article(database, twin(n))
     yield database

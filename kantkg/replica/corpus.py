@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from functools import cached_property
 from importlib import resources
 from zoneinfo import ZoneInfo
@@ -146,6 +146,17 @@ class ArticleTruth:
     @property
     def modified_dt(self) -> datetime:
         return datetime.fromisoformat(self.modified or self.published)
+
+    def as_item(self) -> dict:
+        """The item a perfect extraction of this article gives, for filling archives
+        without crawling (search benchmarks and tests)."""
+        return {
+            "url": self.url, "canonical_url": self.url, "title": self.title,
+            "paragraphs": list(self.paragraphs), "published": self.published,
+            "published_utc": self.published_dt.astimezone(UTC).isoformat(),
+            "published_date": self.published[:10], "author": self.author,
+            "section": self.section, "tags": list(self.tags),
+        }
 
     @property
     def page_paragraphs(self) -> list[str]:
