@@ -98,14 +98,18 @@ class Page:
     jsonld_ids: dict[str, dict] = field(default_factory=dict)
     microdata: etree._Element | None = None       # the Article itemscope
     meta: dict[str, list[str]] = field(default_factory=dict)
-    cache: dict = field(default_factory=dict)       # title, anchor, document order
-    _index: ClassIndex | None = None
+    cache: dict = field(default_factory=dict)       # title, anchor, document order, classes
+
+    @property
+    def classes(self) -> ClassIndex:
+        """The page's elements by class and id, indexed on first use."""
+        if "classes" not in self.cache:
+            self.cache["classes"] = ClassIndex(self.root)
+        return self.cache["classes"]
 
     def select(self, css: str) -> list:
         """Elements matching a CSS selector, in document order."""
-        if self._index is None:
-            self._index = ClassIndex(self.root)
-        return self._index.select(css)
+        return self.classes.select(css)
 
     def meta_first(self, *names: str) -> str | None:
         for name in names:
@@ -116,9 +120,7 @@ class Page:
 
     def with_class_word(self, *words: str) -> list:
         """Elements whose class or id holds one of the words (see class_words)."""
-        if self._index is None:
-            self._index = ClassIndex(self.root)
-        return self._index.with_class_word(frozenset(words))
+        return self.classes.with_class_word(frozenset(words))
 
     @property
     def strong_article_signal(self) -> bool:

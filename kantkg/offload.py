@@ -49,15 +49,12 @@ class Extractor:
 
     def __init__(self, workers: int) -> None:
         self._pool: ProcessPoolExecutor | None = None
-        if workers > 0:
+        self.workers = max(0, workers)
+        if self.workers:
             # spawn, not fork: the crawl's process has threads and open files by now.
             self._pool = ProcessPoolExecutor(
-                workers, mp_context=multiprocessing.get_context("spawn"),
+                self.workers, mp_context=multiprocessing.get_context("spawn"),
                 initializer=_start_worker, initargs=(os.getpid(),))
-
-    @property
-    def workers(self) -> int:
-        return self._pool._max_workers if self._pool is not None else 0
 
     async def extract(self, body: bytes, url: str, declared: str | None) -> dict | None:
         if self._pool is not None:
@@ -66,10 +63,10 @@ class Extractor:
                     self._pool.submit(extract_raw, body, url, declared))
             except BrokenProcessPool:  # a worker died (killed, out of memory): go inline
                 logger.warning("extraction worker died; extracting in the crawl's process")
-                self._pool = None
+                self._pool, self.workers = None, 0
         return extract_raw(body, url, declared)
 
     def close(self) -> None:
         if self._pool is not None:
             self._pool.shutdown(wait=True, cancel_futures=True)
-            self._pool = None
+            self._pool, self.workers = None, 0
