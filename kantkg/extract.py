@@ -25,7 +25,7 @@ from urllib.parse import urljoin
 from lxml import etree
 
 from kantkg import dates, site
-from kantkg.cssindex import ClassIndex, class_words
+from kantkg.cssindex import ClassIndex, class_words, compile_selector
 from kantkg.encoding import decode_html, detect_encoding
 
 ARTICLE_TYPES = frozenset({
@@ -86,6 +86,17 @@ def _drop_tree(el) -> None:
 
 # ------------------------------------------------------------ the parsed page
 
+# What the page's class index holds: the classes the site selectors name, and classes
+# made of the words the generic layers look for (Page.with_class_word).
+_SITE_SELECTORS = (*site.TITLE_SELECTORS, *site.BODY_SELECTORS, *site.AUTHOR_SELECTORS,
+                   *site.SECTION_SELECTORS, *site.TAG_SELECTORS,
+                   *(css for css, _attr in site.PUBLISHED_SELECTORS + site.MODIFIED_SELECTORS))
+_INDEXED_NAMES = frozenset().union(*(compile_selector(css).classes for css in _SITE_SELECTORS))
+_AUTHOR_CLASS_WORDS = ("author",)
+_BREADCRUMB_CLASS_WORDS = ("breadcrumbs", "breadcrumb", "crumbs")
+_INDEXED_WORDS = frozenset(_AUTHOR_CLASS_WORDS + _BREADCRUMB_CLASS_WORDS)
+
+
 
 @dataclass
 class Page:
@@ -104,7 +115,7 @@ class Page:
     def classes(self) -> ClassIndex:
         """The page's elements by class and id, indexed on first use."""
         if "classes" not in self.cache:
-            self.cache["classes"] = ClassIndex(self.root)
+            self.cache["classes"] = ClassIndex(self.root, _INDEXED_NAMES, _INDEXED_WORDS)
         return self.cache["classes"]
 
     def select(self, css: str) -> list:
@@ -548,7 +559,7 @@ def _generic_author(page: Page) -> str | None:
     """A labelled byline («Дата: ... | Автор: Имя») or a name in an element of class
     "author", nearest the headline. Only elements that can hold one are looked at: those
     around a text with the label, and those with the class word."""
-    elements = page.with_class_word("author")
+    elements = page.with_class_word(*_AUTHOR_CLASS_WORDS)
     body = page.root.find("body")
     if body is not None and _AUTHOR_LABEL_RE.search(_STRING(body)):
         for text_node in _AUTHOR_LABEL_TEXTS(page.root):
@@ -597,7 +608,7 @@ def extract_section(page: Page) -> tuple[str | None, str | None]:
 def _generic_section(page: Page) -> str | None:
     """The breadcrumbs' last category link, else the category link nearest the headline
     (read before furniture is removed: breadcrumbs and rubric lines are furniture)."""
-    trails = page.with_class_word("breadcrumbs", "breadcrumb", "crumbs")
+    trails = page.with_class_word(*_BREADCRUMB_CLASS_WORDS)
     if len(trails) > 1:
         index = _doc_index(page)
         trails.sort(key=lambda el: index.get(el, 0))

@@ -36,6 +36,34 @@ def test_same_elements_in_the_same_order_as_xpath(fixture):
         assert index.select(css) == by_xpath(root, css), css
 
 
+@pytest.mark.parametrize("fixture", FIXTURES, ids=[f.name for f in FIXTURES])
+def test_an_index_limited_to_the_selectors_classes_answers_the_same(fixture):
+    root = parse(fixture.html)
+    names = frozenset().union(*(compile_selector(css).classes for css in SELECTORS))
+    words = frozenset({"author", "breadcrumbs"})
+    full, limited = ClassIndex(root), ClassIndex(root, names, words)
+    for css in SELECTORS:
+        assert limited.select(css) == full.select(css), css
+    for word in words:
+        assert set(limited.with_class_word(frozenset({word}))) == \
+            set(full.with_class_word(frozenset({word}))), word
+
+
+def test_a_limited_index_refuses_what_it_did_not_index():
+    root = parse(b"<html><body><p class='entry-content byline'>x</p></body></html>")
+    index = ClassIndex(root, frozenset({"entry-content"}), frozenset({"author"}))
+    assert [el.tag for el in index.select("p.entry-content")] == ["p"]
+    with pytest.raises(ValueError):
+        index.select(".byline")
+    with pytest.raises(ValueError):
+        index.with_class_word(frozenset({"byline"}))
+
+
+def test_a_class_named_twice_gives_its_element_once():
+    root = parse(b"<html><body><p class='x x'>1</p></body></html>")
+    assert len(ClassIndex(root).select(".x")) == 1
+
+
 def test_nested_containers_give_each_element_once_in_document_order():
     root = parse(b"<html><body><div class='c'><a id='1'>x</a><div class='c'><a id='2'>y</a>"
                  b"</div><a id='3'>z</a></div><div class='c'><a id='4'>w</a></div></body></html>")
