@@ -32,6 +32,8 @@ _TRAILING_PUNCT = " .,;:!?…\"'-"  # stripped after whitespace is collapsed to 
 
 def normalize_text(text: str) -> str:
     """The stored form: NFC, invisible characters removed, whitespace (NBSP too) collapsed."""
+    if _is_plain(text) and unicodedata.is_normalized("NFC", text):
+        return text  # what extraction hands over, nearly always: checked in C, not rebuilt
     text = _INVISIBLE_RE.sub("", unicodedata.normalize("NFC", text))
     return " ".join(text.split())
 
@@ -39,7 +41,17 @@ def normalize_text(text: str) -> str:
 def comparison_key(text: str) -> str:
     """The form two paragraphs are compared in; never stored."""
     text = _FOLD_RE.sub(lambda m: _FOLD[m.group()], unicodedata.normalize("NFKC", text))
-    return " ".join(text.casefold().replace("ё", "е").split()).rstrip(_TRAILING_PUNCT)
+    text = text.casefold().replace("ё", "е")
+    if not _is_plain(text):
+        text = " ".join(text.split())
+    return text.rstrip(_TRAILING_PUNCT)
+
+
+def _is_plain(text: str) -> bool:
+    """True when collapsing whitespace would change nothing and no invisible character is
+    in the text: isprintable() is False for every whitespace character but the space, and
+    for the invisible ones (tested in tests/test_paragraphs.py)."""
+    return text.isprintable() and "  " not in text and text[:1] != " " and text[-1:] != " "
 
 
 def boilerplate_reason(text: str, key: str | None = None) -> str | None:

@@ -124,3 +124,33 @@ def test_boilerplate_is_removed_wherever_it_sits():
     result = clean_paragraphs(paras)
     assert result.kept == [paras[0], paras[2], paras[4]]
     assert result.count("boilerplate") == 2
+
+
+def _collapse_reference(text: str, form: str) -> str:
+    """The rules spelled out without the fast path that skips work on plain text."""
+    import unicodedata
+
+    from kantkg.paragraphs import _FOLD, _FOLD_RE, _INVISIBLE_RE, _TRAILING_PUNCT
+    if form == "NFC":
+        return " ".join(_INVISIBLE_RE.sub("", unicodedata.normalize("NFC", text)).split())
+    text = _FOLD_RE.sub(lambda m: _FOLD[m.group()], unicodedata.normalize("NFKC", text))
+    return " ".join(text.casefold().replace("ё", "е").split()).rstrip(_TRAILING_PUNCT)
+
+
+_TRICKY = st.text(alphabet=st.sampled_from(
+    list("аБвЁё ёa.,-—«»\"'") + ["\u00a0", "\u00ad", "\u200b", "\ufeff", "\n", "\t", "\u2028",
+                                  "\u3000", "\u00a8", "\u0301", "\u00e9", "ﬁ", "ß", "\x1f"]))
+
+
+@given(_TRICKY)
+def test_plain_text_fast_path_gives_what_the_full_rules_give(text):
+    assert normalize_text(text) == _collapse_reference(text, "NFC")
+    assert comparison_key(text) == _collapse_reference(text, "NFKC")
+
+
+def test_no_whitespace_or_invisible_character_counts_as_printable():
+    import sys
+
+    from kantkg.paragraphs import _INVISIBLE
+    odd = [c for c in map(chr, range(sys.maxunicode + 1)) if c.isspace() and c != " "]
+    assert odd and not any(c.isprintable() for c in odd + list(_INVISIBLE))
