@@ -119,6 +119,16 @@ _CLASS_VALUES = etree.XPath("//@class")
 _ID_VALUES = etree.XPath("//@id")
 
 
+@lru_cache(maxsize=64)
+def _values_of(attribute: str) -> etree.XPath:
+    if not _ATTRIBUTE_NAME_RE.fullmatch(attribute):
+        raise ValueError(f"unsupported attribute name {attribute!r}")
+    return etree.XPath(f"//@{attribute}")
+
+
+_ATTRIBUTE_NAME_RE = re.compile(r"[a-z_][a-z0-9_.-]*")
+
+
 class ClassIndex:
     """Elements of one document by class and id, in document order.
 
@@ -156,6 +166,7 @@ class ClassIndex:
                 by_id.setdefault(str(value), []).append(value.getparent())
         self.by_class = by_class
         self.by_id = by_id
+        self._by_attribute: dict[str, list] = {}
 
     def _worth_indexing(self, value: str) -> tuple[str, ...]:
         names = dict.fromkeys(value.split())
@@ -168,9 +179,18 @@ class ClassIndex:
             return self.by_class.get(last.classes[0], [])
         if last.ids:
             return self.by_id.get(last.ids[0], [])
+        if last.attrs:
+            return self._with_attribute(last.attrs[0][0])
         if last.tag is not None:
             return list(self.root.iter(last.tag))
         return list(self.root.iter(etree.Element))
+
+    def _with_attribute(self, name: str) -> list:
+        """Elements carrying the attribute (`a[rel~=tag]` need not test every link)."""
+        found = self._by_attribute.get(name)
+        if found is None:
+            found = self._by_attribute[name] = [v.getparent() for v in _values_of(name)(self.root)]
+        return found
 
     def with_class_word(self, words: frozenset[str]) -> list:
         """Elements whose class or id holds one of `words` as a whole word (see

@@ -110,6 +110,7 @@ class Page:
     microdata: etree._Element | None = None       # the Article itemscope
     meta: dict[str, list[str]] = field(default_factory=dict)
     cache: dict = field(default_factory=dict)       # title, anchor, document order, classes
+    source: bytes | str = ""                        # what was parsed: UTF-8 bytes or text
 
     @property
     def classes(self) -> ClassIndex:
@@ -132,6 +133,17 @@ class Page:
     def with_class_word(self, *words: str) -> list:
         """Elements whose class or id holds one of the words (see class_words)."""
         return self.classes.with_class_word(frozenset(words))
+
+    def may_mention(self, *words: str) -> bool:
+        """False only when none of the words can be in the page's text: a search of the
+        source in C, to skip walks of the tree looking for them. (Character references
+        could spell any word: a page with numeric ones or HTML5's Cyrillic names, &acy;,
+        is always "maybe".)"""
+        source = self.source
+        if isinstance(source, bytes):
+            return b"&#" in source or b"cy;" in source or \
+                any(word.encode("utf-8") in source for word in words)
+        return "&#" in source or "cy;" in source or any(word in source for word in words)
 
     @property
     def strong_article_signal(self) -> bool:
@@ -159,9 +171,14 @@ _TEXT_PARSER = etree.HTMLParser()
 def parse(page_html: bytes | str, encoding: str | None = None):
     """Page bytes (or text) -> the root element, or None for an empty/unparseable page.
 
-    `encoding` is the charset an HTTP header declared, if any. Valid UTF-8, the usual
-    case, goes to libxml2 as bytes: no decoding into a str and back.
+    `encoding` is the charset an HTTP header declared, if any.
     """
+    return _parse_source(page_html, encoding)[0]
+
+
+def _parse_source(page_html: bytes | str, encoding: str | None) -> tuple:
+    """-> (root or None, what libxml2 read: UTF-8 bytes or text). Valid UTF-8, the usual
+    case, goes to libxml2 as bytes: no decoding into a str and back."""
     if isinstance(page_html, bytes) and detect_encoding(page_html, encoding) == "utf-8":
         data: bytes | str = page_html.translate(None, _CONTROL_BYTES)
         parser = _UTF8_PARSER
@@ -171,11 +188,11 @@ def parse(page_html: bytes | str, encoding: str | None = None):
         data = _CONTROL_RE.sub("", text) if _CONTROL_RE.search(text) else text
         parser = _TEXT_PARSER
     if not data.strip():
-        return None
+        return None, data
     try:
-        return etree.fromstring(data, parser)
+        return etree.fromstring(data, parser), data
     except (etree.ParserError, ValueError):  # XMLSyntaxError is a ParserError
-        return None
+        return None, data
 
 
 def _types(node: dict) -> set[str]:
@@ -245,10 +262,10 @@ def _find_microdata(page: Page) -> None:
 
 
 def load_page(page_html: bytes | str, url: str, encoding: str | None = None) -> Page | None:
-    root = parse(page_html, encoding)
+    root, source = _parse_source(page_html, encoding)
     if root is None:
         return None
-    page = Page(url=url, root=root)
+    page = Page(url=url, root=root, source=source)
     _load_jsonld(page)
     _load_meta(page)
     _find_microdata(page)
@@ -405,13 +422,14 @@ def _is_far(el) -> bool:
 def _nearest(page: Page, found: list[tuple], max_distance: int | None = None) -> list[tuple]:
     """(element, value) pairs outside furniture, nearest the headline first (after it
     before before it at equal distance)."""
+    found = [(el, value) for el, value in found if not _is_far(el)]
+    if len(found) < 2 and max_distance is None:
+        return found  # nothing to rank: no need to find the headline
     anchor = _title_anchor(page)
     index = _doc_index(page)
     at = index.get(anchor, 0) if anchor is not None else 0
     ranked = []
     for el, value in found:
-        if _is_far(el):
-            continue
         distance = index.get(el, 0) - at
         if max_distance is not None and abs(distance) > max_distance:
             continue
@@ -554,7 +572,9 @@ def extract_author(page: Page) -> tuple[str | None, str | None]:
 
 
 _AUTHOR_LABEL_RE = re.compile(r"(?:[Аа]втор|[Тт]екст)\s*:")
-_AUTHOR_LABEL_TEXTS = etree.XPath("//body//text()[contains(., 'втор') or contains(., 'екст')]")
+_AUTHOR_LABEL_STEMS = ("втор", "екст")  # what _AUTHOR_LABEL_RE needs, case aside
+_AUTHOR_LABEL_TEXTS = etree.XPath(
+    "//body//text()[" + " or ".join(f"contains(., '{stem}')" for stem in _AUTHOR_LABEL_STEMS) + "]")
 BYLINE_MAX_CHARS = 120
 
 
@@ -564,7 +584,8 @@ def _generic_author(page: Page) -> str | None:
     around a text with the label, and those with the class word."""
     elements = page.with_class_word(*_AUTHOR_CLASS_WORDS)
     body = page.root.find("body")
-    if body is not None and _AUTHOR_LABEL_RE.search(_STRING(body)):
+    if body is not None and page.may_mention(*_AUTHOR_LABEL_STEMS) and \
+            _AUTHOR_LABEL_RE.search(_STRING(body)):
         for text_node in _AUTHOR_LABEL_TEXTS(page.root):
             elements += _short_ancestors(text_node, BYLINE_MAX_CHARS)
     candidates = []
@@ -619,10 +640,13 @@ def _generic_section(page: Page) -> str | None:
               for a in el.iter("a") if _is_category_link(a)]
     if crumbs:
         return _text(crumbs[-1]) or None
-    links = [(a, _text(a)) for a in page.root.xpath("//body//a[@href]")
-             if _is_category_link(a) and _text(a)]
+    links = [(a, text) for a in _CATEGORY_LINKS(page.root) if (text := _text(a))]
     nearest = _nearest(page, links, max_distance=SECTION_MAX_DISTANCE)
     return nearest[0][1] if nearest else None
+
+
+_CATEGORY_LINKS = etree.XPath("//body//a[" + " or ".join(
+    f"contains(@href, '{part}')" for part in site.CATEGORY_PATH_PARTS) + "]")
 
 
 def _is_category_link(a) -> bool:

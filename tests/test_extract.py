@@ -177,3 +177,23 @@ def test_a_structured_date_confirmed_twice_does_not_read_the_text():
     assert item["published"] == "2021-05-25T10:41:00+06:00"
     assert item["date_warnings"] == []
     assert [layer for layer, _ in item["dates_raw"]["published"]] == ["jsonld", "meta"]
+
+
+def _byline_page(byline: str, encoding: str = "utf-8") -> bytes:
+    return (f'<html><head><meta charset="{encoding}"><meta property="og:type" content="article">'
+            f'</head><body><h1>Заголовок</h1><div class="line">25 мая 2021 | {byline}</div>'
+            f'<div class="entry-content"><p>{"Новости про Бишкек и окрестности. " * 5}</p></div>'
+            '</body></html>').encode(encoding, "xmlcharrefreplace")
+
+
+@pytest.mark.parametrize("byline, encoding", [
+    ("Автор: Айгуль Осмонова", "utf-8"),
+    ("Автор: Айгуль Осмонова", "windows-1251"),
+    ("&#1040;&#1074;&#1090;&#1086;&#1088;: Айгуль Осмонова", "utf-8"),  # numeric references
+    ("&Acy;&vcy;&tcy;&ocy;&rcy;: Айгуль Осмонова", "utf-8"),  # HTML5 named references
+])
+def test_a_labelled_byline_is_found_however_the_page_spells_it(byline, encoding):
+    """The label is looked for in the tree only if the page's source may hold it: that
+    shortcut must not miss labels spelled as character references or in other charsets."""
+    item = extract_raw(_byline_page(byline, encoding), "https://kant.kg/2021-05-25/slug/")
+    assert item["author"] == "Айгуль Осмонова"
