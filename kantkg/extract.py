@@ -786,10 +786,16 @@ def text_blocks(container) -> list[tuple[str, float]]:
     def flush() -> None:
         raw = "".join(buf)
         buf.clear()
-        for piece in _PARAGRAPH_BREAK_RE.split(raw):
-            links = sum(len(m.strip()) for m in _LINK_TEXT_RE.findall(piece))
-            text = " ".join(piece.replace(_BR, " ").replace(_LINK_START, "")
-                            .replace(_LINK_END, "").split())
+        # (the regexes and replaces only when their markers are there: most blocks are
+        # plain paragraphs, and this runs for every block of the page)
+        for piece in _PARAGRAPH_BREAK_RE.split(raw) if _BR in raw else (raw,):
+            links = 0
+            if _LINK_START in piece:
+                links = sum(len(m.strip()) for m in _LINK_TEXT_RE.findall(piece))
+                piece = piece.replace(_LINK_START, "").replace(_LINK_END, "")
+            text = " ".join(piece.split())  # (the <br> marker, NUL, is no whitespace)
+            if _BR in text:
+                text = " ".join(text.replace(_BR, " ").split())
             if text:
                 blocks.append((text, min(1.0, links / len(text))))
 
