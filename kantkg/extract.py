@@ -97,7 +97,6 @@ _BREADCRUMB_CLASS_WORDS = ("breadcrumbs", "breadcrumb", "crumbs")
 _INDEXED_WORDS = frozenset(_AUTHOR_CLASS_WORDS + _BREADCRUMB_CLASS_WORDS)
 
 
-
 @dataclass
 class Page:
     """One parsed page plus the structured data found in it."""
