@@ -18,6 +18,9 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from kantkg.db import sqlite3  # noqa: E402  the SQLite the archive runs on
 
 _WRAPPER = (
     "import resource, subprocess, sys\n"
@@ -41,8 +44,6 @@ def backfill(size: int) -> dict:
                                  capture_output=True, text=True, check=False)
             took = time.perf_counter() - start
             peak_kb, code = out.stdout.split()
-            import sqlite3
-
             with sqlite3.connect(db) as conn:
                 archived = conn.execute("SELECT count(*) FROM articles").fetchone()[0]
     finally:

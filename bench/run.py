@@ -14,7 +14,6 @@ import argparse
 import json
 import os
 import platform
-import sqlite3
 import statistics
 import subprocess
 import sys
@@ -33,6 +32,7 @@ import extract_speed  # noqa: E402
 import search_latency  # noqa: E402
 
 from kantkg.crawl import LOOPBACK_SETTINGS  # noqa: E402
+from kantkg.db import sqlite3  # noqa: E402  the SQLite the archive runs on
 from kantkg.evaluate import load_fixtures  # noqa: E402
 from kantkg.offload import default_workers  # noqa: E402
 
@@ -50,7 +50,7 @@ def machine() -> dict:
         cpu = names[0] if names else cpu
     return {"python": platform.python_version(), "platform": platform.platform(),
             "cpu": cpu, "cpus": os.cpu_count(), "memory": mem,
-            "sqlite": sqlite3.sqlite_version,
+            "sqlite": f"{sqlite3.sqlite_version} ({sqlite3.__name__})",
             "date": datetime.now(UTC).isoformat(timespec="seconds")}
 
 

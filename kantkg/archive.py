@@ -10,7 +10,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import sqlite3
 import time
 import zlib
 from collections import Counter
@@ -24,6 +23,7 @@ from urllib.parse import urlsplit, urlunsplit
 import sqlite_utils
 
 from kantkg import searchpool, site, textsearch
+from kantkg.db import sqlite3  # pysqlite3 or stdlib: as sqlite-utils opens the file
 from kantkg.outcome import failures_by_kind
 
 SCHEMA_VERSION = 2

@@ -7,12 +7,15 @@ whole index, whatever rowid constraint the statement has), so a row scores the s
 `rowid >= ? AND rowid < ?` statement as in the whole-table one: the top `limit` of each
 disjoint range, merged by (score, rowid), is exactly the whole-table top `limit`. Python's
 sqlite3 releases the GIL inside sqlite3_step, so ranges rank in parallel threads, each on
-its own read-only connection (a WAL reader: never blocks a crawl writing).
+its own read-only connection (a WAL reader: never blocks a crawl writing), opened by the
+same DB-API module as the archive's own connection (kantkg.db): two SQLite copies with one
+file open in a process break each other's locks.
 
-Gain depends on the SQLite library: Debian's libsqlite3 3.40 (what Python uses here) is
+Gain depends on the SQLite library: Debian's libsqlite3 3.40 (the stdlib sqlite3's here) is
 built without lookaside and with memory statistics, so every malloc inside bm25's per-row
 docsize lookup takes one process-wide mutex and two threads reach ~1.4x, not 2x (separate
-processes do reach 2x; so does a bundled SQLite 3.51 with lookaside, in threads).
+processes do reach 2x; so does a bundled SQLite 3.51 with lookaside, in threads: the
+pysqlite3-binary that kantkg.db uses where it is installed).
 
 Only `parallel_top` is meant to be called; it returns None whenever the caller should run
 its single statement instead (small or in-memory archive, open write transaction, or any
@@ -25,11 +28,12 @@ from __future__ import annotations
 import atexit
 import heapq
 import os
-import sqlite3
 import threading
 from collections.abc import Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from urllib.parse import quote
+
+from kantkg.db import sqlite3
 
 # Measured on synthetic archives, 2 cores, common words: 5k articles 3.5 ms either way,
 # 10k 5.3 -> 4.1 ms, 20k 9.3 -> 7.1 ms, 200k 87 -> 61 ms. Below 10k there is nothing to win.
@@ -58,8 +62,10 @@ class ReaderPool:
 
     def __init__(self, path: str, max_idle: int,
                  factory: type[sqlite3.Connection] = sqlite3.Connection) -> None:
+        if not issubclass(factory, sqlite3.Connection):  # two SQLite copies break locks
+            raise TypeError(f"{factory!r} is not a {sqlite3.__name__} connection")
         self.uri = f"file:{quote(path)}?mode=ro"
-        self.factory = factory  # the caller's SQLite: two copies in a process break locks
+        self.factory = factory
         self.max_idle = max_idle
         self._idle: list[sqlite3.Connection] = []
         self._closed = False
@@ -69,7 +75,8 @@ class ReaderPool:
         with self._lock:
             if self._idle:
                 return self._idle.pop()
-        conn = self.factory(self.uri, uri=True, check_same_thread=False)
+        conn = sqlite3.connect(self.uri, uri=True, check_same_thread=False,
+                               factory=self.factory)
         conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
         return conn
 
@@ -186,6 +193,8 @@ def parallel_top(conn: sqlite3.Connection, sql: str, params: Sequence, limit: in
     min_rowid = PARALLEL_MIN_ROWID if min_rowid is None else min_rowid
     if partitions < 2 or limit <= 0 or max_rowid < min_rowid or conn.in_transaction:
         return None  # small archive, or uncommitted rows only `conn` can see
+    if not isinstance(conn, sqlite3.Connection):
+        return None  # another SQLite copy's connection: ours must not open its file
     try:
         path = database_path(conn)
         if path is None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import sqlite3
 import sys
 import time
 
@@ -13,6 +12,7 @@ from scrapy.utils.asyncio import create_looping_call
 from scrapy.utils.defer import deferred_from_coro
 
 from kantkg import archive
+from kantkg.db import sqlite3  # the archive's SQLite: its errors, not the stdlib's
 from kantkg.outcome import crawl_counts, crawl_status, drift_warnings
 
 logger = logging.getLogger(__name__)

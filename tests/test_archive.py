@@ -1,11 +1,19 @@
 """The archive: upsert by canonical URL, revisions, crawls, search, bad files."""
 
+import ast
 import json
-import sqlite3
+import subprocess
+import sys
 
 import pytest
+import sqlite_utils
+from scrapy.exceptions import DropItem
 
-from kantkg import archive
+import kantkg.db
+from kantkg import archive, textsearch
+from kantkg.db import sqlite3
+from pipelines.archive import ArchivePipeline
+from tests.conftest import ROOT
 
 
 def item(url="https://kant.kg/2021-05-25/vstrecha/", title="Встреча Жапарова с Путиным",
@@ -120,3 +128,79 @@ def test_a_batch_commits_together_and_a_failed_article_leaves_the_rest(db, tmp_p
     assert other.execute("SELECT count(*) FROM articles_fts").fetchone()[0] == 2
     assert batch.commit() == {}
     other.close()
+
+
+def test_the_archive_runs_on_kantkg_db_and_its_real_errors_are_caught(db, tmp_path):
+    """pysqlite3's errors are no subclasses of the stdlib's: an `except sqlite3.X` on the
+    stdlib module would let these through wherever pysqlite3 is installed."""
+    assert kantkg.db.sqlite3 is sqlite_utils.utils.sqlite3  # one rule for both
+    assert isinstance(db.conn, kantkg.db.sqlite3.Connection)
+    db.execute("PRAGMA query_only = 1")  # every write now fails inside SQLite itself
+    with pytest.raises(archive.ArchiveError, match="not writable: attempt to write a readonly"):
+        archive.check_writable(db)
+    assert not db.conn.in_transaction
+
+    class Stats(dict):
+        def inc_value(self, key, count=1):
+            self[key] = self.get(key, 0) + count
+
+    pipeline = ArchivePipeline(str(tmp_path / "sub" / "kant.db"), "https://kant.kg", Stats())
+    pipeline.db, pipeline.batch = db, archive.Batch(db)
+    with pytest.raises(DropItem, match="archive error"):
+        pipeline.process_item(item())
+    assert pipeline.stats == {"kantkg/archive_errors": 1}
+    assert not db.conn.in_transaction
+    db.execute("PRAGMA query_only = 0")
+    assert db["articles"].count == 0
+
+
+def test_production_code_takes_sqlite_from_kantkg_db():
+    """Never the stdlib module directly: its exceptions miss pysqlite3's, and a second
+    SQLite copy with the archive open in the same process breaks its POSIX locks."""
+    offenders = []
+    for folder in ("kantkg", "pipelines", "spiders", "bench"):
+        for path in sorted((ROOT / folder).rglob("*.py")):
+            if path == ROOT / "kantkg" / "db.py":
+                continue
+            for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+                names = ([alias.name for alias in node.names] if isinstance(node, ast.Import)
+                         else [node.module] if isinstance(node, ast.ImportFrom) else [])
+                if any(name and name.split(".")[0] in ("sqlite3", "pysqlite3")
+                       for name in names):
+                    offenders.append(f"{path.relative_to(ROOT)}:{node.lineno}")
+    assert offenders == []
+
+
+_STDLIB_READER = """
+import json, sqlite3, sys
+conn = sqlite3.connect(sys.argv[1])
+conn.execute("INSERT INTO articles_fts (articles_fts) VALUES ('integrity-check')")  # or raises
+print(json.dumps({
+    "integrity": conn.execute("PRAGMA integrity_check").fetchall(),
+    "hits": conn.execute(
+        "SELECT a.url FROM articles_fts JOIN articles a ON a.id = articles_fts.rowid"
+        " WHERE articles_fts MATCH ? ORDER BY bm25(articles_fts, 5.0, 1.0), a.id",
+        [sys.argv[2]]).fetchall(),
+}))
+"""
+
+
+def test_an_archive_stays_readable_by_the_stdlib_sqlite(db, tmp_path):
+    """The archive is written by kantkg.db's SQLite (3.5x with pysqlite3); Datasette and
+    the sqlite3 CLI of users may run the system's older one. Read in another process:
+    two SQLite copies must not have one file open in one process."""
+    archive.upsert_article(db, item())
+    archive.upsert_article(db, item(url="https://kant.kg/2021-05-26/drugoe/",
+                                    title="Погода в Бишкеке", paragraphs=["Дождь и ветер."]))
+    archive.upsert_article(db, item(url="https://kant.kg/2021-05-27/tretye/",
+                                    title="Путин о погоде", paragraphs=["Путину сказали."]))
+    expected = [hit["url"] for hit in archive.search(db, "Путиным")]
+    match = textsearch.parse_query("Путиным").match
+    db.close()
+    read = subprocess.run(
+        [sys.executable, "-I", "-c", _STDLIB_READER, str(tmp_path / "sub" / "kant.db"), match],
+        capture_output=True, text=True, check=False)
+    assert read.returncode == 0, read.stderr
+    got = json.loads(read.stdout)
+    assert got["integrity"] == [["ok"]]
+    assert [url for (url,) in got["hits"]] == expected and len(expected) == 2

@@ -7,7 +7,6 @@ import os
 import random
 import shutil
 import signal
-import sqlite3
 import subprocess
 import time
 
@@ -15,6 +14,7 @@ import pytest
 
 from kantkg import archive
 from kantkg.crawl import LOOPBACK_SETTINGS, scrapy_crawl_argv, scrapy_env
+from kantkg.db import sqlite3
 from kantkg.replica import Replica
 from tests.conftest import ROOT, run_kantkg, run_scrapy_crawl
 

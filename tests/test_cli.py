@@ -156,9 +156,9 @@ def test_stats_counts_pages_and_months(db, replica):
 
 
 def test_reparse_needs_no_network_and_records_revisions(tmp_path):
-    import sqlite3
     import zlib
 
+    from kantkg.db import sqlite3
     from kantkg.replica import Replica
 
     path = tmp_path / "reparse.db"

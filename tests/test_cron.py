@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 import signal
-import sqlite3
 import subprocess
 import sys
 import time
@@ -14,6 +13,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from kantkg import archive
+from kantkg.db import sqlite3
 from kantkg.lock import CrawlLock
 from kantkg.replica import Replica
 from tests.conftest import ROOT, run_kantkg

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import json
-import sqlite3
 from datetime import UTC
 
 import pytest
 
+from kantkg.db import sqlite3
 from kantkg.replica import Replica
 from kantkg.replica.render import SHOWS
 from tests.conftest import run_scrapy_crawl

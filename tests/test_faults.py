@@ -4,10 +4,10 @@ that nothing is lost that could be had, and that no error page becomes an articl
 from __future__ import annotations
 
 import json
-import sqlite3
 
 import pytest
 
+from kantkg.db import sqlite3
 from kantkg.replica import Replica
 from tests.conftest import run_scrapy_crawl
 

@@ -4,13 +4,13 @@ about N more, M edited ones M conditional re-fetches that end in revisions."""
 from __future__ import annotations
 
 import json
-import sqlite3
 import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from kantkg.archive import PageState
+from kantkg.db import sqlite3
 from kantkg.incremental import Fetch, conditional_headers, decide, sitemap_may_have_changed
 from kantkg.replica import Replica
 from tests.conftest import run_scrapy_crawl

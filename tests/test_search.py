@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import sqlite3
-
 import pytest
 
 from kantkg import archive
+from kantkg.db import sqlite3
 from kantkg.textsearch import index_text, parse_query, snippet, stem
 
 

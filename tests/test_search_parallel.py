@@ -6,12 +6,13 @@ PARALLEL_MIN_ROWID; PARTITIONS = 3 makes an inner range (bounded on both sides) 
 
 from __future__ import annotations
 
-import sqlite3
+import sqlite3 as stdlib_sqlite3
 
 import pytest
 import sqlite_utils
 
 from kantkg import archive, searchpool
+from kantkg.db import sqlite3
 from kantkg.replica import Corpus
 
 QUERIES = ["Бишкек", "министр", "Жапаров", "ремонт дорог", '"ремонт дорог"', "Иссык-Куль",
@@ -154,3 +155,28 @@ def test_pooled_connections_are_read_only_and_reused(db, parallel):
     idle = list(pool._idle)
     archive.search(db, "министр")
     assert idle and set(map(id, pool._idle)) == set(map(id, idle))
+
+
+def test_pooled_readers_are_opened_by_the_archives_sqlite_and_no_other(db, parallel, tmp_path):
+    """Two SQLite copies with one file open in a process break each other's POSIX locks:
+    readers come from kantkg.db's module, as the archive's own connection does."""
+    archive.search(db, "Бишкек")
+    pool = searchpool._pool_for(searchpool.database_path(db.conn), type(db.conn))
+    conn = pool.acquire()
+    try:
+        assert type(conn) is type(db.conn) and isinstance(conn, sqlite3.Connection)
+    finally:
+        pool.release(conn)
+    if sqlite3 is stdlib_sqlite3:
+        pytest.skip("no pysqlite3 here: the archive runs on the stdlib sqlite3 itself")
+    with pytest.raises(TypeError):
+        searchpool.ReaderPool(str(tmp_path / "x.db"), 1, factory=stdlib_sqlite3.Connection)
+    foreign = stdlib_sqlite3.connect(tmp_path / "foreign.db")  # a file of its own
+    foreign.execute("CREATE TABLE t (x)")
+    foreign.commit()
+    try:
+        assert searchpool.parallel_top(foreign, "SELECT rowid, 0 AS score FROM t WHERE 1", [],
+                                       10, max_rowid=10**6) is None
+    finally:
+        foreign.close()
+    assert not [key for key in searchpool._pools if key[1].endswith("foreign.db")]
