@@ -46,15 +46,23 @@ EXIT_MEANINGS = {
     EXIT_ERROR_RATE: "crawl failed: too many requests failed",
 }
 
-db_option = click.option(
-    "--db", default=settings.KANT_DB, show_default=True, envvar="KANT_DB",
-    help="Archive file (env KANT_DB).",
-)
-
-
 def fail(message: str, code: int) -> None:
     click.echo(f"kantkg: {message}", err=True)
     sys.exit(code)
+
+
+def _archive_path(_ctx, _param, value: str) -> str:
+    """A file path: an SQLite URI (file:...?mode=ro) would be taken as a relative path
+    and the logs and lock beside it created in a directory named `file:`."""
+    if value.startswith("file:"):
+        fail(f"--db {value}: give the archive's file path, not an SQLite URI", EXIT_USAGE)
+    return value
+
+
+db_option = click.option(
+    "--db", default=settings.KANT_DB, show_default=True, envvar="KANT_DB",
+    callback=_archive_path, help="Archive file (env KANT_DB).",
+)
 
 
 def open_db(path: str, must_exist: bool = True):
@@ -360,7 +368,7 @@ def replica(port: int, articles: int, seed: int, markups: tuple[str, ...],
 
 @main.command()
 @click.option("--articles", default=300, show_default=True, type=click.IntRange(1, 100_000))
-@click.option("--db", default="data/demo.db", show_default=True,
+@click.option("--db", default="data/demo.db", show_default=True, callback=_archive_path,
               help="Demo archive (recreated on every run).")
 def demo(articles: int, db: str) -> None:
     """Serve the replica, crawl it with `scrapy crawl kant`, show the archive and a search."""

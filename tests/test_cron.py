@@ -74,19 +74,27 @@ def test_lock_of_a_killed_crawl_is_not_stale(site, tmp_path):
 
 def test_unwritable_archive_is_exit_5(site, tmp_path):
     if os.geteuid() == 0:
-        # root ignores file modes: make the file unwritable by SQLite's own rules instead
+        # root ignores file modes: an archive path SQLite cannot open as a file instead
         db = tmp_path / "kant.db"
-        archive.open_archive(db).close()
-        result = kantkg("crawl", "--base-url", site.base_url, "--db", f"file:{db}?mode=ro")
-        assert result.returncode in (2, 5)
-        return
-    ro = tmp_path / "ro"
-    ro.mkdir()
-    archive.open_archive(ro / "kant.db").close()
-    (ro / "kant.db").chmod(0o444)
-    ro.chmod(0o555)
-    result = kantkg("crawl", "--base-url", site.base_url, "--db", str(ro / "kant.db"))
-    assert result.returncode == 5 and result.stderr.count("\n") == 1
+        db.mkdir()
+    else:
+        ro = tmp_path / "ro"
+        ro.mkdir()
+        archive.open_archive(ro / "kant.db").close()
+        (ro / "kant.db").chmod(0o444)
+        ro.chmod(0o555)
+        db = ro / "kant.db"
+    result = kantkg("crawl", "--base-url", site.base_url, "--db", str(db))
+    assert result.returncode == 5 and result.stderr.count("\n") == 1, result.stderr
+
+
+def test_an_sqlite_uri_as_archive_path_is_refused_before_anything_is_created(tmp_path):
+    before = set(ROOT.iterdir())
+    result = kantkg("crawl", "--base-url", "http://127.0.0.1:9", "--db",
+                    f"file:{tmp_path / 'kant.db'}?mode=ro")
+    assert result.returncode == 2 and result.stderr.count("\n") == 1
+    assert "not an SQLite URI" in result.stderr
+    assert set(ROOT.iterdir()) == before  # no directory named `file:` in the cwd
 
 
 def test_health_exit_codes(tmp_path):
