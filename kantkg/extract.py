@@ -699,8 +699,8 @@ def _remove_noise(container) -> None:
     # distinct value: no Python test on every element (a page of a million <br> stays
     # cheap, and a news page ~2x cheaper than reading each element's attributes).
     doomed = dict.fromkeys(container.iter(*_NOISE_TAGS))
-    for values, memo, decide in ((_CLASS_VALUES(container), _noisy_classes, _is_noise_class),
-                                 (_ID_VALUES(container), _noisy_ids, _is_noise_id)):
+    for values, memo, decide in ((_CLASS_VALUES_IN(container), _noisy_classes, _is_noise_class),
+                                 (_ID_VALUES_IN(container), _noisy_ids, _is_noise_id)):
         for value in values:
             noisy = memo.get(value)
             if noisy is None:
@@ -728,8 +728,8 @@ def _is_noise_id(value: str) -> bool:
     return bool(class_words(value) & site.NOISE_CLASS_WORDS or value in _NOISE_IDS)
 
 
-_CLASS_VALUES = etree.XPath(".//@class")
-_ID_VALUES = etree.XPath(".//@id")
+_CLASS_VALUES_IN = etree.XPath(".//@class")
+_ID_VALUES_IN = etree.XPath(".//@id")
 _VOID_TAGS = _TEXTLESS_TAGS - ALWAYS_NOISE_TAGS
 _MEMO_MAX = 20_000
 _noisy_classes: dict[str, bool] = {}
