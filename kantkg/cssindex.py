@@ -14,8 +14,9 @@ Anything else is refused when the selector is compiled, never silently mis-match
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import lru_cache, partial
 
 from cssselect import parse as parse_css
 from cssselect.parser import Attrib, Class, CombinedSelector, Element, Hash, Negation
@@ -111,10 +112,30 @@ def class_words(value: str) -> frozenset[str]:
     return frozenset(_CLASS_WORD_RE.findall(value.lower()))
 
 
-# Class attribute values seen before -> the names in them worth indexing, per vocabulary.
-# A site repeats a few hundred values on every page; the cap bounds odd inputs.
-_MEMO_MAX = 20_000
-_memos: dict[tuple, dict[str, tuple[str, ...]]] = {}
+class ValueMemo(dict):
+    """Attribute value -> what a rule decided about it, each distinct value decided once.
+
+    A site repeats a few hundred class values on every page: a hit is a plain dict lookup
+    in C, a miss calls `decide`. Values from attribute XPaths are "smart" strings that
+    hold their element, so a plain copy is stored, never the tree; the size is capped for
+    odd inputs.
+    """
+
+    MAX_VALUES = 20_000
+
+    def __init__(self, decide: Callable[[str], object]) -> None:
+        super().__init__()
+        self.decide = decide
+
+    def __missing__(self, value: str):
+        if len(self) >= self.MAX_VALUES:
+            self.clear()
+        decided = self[str(value)] = self.decide(value)
+        return decided
+
+
+# Class attribute values -> the names in them worth indexing, one memo per vocabulary.
+_memos: dict[tuple, ValueMemo] = {}
 _CLASS_VALUES = etree.XPath("//@class")
 _ID_VALUES = etree.XPath("//@id")
 
@@ -127,6 +148,15 @@ def _values_of(attribute: str) -> etree.XPath:
 
 
 _ATTRIBUTE_NAME_RE = re.compile(r"[a-z_][a-z0-9_.-]*")
+
+
+def _worth_indexing(names: frozenset[str] | None, words: frozenset[str],
+                    value: str) -> tuple[str, ...]:
+    """The class names in a class attribute value that an index for `names` keeps."""
+    found = dict.fromkeys(value.split())
+    if names is None:
+        return tuple(found)
+    return tuple(n for n in found if n in names or class_words(n) & words)
 
 
 class ClassIndex:
@@ -142,18 +172,15 @@ class ClassIndex:
         self.root = root
         self.names = names
         self.words = words
-        memo = _memos.setdefault((names, words), {})
-        if len(memo) > _MEMO_MAX:
-            memo.clear()
+        memo = _memos.get((names, words))
+        if memo is None:
+            memo = _memos[names, words] = ValueMemo(partial(_worth_indexing, names, words))
         by_class: dict[str, list] = {}
         by_id: dict[str, list] = {}
         # Attribute values from one XPath, elements only for the values that matter:
         # ~2x cheaper than reading two attributes from every element in Python.
         for value in _CLASS_VALUES(root):
-            kept = memo.get(value)
-            if kept is None:
-                kept = memo[str(value)] = self._worth_indexing(value)
-            if kept:
+            if kept := memo[value]:
                 el = value.getparent()
                 for name in kept:
                     found = by_class.get(name)
@@ -167,12 +194,6 @@ class ClassIndex:
         self.by_class = by_class
         self.by_id = by_id
         self._by_attribute: dict[str, list] = {}
-
-    def _worth_indexing(self, value: str) -> tuple[str, ...]:
-        names = dict.fromkeys(value.split())
-        if self.names is None:
-            return tuple(names)
-        return tuple(n for n in names if n in self.names or class_words(n) & self.words)
 
     def _candidates(self, last: Compound) -> list:
         if last.classes:

@@ -25,7 +25,7 @@ from urllib.parse import urljoin
 from lxml import etree
 
 from kantkg import dates, site
-from kantkg.cssindex import ClassIndex, class_words, compile_selector
+from kantkg.cssindex import ClassIndex, ValueMemo, class_words, compile_selector
 from kantkg.encoding import decode_html, detect_encoding
 
 ARTICLE_TYPES = frozenset({
@@ -699,16 +699,9 @@ def _remove_noise(container) -> None:
     # distinct value: no Python test on every element (a page of a million <br> stays
     # cheap, and a news page ~2x cheaper than reading each element's attributes).
     doomed = dict.fromkeys(container.iter(*_NOISE_TAGS))
-    for values, memo, decide in ((_CLASS_VALUES_IN(container), _noisy_classes, _is_noise_class),
-                                 (_ID_VALUES_IN(container), _noisy_ids, _is_noise_id)):
-        for value in values:
-            noisy = memo.get(value)
-            if noisy is None:
-                if len(memo) > _MEMO_MAX:
-                    memo.clear()
-                noisy = memo[str(value)] = decide(value)
-            if noisy:
-                doomed[value.getparent()] = None
+    for values, noisy in ((_CLASS_VALUES_IN(container), _NOISY_CLASS),
+                          (_ID_VALUES_IN(container), _NOISY_ID)):
+        doomed.update((value.getparent(), None) for value in values if noisy[value])
     doomed.update(dict.fromkeys(el for el in container.iter(*_CAPTION_TAGS) if _is_caption(el)))
     # Lengths before any drop: exactly what dropping in document order would measure
     # (an element's descendants go after it), whatever order the sets came in.
@@ -730,10 +723,9 @@ def _is_noise_id(value: str) -> bool:
 
 _CLASS_VALUES_IN = etree.XPath(".//@class")
 _ID_VALUES_IN = etree.XPath(".//@id")
+_NOISY_CLASS = ValueMemo(_is_noise_class)
+_NOISY_ID = ValueMemo(_is_noise_id)
 _VOID_TAGS = _TEXTLESS_TAGS - ALWAYS_NOISE_TAGS
-_MEMO_MAX = 20_000
-_noisy_classes: dict[str, bool] = {}
-_noisy_ids: dict[str, bool] = {}
 
 
 def _split_noise_selectors(selectors: tuple[str, ...]) -> tuple[frozenset, frozenset, frozenset]:

@@ -88,3 +88,18 @@ def test_every_site_selector_compiles():
     for css in SELECTORS:
         assert compile_selector(css).parts
     assert isinstance(parse(b"<p>x</p>"), etree._Element)
+
+
+def test_value_memo_decides_each_value_once_and_keeps_no_tree():
+    from kantkg.cssindex import ValueMemo
+
+    calls = []
+    memo = ValueMemo(lambda value: calls.append(value) or value.upper())
+    root = parse(b"<html><body><p class='a'>1</p><p class='a'>2</p><p class='b'>3</p></body>"
+                 b"</html>")
+    assert [memo[value] for value in root.xpath("//@class")] == ["A", "A", "B"]
+    assert calls == ["a", "b"]
+    assert all(type(key) is str for key in memo)  # not lxml's strings holding the element
+    memo.MAX_VALUES = 2
+    memo["c"]
+    assert list(memo) == ["c"]  # full: started over rather than growing
