@@ -635,21 +635,19 @@ def _generic_section(page: Page) -> str | None:
     if len(trails) > 1:
         index = _doc_index(page)
         trails.sort(key=lambda el: index.get(el, 0))
-    crumbs = [a for el in trails if el.tag not in ("html", "body")
-              for a in el.iter("a") if _is_category_link(a)]
+    crumbs = [a for el in trails if el.tag not in ("html", "body") for a in _CATEGORY_LINKS(el)]
     if crumbs:
         return _text(crumbs[-1]) or None
-    links = [(a, text) for a in _CATEGORY_LINKS(page.root) if (text := _text(a))]
+    body = page.root.find("body")
+    links = [(a, text) for a in (_CATEGORY_LINKS(body) if body is not None else ())
+             if (text := _text(a))]
     nearest = _nearest(page, links, max_distance=SECTION_MAX_DISTANCE)
     return nearest[0][1] if nearest else None
 
 
-_CATEGORY_LINKS = etree.XPath("//body//a[" + " or ".join(
+# Links to a section page, in or under the element (the one rule for "category link").
+_CATEGORY_LINKS = etree.XPath("descendant-or-self::a[" + " or ".join(
     f"contains(@href, '{part}')" for part in site.CATEGORY_PATH_PARTS) + "]")
-
-
-def _is_category_link(a) -> bool:
-    return any(part in (a.get("href") or "") for part in site.CATEGORY_PATH_PARTS)
 
 
 def extract_tags(page: Page) -> tuple[list[str], str | None]:
