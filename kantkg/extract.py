@@ -88,10 +88,8 @@ def _drop_tree(el) -> None:
 
 # What the page's class index holds: the classes the site selectors name, and classes
 # made of the words the generic layers look for (Page.with_class_word).
-_SITE_SELECTORS = (*site.TITLE_SELECTORS, *site.BODY_SELECTORS, *site.AUTHOR_SELECTORS,
-                   *site.SECTION_SELECTORS, *site.TAG_SELECTORS,
-                   *(css for css, _attr in site.PUBLISHED_SELECTORS + site.MODIFIED_SELECTORS))
-_INDEXED_NAMES = frozenset().union(*(compile_selector(css).classes for css in _SITE_SELECTORS))
+_INDEXED_NAMES = frozenset().union(
+    *(compile_selector(css).classes for css in site.FIELD_SELECTORS))
 _AUTHOR_CLASS_WORDS = ("author",)
 _BREADCRUMB_CLASS_WORDS = ("breadcrumbs", "breadcrumb", "crumbs")
 _INDEXED_WORDS = frozenset(_AUTHOR_CLASS_WORDS + _BREADCRUMB_CLASS_WORDS)

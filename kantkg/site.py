@@ -186,6 +186,10 @@ SECTION_SELECTORS = (
 TAG_SELECTORS = (
     ".tags-links a", ".td-tags a", ".jeg_post_tags a", ".post-tags a", "a[rel='tag']",
 )
+# Every selector above, once: what the extractor's class index must be able to answer.
+FIELD_SELECTORS = tuple(dict.fromkeys((
+    *TITLE_SELECTORS, *BODY_SELECTORS, *AUTHOR_SELECTORS, *SECTION_SELECTORS, *TAG_SELECTORS,
+    *(css for css, _attr in PUBLISHED_SELECTORS + MODIFIED_SELECTORS))))
 
 # Never article text, wherever they sit in a page: removed before body extraction.
 # Simple selectors only (tag, .class, #id): they are matched with set lookups.

@@ -15,9 +15,7 @@ from kantkg.extract import parse
 
 FIXTURES = load_fixtures(Path(__file__).parent / "fixtures" / "pages")
 SELECTORS = sorted({
-    *site.TITLE_SELECTORS, *site.BODY_SELECTORS, *site.AUTHOR_SELECTORS,
-    *site.SECTION_SELECTORS, *site.TAG_SELECTORS,
-    *(css for css, _attr in site.PUBLISHED_SELECTORS + site.MODIFIED_SELECTORS),
+    *site.FIELD_SELECTORS,
     "h1", "title", "div p", "article .entry-content p", "a[href]", "#main",
     "div:not(.entry-content)", "[itemprop=author]",
 })
