@@ -356,16 +356,39 @@ def _class_words(el) -> frozenset[str] | set[str]:
     return class_words(names) if names.strip() else _NO_WORDS
 
 
-def _short_ancestors(text_node, max_chars: int) -> Iterator:
-    """The element holding a text node, then its ancestors below <body>, while their
-    whole text stays within max_chars: where a date or byline line can be."""
-    el = text_node.getparent()
-    if el is not None and text_node.is_tail:
-        el = el.getparent()
-    while el is not None and el.tag not in ("body", "html") and \
-            len(_text(el)) <= max_chars:
-        yield el
-        el = el.getparent()
+def _short_holders(text_nodes: Iterable, max_chars: int) -> dict:
+    """The elements holding the text nodes, and their ancestors below <body> while their
+    whole text stays within max_chars (where a date or byline line can be) -> that text.
+
+    Each element's text is measured once: a walk up stops at an element already seen,
+    short or too long (its ancestors are longer still).
+    """
+    found: dict = {}
+    too_long: set = set()
+    for text_node in text_nodes:
+        el = text_node.getparent()
+        if el is not None and text_node.is_tail:
+            el = el.getparent()
+        while el is not None and el.tag not in ("body", "html") and \
+                el not in found and el not in too_long:
+            text = _text(el)
+            if len(text) > max_chars:
+                too_long.add(el)
+                break
+            found[el] = text
+            el = el.getparent()
+    return found
+
+
+_BODY_TEXTS = etree.XPath("//body//text()")
+
+
+def _body_texts(page: Page) -> list:
+    """The text nodes of <body>, fetched once for the generic date and author layers
+    (filtered in Python: XPath's translate() and contains() cost ~3x more)."""
+    if "texts" not in page.cache:
+        page.cache["texts"] = _BODY_TEXTS(page.root)
+    return page.cache["texts"]
 
 
 # Generic-layer values are taken nearest the headline, never from these places.
@@ -512,24 +535,20 @@ def _unique(candidates: list[list[str]]) -> list[list[str]]:
 
 # Texts with a digit, and <time>: where a date can be. The elements holding a short
 # text with a digit are the holders of these text nodes and their ancestors (see
-# _short_ancestors); testing the text nodes in libxml2 is several times cheaper than
-# measuring the whole text of every element.
-_DIGIT_TEXTS = etree.XPath("//body//text()[translate(., '0123456789', '') != .]")
+# _short_holders): cheaper than measuring the whole text of every element.
+_DIGIT_RE = re.compile("[0-9]")
 _TIMES = etree.XPath("//body//time")
 DATE_LINE_MAX_CHARS = 120
 
 
-def _date_holders(page: Page) -> list:
-    """<time> elements and the elements whose whole text (6 to 120 characters) has a
-    digit, each once."""
-    found: dict = {}
-    for text in _DIGIT_TEXTS(page.root):
-        for el in _short_ancestors(text, DATE_LINE_MAX_CHARS):
-            if el in found:
-                break  # its ancestors were reached from an earlier text
-            found[el] = None
-    found.update(dict.fromkeys(_TIMES(page.root)))
-    return list(found)
+def _date_holders(page: Page) -> dict:
+    """<time> elements and the elements whose whole text (up to 120 characters) has a
+    digit, each once -> their text (None for a <time> not measured yet)."""
+    digit_texts = [text for text in _body_texts(page) if _DIGIT_RE.search(text)]
+    found: dict = _short_holders(digit_texts, DATE_LINE_MAX_CHARS)
+    for el in _TIMES(page.root):
+        found.setdefault(el, None)
+    return found
 
 
 def _generic_dates(page: Page) -> Iterator[str]:
@@ -537,18 +556,20 @@ def _generic_dates(page: Page) -> Iterator[str]:
     short leaf texts holding a date. Nearness keeps out today's date in the top bar,
     dates of related posts and comment times."""
     found = []
-    for el in _date_holders(page):
+    for el, text in _date_holders(page).items():
         if el.tag in ALWAYS_NOISE_TAGS:
             continue
         if el.tag == "time" and (value := el.get("datetime")):
             found.append((el, value))
             continue
-        inline_only = not any(isinstance(c.tag, str) and c.tag in BLOCK_TAGS for c in el)
-        if el.tag == "time" or _class_words(el) & _DATE_CLASS_WORDS or inline_only:
+        if text is None:
             text = _text(el)
-            if 6 <= len(text) <= DATE_LINE_MAX_CHARS and _DATE_IN_TEXT_RE.search(text) and \
-                    _DAY_IN_TEXT_RE.search(text):
-                found.append((el, text))
+        if not (6 <= len(text) <= DATE_LINE_MAX_CHARS and _DATE_IN_TEXT_RE.search(text) and
+                _DAY_IN_TEXT_RE.search(text)):
+            continue
+        if el.tag == "time" or _class_words(el) & _DATE_CLASS_WORDS or \
+                not any(isinstance(c.tag, str) and c.tag in BLOCK_TAGS for c in el):
+            found.append((el, text))
     for _el, text in _nearest(page, found)[:3]:
         yield text
 
@@ -572,8 +593,6 @@ def extract_author(page: Page) -> tuple[str | None, str | None]:
 
 _AUTHOR_LABEL_RE = re.compile(r"(?:[Аа]втор|[Тт]екст)\s*:")
 _AUTHOR_LABEL_STEMS = ("втор", "екст")  # what _AUTHOR_LABEL_RE needs, case aside
-_AUTHOR_LABEL_TEXTS = etree.XPath(
-    "//body//text()[" + " or ".join(f"contains(., '{stem}')" for stem in _AUTHOR_LABEL_STEMS) + "]")
 BYLINE_MAX_CHARS = 120
 
 
@@ -585,8 +604,9 @@ def _generic_author(page: Page) -> str | None:
     body = page.root.find("body")
     if body is not None and page.may_mention(*_AUTHOR_LABEL_STEMS) and \
             _AUTHOR_LABEL_RE.search(_text_content(body)):
-        for text_node in _AUTHOR_LABEL_TEXTS(page.root):
-            elements += _short_ancestors(text_node, BYLINE_MAX_CHARS)
+        labels = [text for text in _body_texts(page)
+                  if any(stem in text for stem in _AUTHOR_LABEL_STEMS)]
+        elements += _short_holders(labels, BYLINE_MAX_CHARS)
     candidates = []
     for el in dict.fromkeys(elements):
         if el.tag in _TEXTLESS_TAGS or el.tag in ("body", "html"):
