@@ -55,9 +55,11 @@ LEAD_MIN_CHARS = 80              # a lead beside the text block is a real senten
 LISTING_MIN_HEADLINE_LINKS = 3
 _BR = "\x00"
 _PARAGRAPH_BREAK_RE = re.compile(r"[ \t\r\n\f\v]*\x00(?:[ \t\r\n\f\v]*\x00)+[ \t\r\n\f\v]*")
+# (Each starts with a lookahead for the first characters its alternatives can start
+# with: the same matches, and the engine skips other positions ~2x faster.)
 _DATE_IN_TEXT_RE = re.compile(
-    r"\d{1,2}\.\d{1,2}\.\d{2,4}|\d{4}-\d{2}-\d{2}|\d{1,2}\s+[а-яё]+\s+\d{4}"
-    r"|(?:сегодня|вчера)\b|\d{1,2}:\d{2}",
+    r"(?=[\dсв])(?:\d{1,2}\.\d{1,2}\.\d{2,4}|\d{4}-\d{2}-\d{2}|\d{1,2}\s+[а-яё]+\s+\d{4}"
+    r"|(?:сегодня|вчера)\b|\d{1,2}:\d{2})",
     re.IGNORECASE,
 )
 
@@ -397,8 +399,8 @@ _FAR_CLASS_WORDS = frozenset({"comment", "comments", "related", "widget", "sideb
                               "footer", "topbar", "respond"})
 _DATE_CLASS_WORDS = frozenset({"date", "time", "posted", "published", "timestamp",
                                "datetime"})
-_DAY_IN_TEXT_RE = re.compile(r"\d{1,2}[./-]\d{1,2}[./-]\d{2,4}|\d{1,2}\s+[а-яё]{3,}"
-                             r"|\d{4}-\d{2}-\d{2}|сегодня|вчера", re.IGNORECASE)
+_DAY_IN_TEXT_RE = re.compile(r"(?=[\dсв])(?:\d{1,2}[./-]\d{1,2}[./-]\d{2,4}|\d{1,2}\s+[а-яё]{3,}"
+                             r"|\d{4}-\d{2}-\d{2}|сегодня|вчера)", re.IGNORECASE)
 _AUTHOR_IN_LINE_RE = re.compile(
     r"(?:^|[\s|·,;])(?:[Аа]втор|[Тт]екст)\s*:\s*([A-ZА-ЯЁ][\w.’'-]+(?:\s+[A-ZА-ЯЁ][\w.’'-]+){0,3})")
 _NAME_RE = re.compile(r"^[A-ZА-ЯЁ][\w.’'-]+(?:\s+[A-ZА-ЯЁ][\w.’'-]+){0,3}$")
@@ -406,21 +408,53 @@ SECTION_MAX_DISTANCE = 40  # elements between headline and a category link
 
 
 def _title_anchor(page: Page):
-    """The element showing the headline (an <h1> if it is one), found once per page."""
+    """The element showing the headline, found once per page: an <h1> showing the title,
+    else the first element of _ANCHOR_TAGS showing it, else the first <h1>."""
     if "anchor" not in page.cache:
-        title = (page.cache.get("title") or "").casefold()
+        h1s = _H1S(page.root)
+        title = " ".join((page.cache.get("title") or "").split())
         anchor = None
         if title:
-            for el in page.root.xpath("//body//h1 | //body//h2 | //body//b | //body//strong"
-                                      " | //body//div | //body//span | //body//td"):
-                if _text(el).casefold() == title:
-                    anchor = el
-                    break
-        if anchor is None:
-            found = page.root.xpath("//body//h1")
-            anchor = found[0] if found else None
+            anchor = next((h1 for h1 in h1s if _text(h1).casefold() == title.casefold()), None)
+            if anchor is None:
+                anchor = _element_showing(page, title)
+        if anchor is None and h1s:
+            anchor = h1s[0]
         page.cache["anchor"] = anchor
     return page.cache["anchor"]
+
+
+_H1S = etree.XPath("//body//h1")
+_ANCHOR_TAGS = frozenset({"h1", "h2", "b", "strong", "div", "span", "td"})
+
+
+def _element_showing(page: Page, title: str):
+    """The first element of _ANCHOR_TAGS whose whole text is the title (case aside).
+
+    Looked for upwards from the text nodes holding the title's longest word as written:
+    the first such node inside the element comes before any node of a later match, and
+    walks stop where the text grows longer than the title. (Measuring the text of every
+    candidate in document order instead costs up to 0.3 ms: wrappers hold the whole page.)
+    """
+    folded = title.casefold()
+    word = max(title.split(), key=len)
+    for text_node in _body_texts(page):
+        if word not in text_node:
+            continue
+        el = text_node.getparent()
+        if text_node.is_tail:
+            el = el.getparent()
+        showing = None
+        while el is not None and el.tag not in ("body", "html"):
+            text = _text(el).casefold()
+            if len(text) > len(folded):
+                break
+            if text == folded and el.tag in _ANCHOR_TAGS:
+                showing = el  # the outermost one showing just the title
+            el = el.getparent()
+        if showing is not None:
+            return showing
+    return None
 
 
 def _doc_index(page: Page) -> dict:
@@ -429,22 +463,31 @@ def _doc_index(page: Page) -> dict:
     return page.cache["index"]
 
 
-def _is_far(el) -> bool:
+def _is_far(page: Page, el) -> bool:
     """Inside navigation, footers, sidebars, comments or forms (<body> classes describe
-    the whole page and say nothing here)."""
+    the whole page and say nothing here). Decided once per element: candidates share
+    their ancestors."""
+    memo = page.cache.setdefault("far", {})
+    path = []
+    far = False
     while el is not None and el.tag not in ("body", "html"):
-        if el.tag in _FAR_TAGS and not (el.tag == "header" and el.xpath(".//h1")):
-            return True
-        if _class_words(el) & _FAR_CLASS_WORDS:
-            return True
+        if el in memo:
+            far = memo[el]
+            break
+        path.append(el)
+        if el.tag in _FAR_TAGS and not (el.tag == "header" and el.xpath(".//h1")) or \
+                _class_words(el) & _FAR_CLASS_WORDS:
+            far = True
+            break
         el = el.getparent()
-    return False
+    memo.update(dict.fromkeys(path, far))
+    return far
 
 
 def _nearest(page: Page, found: list[tuple], max_distance: int | None = None) -> list[tuple]:
     """(element, value) pairs outside furniture, nearest the headline first (after it
     before before it at equal distance)."""
-    found = [(el, value) for el, value in found if not _is_far(el)]
+    found = [(el, value) for el, value in found if not _is_far(page, el)]
     if len(found) < 2 and max_distance is None:
         return found  # nothing to rank: no need to find the headline
     anchor = _title_anchor(page)
