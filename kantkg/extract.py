@@ -897,21 +897,30 @@ def _generic_container(root):
             continue
         parent = el.getparent()
         if el.tag == "p" and parent is not None:
-            length = len(_text_content(el).strip()) - _link_text_len(el)
+            length = len(_text_content(el).strip()) - (_link_text_len(el) if len(el) else 0)
             if length >= MIN_PARAGRAPH_SCORE_CHARS:
                 scores[parent] += length
                 grand = parent.getparent()
                 if grand is not None:
                     scores[grand] += length / 2
             continue
-        # Text sitting directly in a block (br-separated or <div>-paragraphs).
-        own = len((el.text or "").strip()) + sum(
-            len((c.tail or "").strip()) for c in el if c.tag not in BLOCK_TAGS)
+        # Text sitting directly in a block (br-separated or <div>-paragraphs): one look
+        # at the children for it, their <br> and whether any is a block.
+        own = len(el.text.strip()) if el.text else 0
+        breaks = 0
+        has_block = False
+        for child in el:
+            if child.tag in BLOCK_TAGS:
+                has_block = True
+                continue
+            if child.tag == "br":
+                breaks += 1
+            if child.tail:
+                own += len(child.tail.strip())
         if own >= MIN_PARAGRAPH_SCORE_CHARS:
             # A <div> that is one paragraph votes for its parent; a block holding
             # <br>-separated paragraphs is itself the container.
-            is_paragraph = el.tag == "div" and len(el.findall("br")) < 2 and not any(
-                isinstance(c.tag, str) and c.tag in BLOCK_TAGS for c in el)
+            is_paragraph = el.tag == "div" and breaks < 2 and not has_block
             target = parent if is_paragraph else el
             if target is None:
                 continue

@@ -40,11 +40,17 @@ def normalize_text(text: str) -> str:
 
 def comparison_key(text: str) -> str:
     """The form two paragraphs are compared in; never stored."""
-    text = _FOLD_RE.sub(lambda m: _FOLD[m.group()], unicodedata.normalize("NFKC", text))
+    if not unicodedata.is_normalized("NFKC", text):  # (a quick check in C, usually true)
+        text = unicodedata.normalize("NFKC", text)
+    text = _FOLD_RE.sub(_fold, text)
     text = text.casefold().replace("ё", "е")
     if not _is_plain(text):
         text = " ".join(text.split())
     return text.rstrip(_TRAILING_PUNCT)
+
+
+def _fold(match: re.Match) -> str:
+    return _FOLD[match.group()]
 
 
 def _is_plain(text: str) -> bool:
@@ -79,12 +85,15 @@ class CleanResult:
 def _is_near_duplicate(words: frozenset[str], earlier: list[frozenset[str]]) -> bool:
     """Word-set Jaccard: cheap (set operations) and blind to letter-frequency similarity,
     which makes any two Russian paragraphs of equal length look alike to char ratios."""
+    size = len(words)
     for other in earlier:
-        small, big = sorted((len(words), len(other)))
-        if small < big * NEAR_DUPLICATE_SIMILARITY:
+        other_size = len(other)
+        # (sets whose sizes differ by more than the similarity allows cannot be alike)
+        if size < other_size * NEAR_DUPLICATE_SIMILARITY or \
+                other_size < size * NEAR_DUPLICATE_SIMILARITY:
             continue
         common = len(words & other)
-        if common >= NEAR_DUPLICATE_SIMILARITY * (len(words) + len(other) - common):
+        if common >= NEAR_DUPLICATE_SIMILARITY * (size + other_size - common):
             return True
     return False
 
