@@ -111,7 +111,6 @@ class Page:
     microdata: etree._Element | None = None       # the Article itemscope
     meta: dict[str, list[str]] = field(default_factory=dict)
     cache: dict = field(default_factory=dict)       # title, anchor, document order, classes
-    source: bytes | str = ""                        # what was parsed: UTF-8 bytes or text
 
     @property
     def classes(self) -> ClassIndex:
@@ -134,17 +133,6 @@ class Page:
     def with_class_word(self, *words: str) -> list:
         """Elements whose class or id holds one of the words (see class_words)."""
         return self.classes.with_class_word(frozenset(words))
-
-    def may_mention(self, *words: str) -> bool:
-        """False only when none of the words can be in the page's text: a search of the
-        source in C, to skip walks of the tree looking for them. (Character references
-        could spell any word: a page with numeric ones or HTML5's Cyrillic names, &acy;,
-        is always "maybe".)"""
-        source = self.source
-        if isinstance(source, bytes):
-            return b"&#" in source or b"cy;" in source or \
-                any(word.encode("utf-8") in source for word in words)
-        return "&#" in source or "cy;" in source or any(word in source for word in words)
 
     @property
     def strong_article_signal(self) -> bool:
@@ -172,14 +160,9 @@ _TEXT_PARSER = etree.HTMLParser()
 def parse(page_html: bytes | str, encoding: str | None = None):
     """Page bytes (or text) -> the root element, or None for an empty/unparseable page.
 
-    `encoding` is the charset an HTTP header declared, if any.
+    `encoding` is the charset an HTTP header declared, if any. Valid UTF-8, the usual
+    case, goes to libxml2 as bytes: no decoding into a str and back.
     """
-    return _parse_source(page_html, encoding)[0]
-
-
-def _parse_source(page_html: bytes | str, encoding: str | None) -> tuple:
-    """-> (root or None, what libxml2 read: UTF-8 bytes or text). Valid UTF-8, the usual
-    case, goes to libxml2 as bytes: no decoding into a str and back."""
     if isinstance(page_html, bytes) and detect_encoding(page_html, encoding) == "utf-8":
         data: bytes | str = page_html.translate(None, _CONTROL_BYTES)
         parser = _UTF8_PARSER
@@ -189,11 +172,11 @@ def _parse_source(page_html: bytes | str, encoding: str | None) -> tuple:
         data = _CONTROL_RE.sub("", text) if _CONTROL_RE.search(text) else text
         parser = _TEXT_PARSER
     if not data.strip():
-        return None, data
+        return None
     try:
-        return etree.fromstring(data, parser), data
+        return etree.fromstring(data, parser)
     except (etree.ParserError, ValueError):  # XMLSyntaxError is a ParserError
-        return None, data
+        return None
 
 
 def _types(node: dict) -> set[str]:
@@ -263,10 +246,10 @@ def _find_microdata(page: Page) -> None:
 
 
 def load_page(page_html: bytes | str, url: str, encoding: str | None = None) -> Page | None:
-    root, source = _parse_source(page_html, encoding)
+    root = parse(page_html, encoding)
     if root is None:
         return None
-    page = Page(url=url, root=root, source=source)
+    page = Page(url=url, root=root)
     _load_jsonld(page)
     _load_meta(page)
     _find_microdata(page)
@@ -645,8 +628,10 @@ def _generic_author(page: Page) -> str | None:
     around a text with the label, and those with the class word."""
     elements = page.with_class_word(*_AUTHOR_CLASS_WORDS)
     body = page.root.find("body")
-    if body is not None and page.may_mention(*_AUTHOR_LABEL_STEMS) and \
-            _AUTHOR_LABEL_RE.search(_text_content(body)):
+    body_text = _text_content(body) if body is not None else ""
+    # (the stems first: str.find is ~10x quicker than the regex on a page of text)
+    if any(stem in body_text for stem in _AUTHOR_LABEL_STEMS) and \
+            _AUTHOR_LABEL_RE.search(body_text):
         labels = [text for text in _body_texts(page)
                   if any(stem in text for stem in _AUTHOR_LABEL_STEMS)]
         elements += _short_holders(labels, BYLINE_MAX_CHARS)
