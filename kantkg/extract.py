@@ -281,8 +281,15 @@ def _ld_text(value) -> str | None:
 def _microdata_el(page: Page, prop: str):
     if page.microdata is None:
         return None
-    found = page.microdata.xpath(f".//*[@itemprop='{prop}']")
-    return found[0] if found else None
+    if "itemprops" not in page.cache:  # one walk of the scope for every property asked
+        first: dict = {}
+        for value in _ITEMPROPS_IN(page.microdata):
+            first.setdefault(str(value), value.getparent())
+        page.cache["itemprops"] = first
+    return page.cache["itemprops"].get(prop)
+
+
+_ITEMPROPS_IN = etree.XPath(".//*/@itemprop")  # (descendants: not the scope itself)
 
 
 def _microdata_text(page: Page, prop: str) -> str | None:
@@ -469,18 +476,19 @@ def _is_far(page: Page, el) -> bool:
 
 def _nearest(page: Page, found: list[tuple], max_distance: int | None = None) -> list[tuple]:
     """(element, value) pairs outside furniture, nearest the headline first (after it
-    before before it at equal distance)."""
-    found = [(el, value) for el, value in found if not _is_far(page, el)]
-    if len(found) < 2 and max_distance is None:
-        return found  # nothing to rank: no need to find the headline
+    before before it at equal distance); with max_distance, only those that near."""
+    if max_distance is None:
+        found = [(el, value) for el, value in found if not _is_far(page, el)]
+        if len(found) < 2:
+            return found  # nothing to rank: no need to find the headline
     anchor = _title_anchor(page)
     index = _doc_index(page)
     at = index.get(anchor, 0) if anchor is not None else 0
     ranked = []
     for el, value in found:
         distance = index.get(el, 0) - at
-        if max_distance is not None and abs(distance) > max_distance:
-            continue
+        if max_distance is not None and (abs(distance) > max_distance or _is_far(page, el)):
+            continue  # (distance first: menus hold many links, all far from the headline)
         ranked.append(((abs(distance), distance < 0), el, value))
     ranked.sort(key=lambda r: r[0])
     return [(el, value) for _, el, value in ranked]
@@ -687,10 +695,11 @@ def _generic_section(page: Page) -> str | None:
     if crumbs:
         return _text(crumbs[-1]) or None
     body = page.root.find("body")
-    links = [(a, text) for a in (_CATEGORY_LINKS(body) if body is not None else ())
-             if (text := _text(a))]
-    nearest = _nearest(page, links, max_distance=SECTION_MAX_DISTANCE)
-    return nearest[0][1] if nearest else None
+    links = [(a, None) for a in (_CATEGORY_LINKS(body) if body is not None else ())]
+    for a, _ in _nearest(page, links, max_distance=SECTION_MAX_DISTANCE):
+        if text := _text(a):
+            return text
+    return None
 
 
 # Links to a section page, in or under the element (the one rule for "category link").
@@ -925,9 +934,9 @@ def extract_body(page: Page, title: str | None) -> tuple[list[str], str | None, 
     """-> (raw paragraphs, layer, container element)."""
     candidates = []
     if page.microdata is not None:
-        found = page.microdata.xpath(".//*[@itemprop='articleBody']")
-        if found:
-            candidates.append((found[0], "microdata"))
+        found = _microdata_el(page, "articleBody")
+        if found is not None:
+            candidates.append((found, "microdata"))
     site_el = _site_container(page)
     if site_el is not None:
         candidates.append((site_el, "site"))
