@@ -630,16 +630,25 @@ _AUTHOR_LABEL_STEMS = ("втор", "екст")  # what _AUTHOR_LABEL_RE needs, c
 BYLINE_MAX_CHARS = 120
 
 
+def _has_author_label(text: str) -> bool:
+    """_AUTHOR_LABEL_RE.search(text), tried only where a stem is: str.find is ~10x
+    quicker than the regex engine on a page of Cyrillic text."""
+    for stem in _AUTHOR_LABEL_STEMS:
+        at = text.find(stem, 1)  # (the label's first letter comes before the stem)
+        while at > 0:
+            if _AUTHOR_LABEL_RE.match(text, at - 1):
+                return True
+            at = text.find(stem, at + 1)
+    return False
+
+
 def _generic_author(page: Page) -> str | None:
     """A labelled byline («Дата: ... | Автор: Имя») or a name in an element of class
     "author", nearest the headline. Only elements that can hold one are looked at: those
     around a text with the label, and those with the class word."""
     elements = page.with_class_word(*_AUTHOR_CLASS_WORDS)
     body = page.root.find("body")
-    body_text = _text_content(body) if body is not None else ""
-    # (the stems first: str.find is ~10x quicker than the regex on a page of text)
-    if any(stem in body_text for stem in _AUTHOR_LABEL_STEMS) and \
-            _AUTHOR_LABEL_RE.search(body_text):
+    if body is not None and _has_author_label(_text_content(body)):
         labels = [text for text in _body_texts(page)
                   if any(stem in text for stem in _AUTHOR_LABEL_STEMS)]
         elements += _short_holders(labels, BYLINE_MAX_CHARS)
