@@ -16,7 +16,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from functools import lru_cache, partial
+from functools import cached_property, lru_cache, partial
 
 from cssselect import parse as parse_css
 from cssselect.parser import Attrib, Class, CombinedSelector, Element, Hash, Negation
@@ -163,8 +163,9 @@ class ClassIndex:
     """Elements of one document by class and id, in document order.
 
     `names` limits the classes indexed to those selectors will ask for (plus those made of
-    one of `words`, for with_class_word); None indexes every class. Built before the tree
-    is changed: elements removed later may still be returned.
+    one of `words`, for with_class_word); None indexes every class. Build it, and ask for
+    ids or class words once, before changing the tree (ids are indexed on first use):
+    elements removed later may still be returned.
     """
 
     def __init__(self, root, names: frozenset[str] | None = None,
@@ -176,7 +177,6 @@ class ClassIndex:
         if memo is None:
             memo = _memos[names, words] = ValueMemo(partial(_worth_indexing, names, words))
         by_class: dict[str, list] = {}
-        by_id: dict[str, list] = {}
         # Attribute values from one XPath, elements only for the values that matter:
         # ~2x cheaper than reading two attributes from every element in Python.
         for value in _CLASS_VALUES(root):
@@ -188,12 +188,18 @@ class ClassIndex:
                         by_class[name] = [el]
                     else:
                         found.append(el)
-        for value in _ID_VALUES(root):
+        self.by_class = by_class
+        self._by_attribute: dict[str, list] = {}
+
+    @cached_property
+    def by_id(self) -> dict[str, list]:
+        """Elements by id, on first use: the site selectors name no ids, so most pages
+        never need this walk."""
+        by_id: dict[str, list] = {}
+        for value in _ID_VALUES(self.root):
             if value:
                 by_id.setdefault(str(value), []).append(value.getparent())
-        self.by_class = by_class
-        self.by_id = by_id
-        self._by_attribute: dict[str, list] = {}
+        return by_id
 
     def _candidates(self, last: Compound) -> list:
         if last.classes:
@@ -228,7 +234,8 @@ class ClassIndex:
     def _possible(self, selector: Selector) -> bool:
         """False when a class or id the selector needs is nowhere in the page: most
         site selectors belong to other themes and end here."""
-        return self.by_class.keys() >= selector.classes and self.by_id.keys() >= selector.ids
+        return self.by_class.keys() >= selector.classes and \
+            (not selector.ids or self.by_id.keys() >= selector.ids)
 
     def select(self, css: str) -> list:
         """Elements matching `css`, in document order (the root itself included)."""
