@@ -348,6 +348,12 @@ def _class_words(el) -> frozenset[str] | set[str]:
     return class_words(names) if names.strip() else _NO_WORDS
 
 
+def _holder(text_node):
+    """The element whose text the text node is part of (a tail belongs to the parent)."""
+    el = text_node.getparent()
+    return el.getparent() if el is not None and text_node.is_tail else el
+
+
 def _short_holders(text_nodes: Iterable, max_chars: int) -> dict:
     """The elements holding the text nodes, and their ancestors below <body> while their
     whole text stays within max_chars (where a date or byline line can be) -> that text.
@@ -358,9 +364,7 @@ def _short_holders(text_nodes: Iterable, max_chars: int) -> dict:
     found: dict = {}
     too_long: set = set()
     for text_node in text_nodes:
-        el = text_node.getparent()
-        if el is not None and text_node.is_tail:
-            el = el.getparent()
+        el = _holder(text_node)
         while el is not None and el.tag not in ("body", "html") and \
                 el not in found and el not in too_long:
             text = _text(el)
@@ -431,9 +435,7 @@ def _element_showing(page: Page, title: str):
     for text_node in _body_texts(page):
         if word not in text_node:
             continue
-        el = text_node.getparent()
-        if text_node.is_tail:
-            el = el.getparent()
+        el = _holder(text_node)
         showing = None
         while el is not None and el.tag not in ("body", "html"):
             text = _text(el).casefold()
