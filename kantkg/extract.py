@@ -902,7 +902,7 @@ def _generic_container(root):
             continue
         parent = el.getparent()
         if el.tag == "p" and parent is not None:
-            length = len(_text_content(el).strip()) - (_link_text_len(el) if len(el) else 0)
+            length = len(_text_content(el).strip()) - _link_text_len(el)
             if length >= MIN_PARAGRAPH_SCORE_CHARS:
                 scores[parent] += length
                 grand = parent.getparent()
@@ -938,6 +938,8 @@ def _generic_container(root):
 
 
 def _link_text_len(el) -> int:
+    if len(el) == 0 and el.tag != "a":
+        return 0  # (a leaf holds no link: no iterator to build, once per paragraph)
     return sum(len(_text_content(a).strip()) for a in el.iter("a"))
 
 
