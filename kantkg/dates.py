@@ -24,6 +24,7 @@ from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 from kantkg import site
+from kantkg.whitespace import squash
 
 LOCAL_TZ = ZoneInfo(site.TIMEZONE)
 
@@ -176,7 +177,7 @@ def parse_date(text: str | None, now: datetime | None = None) -> ParsedDate | No
     """
     if not text:
         return None
-    text = " ".join(str(text).split())
+    text = squash(str(text))
     if not text or len(text) > 200:
         return None
     parsed = _parse_iso(text) or _parse_rfc822(text) or _parse_common_ru(text)

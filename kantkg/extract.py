@@ -27,6 +27,7 @@ from lxml import etree
 from kantkg import dates, site
 from kantkg.cssindex import ClassIndex, ValueMemo, class_words, compile_selector
 from kantkg.encoding import decode_html, detect_encoding
+from kantkg.whitespace import squash
 
 ARTICLE_TYPES = frozenset({
     "Article", "NewsArticle", "ReportageNewsArticle", "AnalysisNewsArticle",
@@ -73,7 +74,7 @@ def _text_content(node) -> str:
 
 
 def _text(node) -> str:
-    return " ".join(_text_content(node).split()) if node is not None else ""
+    return squash(_text_content(node)) if node is not None else ""
 
 
 def _drop_tree(el) -> None:
@@ -152,9 +153,10 @@ _CONTROL_BYTES = bytes([*range(0x00, 0x09), 0x0B, 0x0C, *range(0x0E, 0x20), 0x7F
 _CONTROL_RE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _XML_DECLARATION_RE = re.compile(r"^\s*<\?xml[^>]*>")
 # Plain lxml elements: lxml.html's element-class lookup runs Python code for every
-# element touched, a third of the cost of walking a page.
-_UTF8_PARSER = etree.HTMLParser(encoding="utf-8")
-_TEXT_PARSER = etree.HTMLParser()
+# element touched, a third of the cost of walking a page. No table of id attributes:
+# nothing looks elements up by id through libxml2, and building it is ~7% of parsing.
+_UTF8_PARSER = etree.HTMLParser(encoding="utf-8", collect_ids=False)
+_TEXT_PARSER = etree.HTMLParser(collect_ids=False)
 
 
 def parse(page_html: bytes | str, encoding: str | None = None):
@@ -269,7 +271,7 @@ def _ld_value(page: Page, key: str):
 def _ld_text(value) -> str | None:
     """A JSON-LD value as text: strings, names of objects, lists joined by ', '."""
     if isinstance(value, str):
-        return " ".join(value.split()) or None
+        return squash(value) or None
     if isinstance(value, dict):
         return _ld_text(value.get("name") or value.get("@value"))
     if isinstance(value, list):
@@ -301,7 +303,7 @@ def _microdata_text(page: Page, prop: str) -> str | None:
         if name:
             el = name[0]
     value = el.get("content") or el.get("datetime") or _text(el)
-    return " ".join(value.split()) or None
+    return squash(value) or None
 
 
 def _first_selected(page: Page, selectors: Iterable[str]) -> str | None:
@@ -334,7 +336,7 @@ def _strip_one_site_name(title: str) -> str | None:
 
 def strip_site_name(title: str) -> str:
     """«Title - Информационное агентство «Кант»» -> «Title» (prefix or suffix)."""
-    title = " ".join(title.split())
+    title = squash(title)
     while (shorter := _strip_one_site_name(title)) is not None:
         title = shorter
     return title
@@ -406,7 +408,7 @@ def _title_anchor(page: Page):
     else the first element of _ANCHOR_TAGS showing it, else the first <h1>."""
     if "anchor" not in page.cache:
         h1s = _H1S(page.root)
-        title = " ".join((page.cache.get("title") or "").split())
+        title = squash(page.cache.get("title") or "")
         anchor = None
         if title:
             anchor = next((h1 for h1 in h1s if _text(h1).casefold() == title.casefold()), None)
@@ -523,7 +525,7 @@ def _selected_values(page: Page, selectors: Iterable[tuple[str, str]]) -> Iterat
         for el in page.select(css):
             value = el.get(attr) if attr else _text(el)
             if value and value.strip():
-                yield " ".join(value.split())
+                yield squash(value)
 
 
 _PUBLISHED_META = ("article:published_time", "og:published_time", "datepublished",
@@ -850,9 +852,9 @@ def text_blocks(container) -> list[tuple[str, float]]:
             if _LINK_START in piece:
                 links = sum(len(m.strip()) for m in _LINK_TEXT_RE.findall(piece))
                 piece = piece.replace(_LINK_START, "").replace(_LINK_END, "")
-            text = " ".join(piece.split())  # (the <br> marker, NUL, is no whitespace)
+            text = squash(piece)  # (the <br> marker, NUL, is no whitespace)
             if _BR in text:
-                text = " ".join(text.replace(_BR, " ").split())
+                text = squash(text.replace(_BR, " "))
             if text:
                 blocks.append((text, min(1.0, links / len(text))))
 
@@ -860,24 +862,22 @@ def text_blocks(container) -> list[tuple[str, float]]:
         if el.text:
             buf.append(el.text)
         for child in el:
-            tag = child.tag if isinstance(child.tag, str) else None
-            if tag is None:
-                pass  # comment or processing instruction: only its tail counts
+            tag = child.tag  # (a comment's or processing instruction's is a function)
+            if tag in BLOCK_TAGS:
+                if buf:
+                    flush()
+                walk(child)
+                if buf:
+                    flush()
             elif tag == "br":
                 buf.append(_BR)
-            elif tag in BLOCK_TAGS:
-                flush()
-                walk(child)
-                flush()
-            elif tag in ALWAYS_NOISE_TAGS:
-                pass
             elif tag == "a":
                 buf.append(_LINK_START)
                 walk(child)
                 buf.append(_LINK_END)
-            else:
+            elif isinstance(tag, str) and tag not in ALWAYS_NOISE_TAGS:
                 walk(child)
-            if child.tail:
+            if child.tail:  # (a comment's tail counts, its text does not)
                 buf.append(child.tail)
 
     walk(container)
@@ -959,7 +959,7 @@ def extract_body(page: Page, title: str | None) -> tuple[list[str], str | None, 
             return paragraphs, layer, container
     ld_body = page.jsonld.get("articleBody")
     if isinstance(ld_body, str) and len(ld_body.strip()) >= MIN_BODY_CHARS:
-        parts = [" ".join(p.split()) for p in re.split(r"\n\s*\n|\r?\n", ld_body)]
+        parts = [squash(p) for p in re.split(r"\n\s*\n|\r?\n", ld_body)]
         return [p for p in parts if p], "jsonld", None
     body = page.root.find("body")
     if body is None:
@@ -977,15 +977,14 @@ def _lead_before(page: Page, container, title: str | None) -> list[str]:
     """A lead paragraph standing between the headline and the text block (a sibling of
     the container, as in many news themes) belongs to the article."""
     anchor = _title_anchor(page)
-    index = _doc_index(page)
-    if anchor is None or anchor.getparent() is not container.getparent():
+    if anchor is None or anchor.getparent() is not container.getparent() or \
+            not any(sibling is anchor for sibling in container.itersiblings(preceding=True)):
         return []
     lead = []
-    for sibling in container.itersiblings(preceding=True):
+    for sibling in container.itersiblings(preceding=True):  # up to the headline
         if sibling is anchor:
             break
-        if not isinstance(sibling.tag, str) or sibling.tag not in ("p", "div") or \
-                index.get(sibling, 0) < index.get(anchor, 0):
+        if not isinstance(sibling.tag, str) or sibling.tag not in ("p", "div"):
             continue
         blocks = text_blocks(sibling)
         if len(blocks) == 1 and len(blocks[0][0]) >= LEAD_MIN_CHARS and \

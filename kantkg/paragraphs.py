@@ -13,6 +13,7 @@ import unicodedata
 from dataclasses import dataclass, field
 
 from kantkg import site
+from kantkg.whitespace import is_squashed, squash
 
 # Short lines may legitimately repeat («—» separators, «Вопрос:» labels in interviews).
 MIN_DEDUPE_CHARS = 20
@@ -32,10 +33,9 @@ _TRAILING_PUNCT = " .,;:!?…\"'-"  # stripped after whitespace is collapsed to 
 
 def normalize_text(text: str) -> str:
     """The stored form: NFC, invisible characters removed, whitespace (NBSP too) collapsed."""
-    if _is_plain(text) and unicodedata.is_normalized("NFC", text):
+    if is_squashed(text) and unicodedata.is_normalized("NFC", text):
         return text  # what extraction hands over, nearly always: checked in C, not rebuilt
-    text = _INVISIBLE_RE.sub("", unicodedata.normalize("NFC", text))
-    return " ".join(text.split())
+    return squash(_INVISIBLE_RE.sub("", unicodedata.normalize("NFC", text)))
 
 
 def comparison_key(text: str) -> str:
@@ -44,20 +44,12 @@ def comparison_key(text: str) -> str:
         text = unicodedata.normalize("NFKC", text)
     text = _FOLD_RE.sub(_fold, text)
     text = text.casefold().replace("ё", "е")
-    if not _is_plain(text):
-        text = " ".join(text.split())
+    text = squash(text)
     return text.rstrip(_TRAILING_PUNCT)
 
 
 def _fold(match: re.Match) -> str:
     return _FOLD[match.group()]
-
-
-def _is_plain(text: str) -> bool:
-    """True when collapsing whitespace would change nothing and no invisible character is
-    in the text: isprintable() is False for every whitespace character but the space, and
-    for the invisible ones (tested in tests/test_paragraphs.py)."""
-    return text.isprintable() and "  " not in text and text[:1] != " " and text[-1:] != " "
 
 
 def boilerplate_reason(text: str, key: str | None = None) -> str | None:

@@ -197,3 +197,19 @@ def test_a_labelled_byline_is_found_however_the_page_spells_it(byline, encoding)
     shortcut must not miss labels spelled as character references or in other charsets."""
     item = extract_raw(_byline_page(byline, encoding), "https://kant.kg/2021-05-25/slug/")
     assert item["author"] == "Айгуль Осмонова"
+
+
+def _lead_page(before: str, after: str) -> str:
+    text = "".join(f"<p>{n}-й абзац статьи о строительстве дорог в Чуйской области.</p>"
+                   for n in range(1, 9))
+    return (f'<html><body><div class="story">{before}<h1>Дороги</h1>{after}'
+            f'<div class="story-text">{text}</div></div></body></html>')
+
+
+def test_a_lead_between_headline_and_text_block_is_the_first_paragraph():
+    lead = "<p>" + "Правительство выделит деньги на ремонт дорог в Чуйской области. " * 2 + "</p>"
+    item = extract_raw(_lead_page("", lead), "https://kant.kg/2021-05-25/dorogi/")
+    assert item["paragraphs"][0].startswith("Правительство выделит")
+    assert len(item["paragraphs"]) == 9
+    before = extract_raw(_lead_page(lead, ""), "https://kant.kg/2021-05-25/dorogi/")
+    assert before["paragraphs"][0].startswith("1-й абзац") and len(before["paragraphs"]) == 8
