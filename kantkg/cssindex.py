@@ -179,7 +179,8 @@ class ClassIndex:
         by_class: dict[str, list] = {}
         # Attribute values from one XPath, elements only for the values that matter:
         # ~2x cheaper than reading two attributes from every element in Python.
-        for value in _CLASS_VALUES(root):
+        self.class_values = _CLASS_VALUES(root)
+        for value in self.class_values:
             if kept := memo[value]:
                 el = value.getparent()
                 for name in kept:
@@ -196,10 +197,22 @@ class ClassIndex:
         """Elements by id, on first use: the site selectors name no ids, so most pages
         never need this walk."""
         by_id: dict[str, list] = {}
-        for value in _ID_VALUES(self.root):
+        for value in self.id_values:
             if value:
                 by_id.setdefault(str(value), []).append(value.getparent())
         return by_id
+
+    @cached_property
+    def id_values(self) -> list:
+        return _ID_VALUES(self.root)
+
+    def values_under(self, el) -> tuple[list, list]:
+        """The class and id attribute values (XPath results: .getparent() is the element)
+        of el and its descendants, taken from the index's own passes instead of two more
+        XPath walks. A subtree's values are one run of the document-order lists; finding
+        its ends walks up from the values before and after it, so this suits an element
+        near the top (<body>), and only a tree not changed since the index was built."""
+        return _run_under(self.class_values, el), _run_under(self.id_values, el)
 
     def _candidates(self, last: Compound) -> list:
         if last.classes:
@@ -260,6 +273,20 @@ class ClassIndex:
                     seen.add(el)
                     found.append(el)  # nested containers only repeat: order holds
         return found
+
+
+def _run_under(values: list, top) -> list:
+    def under(value) -> bool:
+        el = value.getparent()
+        while el is not None and el is not top:
+            el = el.getparent()
+        return el is not None
+
+    start = next((n for n, value in enumerate(values) if under(value)), len(values))
+    end = len(values)
+    while end > start and not under(values[end - 1]):
+        end -= 1
+    return values[start:end]
 
 
 def _has_ancestors(el, compounds: list[Compound]) -> bool:

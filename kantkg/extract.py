@@ -704,20 +704,33 @@ def _generic_section(page: Page) -> str | None:
     if len(trails) > 1:
         index = _doc_index(page)
         trails.sort(key=lambda el: index.get(el, 0))
-    crumbs = [a for el in trails if el.tag not in ("html", "body") for a in _CATEGORY_LINKS(el)]
+    crumbs = [a for el in trails if el.tag not in ("html", "body") for a in el.iter("a")
+              if _is_category_href(a.get("href"))]
     if crumbs:
         return _text(crumbs[-1]) or None
-    body = page.root.find("body")
-    links = [(a, None) for a in (_CATEGORY_LINKS(body) if body is not None else ())]
+    links = [(a, None) for a, href in _body_links(page) if _is_category_href(href)]
     for a, _ in _nearest(page, links, max_distance=SECTION_MAX_DISTANCE):
         if text := _text(a):
             return text
     return None
 
 
-# Links to a section page, in or under the element (the one rule for "category link").
-_CATEGORY_LINKS = etree.XPath("descendant-or-self::a[" + " or ".join(
-    f"contains(@href, '{part}')" for part in site.CATEGORY_PATH_PARTS) + "]")
+_CATEGORY_HREF_RE = re.compile("|".join(map(re.escape, site.CATEGORY_PATH_PARTS)))
+
+
+def _is_category_href(href: str | None) -> bool:
+    """A link to a section page (the one rule for "category link")."""
+    return bool(href and _CATEGORY_HREF_RE.search(href))
+
+
+def _body_links(page: Page) -> list[tuple]:
+    """(<a>, href) for <body>'s links, read once for the generic section and tag layers:
+    an XPath contains() test per link costs ~2x this pass and the filtering together."""
+    if "links" not in page.cache:
+        body = page.root.find("body")
+        page.cache["links"] = [(a, href) for a in body.iter("a") if (href := a.get("href"))] \
+            if body is not None else []
+    return page.cache["links"]
 
 
 def extract_tags(page: Page) -> tuple[list[str], str | None]:
@@ -735,8 +748,8 @@ def extract_tags(page: Page) -> tuple[list[str], str | None]:
         tags = [_text(a) for a in page.select(css) if _text(a)]
         if tags:
             return list(dict.fromkeys(tags)), "site"
-    tags = [_text(a).lstrip("#") for a in page.root.xpath("//body//a[contains(@href, '/tag/')]")
-            if _text(a)]
+    tags = [text.lstrip("#") for a, href in _body_links(page)
+            if "/tag/" in href and (text := _text(a))]
     return (list(dict.fromkeys(tags)), "generic") if tags else ([], None)
 
 
@@ -759,18 +772,21 @@ def extract_canonical(page: Page) -> tuple[str, str]:
 # --------------------------------------------------------------------- body
 
 
-def _remove_noise(container) -> None:
+def _remove_noise(container, attribute_values: tuple[list, list] | None = None) -> None:
     """Drop furniture inside the container: by tag or selector always, by class word
-    unless the element holds most of the container's text (then it is a wrapper)."""
+    unless the element holds most of the container's text (then it is a wrapper).
+    `attribute_values`: the container's class and id values when the caller has them
+    (ClassIndex.values_under)."""
     total = len(_text_content(container)) or 1
     # Tags filtered by libxml2, class and id values from one XPath each, decided once per
     # distinct value: no Python test on every element (a page of a million <br> stays
     # cheap, and a news page ~2x cheaper than reading each element's attributes).
     doomed = dict.fromkeys(container.iter(*_NOISE_TAGS))
-    for values, noisy in ((_CLASS_VALUES_IN(container), _NOISY_CLASS),
-                          (_ID_VALUES_IN(container), _NOISY_ID)):
+    class_values, id_values = attribute_values or (_CLASS_VALUES_IN(container),
+                                                   _ID_VALUES_IN(container))
+    for values, noisy in ((class_values, _NOISY_CLASS), (id_values, _NOISY_ID)):
         doomed.update((value.getparent(), None) for value in values if noisy[value])
-    doomed.update(dict.fromkeys(el for el in container.iter(*_CAPTION_TAGS) if _is_caption(el)))
+    doomed.update(dict.fromkeys(_captions(container)))
     # Lengths before any drop: exactly what dropping in document order would measure
     # (an element's descendants go after it), whatever order the sets came in.
     drop = [el for el in doomed if el is not container and el.tag not in _VOID_TAGS and
@@ -818,6 +834,19 @@ _LINK_TEXT_RE = re.compile("\x01([^\x01\x02]*)\x02")
 
 
 CAPTION_MAX_CHARS = 200
+
+
+def _captions(container) -> Iterator:
+    """The captions inside the container, looked for after each image (a page has a few
+    images and many inline elements): the first element after its <br>s."""
+    for img in container.iter("img"):
+        if img is container or (img.tail or "").strip():
+            continue
+        el = img.getnext()
+        while el is not None and el.tag == "br" and not (el.tail or "").strip():
+            el = el.getnext()
+        if el is not None and el.tag in _CAPTION_TAGS and _is_caption(el):
+            yield el
 
 
 def _is_caption(el) -> bool:
@@ -964,7 +993,8 @@ def extract_body(page: Page, title: str | None) -> tuple[list[str], str | None, 
     body = page.root.find("body")
     if body is None:
         return [], None, None
-    _remove_noise(body)
+    # (the class index's attribute values hold only while no candidate above was cleaned)
+    _remove_noise(body, None if candidates else page.classes.values_under(body))
     container = _generic_container(body)
     if container is None:
         return [], None, None

@@ -44,6 +44,43 @@ def test_element_text_skips_comments_and_keeps_tails_of_children():
     assert extract._text_content(i) == ""
 
 
+@pytest.mark.parametrize("fixture", FIXTURES, ids=lambda f: f.name)
+def test_captions_found_from_images_are_all_the_captions(fixture):
+    body = extract.parse(fixture.html).find("body")
+    plainly = [el for el in body.iter(*extract._CAPTION_TAGS) if extract._is_caption(el)]
+    assert set(extract._captions(body)) == set(plainly)
+
+
+def test_captions_after_images_and_line_breaks():
+    body = extract.parse(
+        "<html><body><div><img src=a><br><i>Фото: Кабар</i> Текст <img src=b>"
+        "<em>Фото: пресс-служба</em><img src=c> подпись<span>не подпись</span>"
+        "<img src=d><br>, <small>и не эта</small></div></body></html>").find("body")
+    assert [el.text for el in extract._captions(body)] == ["Фото: Кабар", "Фото: пресс-служба"]
+
+
+@pytest.mark.parametrize("fixture", FIXTURES, ids=lambda f: f.name)
+def test_class_index_values_under_body_are_the_body_xpath_values(fixture):
+    from kantkg.cssindex import ClassIndex
+
+    root = extract.parse(fixture.html)
+    body = root.find("body")
+    classes, ids = ClassIndex(root).values_under(body)
+    for got, xpath in ((classes, ".//@class"), (ids, ".//@id")):
+        want = body.xpath(xpath)
+        assert [(v, v.getparent()) for v in got] == [(v, v.getparent()) for v in want]
+
+
+def test_class_index_values_under_skip_html_and_head():
+    from kantkg.cssindex import ClassIndex
+
+    root = extract.parse('<html class="js" id="top"><head><title class="t">x</title></head>'
+                         '<body class="single"><p class="a" id="p">x</p></body></html>')
+    classes, ids = ClassIndex(root).values_under(root.find("body"))
+    assert classes == ["single", "a"] and ids == ["p"]
+    assert ClassIndex(root).values_under(root.find("head")) == (["t"], [])
+
+
 def _short_holders_plainly(text_nodes, max_chars):
     found = {}
     for node in text_nodes:
