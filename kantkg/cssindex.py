@@ -141,10 +141,13 @@ _ID_VALUES = etree.XPath("//@id")
 
 
 @lru_cache(maxsize=64)
-def _values_of(attribute: str) -> etree.XPath:
-    if not _ATTRIBUTE_NAME_RE.fullmatch(attribute):
-        raise ValueError(f"unsupported attribute name {attribute!r}")
-    return etree.XPath(f"//@{attribute}")
+def _values_of(attribute: str, tag: str | None = None) -> etree.XPath:
+    """//tag/@attribute: libxml2 skips the other tags (`a[rel~=tag]` never looks at the
+    <link rel> elements of <head>)."""
+    for name in (attribute, tag or "_"):
+        if not _ATTRIBUTE_NAME_RE.fullmatch(name):
+            raise ValueError(f"unsupported attribute or tag name {name!r}")
+    return etree.XPath(f"//{tag or '*'}/@{attribute}")
 
 
 _ATTRIBUTE_NAME_RE = re.compile(r"[a-z_][a-z0-9_.-]*")
@@ -190,7 +193,7 @@ class ClassIndex:
                     else:
                         found.append(el)
         self.by_class = by_class
-        self._by_attribute: dict[str, list] = {}
+        self._by_attribute: dict[tuple[str, str | None], list] = {}
 
     @cached_property
     def by_id(self) -> dict[str, list]:
@@ -220,16 +223,18 @@ class ClassIndex:
         if last.ids:
             return self.by_id.get(last.ids[0], [])
         if last.attrs:
-            return self._with_attribute(last.attrs[0][0])
+            return self._with_attribute(last.attrs[0][0], last.tag)
         if last.tag is not None:
             return list(self.root.iter(last.tag))
         return list(self.root.iter(etree.Element))
 
-    def _with_attribute(self, name: str) -> list:
-        """Elements carrying the attribute (`a[rel~=tag]` need not test every link)."""
-        found = self._by_attribute.get(name)
+    def _with_attribute(self, name: str, tag: str | None) -> list:
+        """Elements (of the tag) carrying the attribute (`a[rel~=tag]` need not test every
+        link)."""
+        found = self._by_attribute.get((name, tag))
         if found is None:
-            found = self._by_attribute[name] = [v.getparent() for v in _values_of(name)(self.root)]
+            found = self._by_attribute[name, tag] = \
+                [v.getparent() for v in _values_of(name, tag)(self.root)]
         return found
 
     def with_class_word(self, words: frozenset[str]) -> list:

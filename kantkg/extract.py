@@ -120,6 +120,13 @@ class Page:
             self.cache["classes"] = ClassIndex(self.root, _INDEXED_NAMES, _INDEXED_WORDS)
         return self.cache["classes"]
 
+    @property
+    def body(self):
+        """The <body> element, or None (ElementPath's find costs ~1 µs a call)."""
+        if "body" not in self.cache:
+            self.cache["body"] = self.root.find("body")
+        return self.cache["body"]
+
     def select(self, css: str) -> list:
         """Elements matching a CSS selector, in document order."""
         return self.classes.select(css)
@@ -407,7 +414,7 @@ def _title_anchor(page: Page):
     """The element showing the headline, found once per page: an <h1> showing the title,
     else the first element of _ANCHOR_TAGS showing it, else the first <h1>."""
     if "anchor" not in page.cache:
-        h1s = _H1S(page.root)
+        h1s = list(page.body.iter("h1")) if page.body is not None else []
         title = squash(page.cache.get("title") or "")
         anchor = None
         if title:
@@ -420,7 +427,6 @@ def _title_anchor(page: Page):
     return page.cache["anchor"]
 
 
-_H1S = etree.XPath("//body//h1")
 _ANCHOR_TAGS = frozenset({"h1", "h2", "b", "strong", "div", "span", "td"})
 
 
@@ -575,7 +581,6 @@ def _unique(candidates: list[list[str]]) -> list[list[str]]:
 # text with a digit are the holders of these text nodes and their ancestors (see
 # _short_holders): cheaper than measuring the whole text of every element.
 _DIGIT_RE = re.compile("[0-9]")
-_TIMES = etree.XPath("//body//time")
 DATE_LINE_MAX_CHARS = 120
 
 
@@ -584,7 +589,7 @@ def _date_holders(page: Page) -> dict:
     digit, each once -> their text (None for a <time> not measured yet)."""
     digit_texts = [text for text in _body_texts(page) if _DIGIT_RE.search(text)]
     found: dict = _short_holders(digit_texts, DATE_LINE_MAX_CHARS)
-    for el in _TIMES(page.root):
+    for el in page.body.iter("time") if page.body is not None else ():
         found.setdefault(el, None)
     return found
 
@@ -651,7 +656,7 @@ def _generic_author(page: Page) -> str | None:
     "author", nearest the headline. Only elements that can hold one are looked at: those
     around a text with the label, and those with the class word."""
     elements = page.with_class_word(*_AUTHOR_CLASS_WORDS)
-    body = page.root.find("body")
+    body = page.body
     if body is not None and _has_author_label(_text_content(body)):
         labels = [text for text in _body_texts(page)
                   if any(stem in text for stem in _AUTHOR_LABEL_STEMS)]
@@ -727,7 +732,7 @@ def _body_links(page: Page) -> list[tuple]:
     """(<a>, href) for <body>'s links, read once for the generic section and tag layers:
     an XPath contains() test per link costs ~2x this pass and the filtering together."""
     if "links" not in page.cache:
-        body = page.root.find("body")
+        body = page.body
         page.cache["links"] = [(a, href) for a in body.iter("a") if (href := a.get("href"))] \
             if body is not None else []
     return page.cache["links"]
@@ -922,11 +927,10 @@ def _site_container(page: Page):
     return None
 
 
-def _generic_container(root):
+def _generic_container(body):
     """The element holding the most paragraph text (readability-style voting)."""
     scores: dict = defaultdict(float)
-    body = root.find("body")
-    for el in (body if body is not None else root).iter(etree.Element):
+    for el in body.iter(etree.Element):
         if el.tag in ALWAYS_NOISE_TAGS or el.tag in ("a", "li", "h1", "h2", "h3"):
             continue
         parent = el.getparent()
@@ -990,7 +994,7 @@ def extract_body(page: Page, title: str | None) -> tuple[list[str], str | None, 
     if isinstance(ld_body, str) and len(ld_body.strip()) >= MIN_BODY_CHARS:
         parts = [squash(p) for p in re.split(r"\n\s*\n|\r?\n", ld_body)]
         return [p for p in parts if p], "jsonld", None
-    body = page.root.find("body")
+    body = page.body
     if body is None:
         return [], None, None
     # (the class index's attribute values hold only while no candidate above was cleaned)
@@ -1053,7 +1057,7 @@ def non_article_reason(page: Page, title: str | None) -> str | None:
     """Why the page is not a single article (listing, search, error page), or None."""
     if page.strong_article_signal:
         return None
-    body = page.root.find("body")
+    body = page.body
     classes = set((body.get("class") or "").split()) if body is not None else set()
     if classes & site.NON_ARTICLE_BODY_CLASSES and not classes & {"single", "single-post"}:
         return "listing page (body class)"
@@ -1066,9 +1070,8 @@ def non_article_reason(page: Page, title: str | None) -> str | None:
         return f"og:type {og_type}"
     if title and title.casefold().strip(" .!") in site.NOT_FOUND_TITLES:
         return "error page"
-    headline_links = {
-        a.get("href") for a in page.root.xpath("//h2//a[@href] | //h3//a[@href] | //h4//a[@href]")
-    }
+    headline_links = {href for heading in page.root.iter("h2", "h3", "h4")
+                      for a in heading.iter("a") if (href := a.get("href")) is not None}
     if len(headline_links) >= LISTING_MIN_HEADLINE_LINKS and not site.is_article_url(page.url):
         return "listing page (headline links)"
     return None
