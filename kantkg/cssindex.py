@@ -194,6 +194,8 @@ class ClassIndex:
                         found.append(el)
         self.by_class = by_class
         self._by_attribute: dict[tuple[str, str | None], list] = {}
+        self._attribute_words: dict[tuple[str, str | None, str], dict[str, list]] = {}
+        self._by_tag: dict[str, list] = {}
 
     @cached_property
     def by_id(self) -> dict[str, list]:
@@ -218,15 +220,27 @@ class ClassIndex:
         return _run_under(self.class_values, el), _run_under(self.id_values, el)
 
     def _candidates(self, last: Compound) -> list:
+        """A superset of the elements matching `last`, in document order."""
         if last.classes:
             return self.by_class.get(last.classes[0], [])
         if last.ids:
             return self.by_id.get(last.ids[0], [])
         if last.attrs:
-            return self._with_attribute(last.attrs[0][0], last.tag)
+            name, operator, value = last.attrs[0]
+            if operator == "exists":
+                return self._with_attribute(name, last.tag)
+            return self._by_attribute_value(name, last.tag, operator).get(value, [])
         if last.tag is not None:
-            return list(self.root.iter(last.tag))
+            return self._with_tag(last.tag)
         return list(self.root.iter(etree.Element))
+
+    def _with_tag(self, tag: str) -> list:
+        """The elements of a tag, one walk per tag for the page (`article h1`, `article
+        time` and `article .content` all start from the <article>s)."""
+        found = self._by_tag.get(tag)
+        if found is None:
+            found = self._by_tag[tag] = list(self.root.iter(tag))
+        return found
 
     def _with_attribute(self, name: str, tag: str | None) -> list:
         """Elements (of the tag) carrying the attribute (`a[rel~=tag]` need not test every
@@ -236,6 +250,19 @@ class ClassIndex:
             found = self._by_attribute[name, tag] = \
                 [v.getparent() for v in _values_of(name, tag)(self.root)]
         return found
+
+    def _by_attribute_value(self, name: str, tag: str | None, operator: str) -> dict:
+        """Elements (of the tag) by attribute value ("=") or by each word of it ("~="),
+        from one XPath: a page has dozens of <a rel>, a selector wants one word."""
+        key = (name, tag, operator)
+        index = self._attribute_words.get(key)
+        if index is None:
+            index = self._attribute_words[key] = {}
+            for value in _values_of(name, tag)(self.root):
+                el = value.getparent()
+                for word in dict.fromkeys(value.split()) if operator == "~=" else (value,):
+                    index.setdefault(str(word), []).append(el)
+        return index
 
     def with_class_word(self, words: frozenset[str]) -> list:
         """Elements whose class or id holds one of `words` as a whole word (see
@@ -249,18 +276,15 @@ class ClassIndex:
                     found.update(dict.fromkeys(elements))
         return list(found)
 
-    def _possible(self, selector: Selector) -> bool:
-        """False when a class or id the selector needs is nowhere in the page: most
-        site selectors belong to other themes and end here."""
-        return self.by_class.keys() >= selector.classes and \
-            (not selector.ids or self.by_id.keys() >= selector.ids)
-
     def select(self, css: str) -> list:
         """Elements matching `css`, in document order (the root itself included)."""
         selector = compile_selector(css)
         if self.names is not None and not selector.classes <= self.names:
             raise ValueError(f"{css!r} needs classes that are not indexed")
-        if not self._possible(selector):
+        # A class or id the selector needs that is nowhere in the page: most site
+        # selectors belong to other themes and end here.
+        if not self.by_class.keys() >= selector.classes or \
+                selector.ids and not self.by_id.keys() >= selector.ids:
             return []
         *ancestors, last = selector.parts
         if not ancestors or last.classes or last.ids:

@@ -180,14 +180,26 @@ def parse_date(text: str | None, now: datetime | None = None) -> ParsedDate | No
     text = squash(str(text))
     if not text or len(text) > 200:
         return None
+    parsed = _parse_absolute(text)
+    if parsed is None:
+        parsed = _parse_visible(text, now or datetime.now(UTC))
+    return _plausible(parsed)
+
+
+@lru_cache(maxsize=4096)
+def _parse_absolute(text: str) -> ParsedDate | None:
+    """The forms that need no `now`: ISO, RFC 822, the common Russian ones. (Cached: the
+    extractor asks whether a page's dates are settled, then the pipeline parses them.)"""
     parsed = _parse_iso(text) or _parse_rfc822(text) or _parse_common_ru(text)
     if parsed is None and (m := _RU_DATE_RE.search(text)) and \
             not _HAS_TIME_RE.search(text[:m.start()] + " " + text[m.end():]):
         # «Опубликовано: 25 мая 2021, 10:41 | Политика»: the date part, still fast
         # (unless a time stands apart from it: «10:41, 25 мая 2021» is dateparser's).
         parsed = _parse_common_ru(m.group(0))
-    if parsed is None:
-        parsed = _parse_visible(text, now or datetime.now(UTC))
+    return parsed
+
+
+def _plausible(parsed: ParsedDate | None) -> ParsedDate | None:
     if parsed is None or not (1990 <= parsed.value.year <= 2100):
         return None
     if parsed.value.microsecond:  # stored to the second

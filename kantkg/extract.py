@@ -20,6 +20,7 @@ import re
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from functools import cached_property
 from urllib.parse import urljoin
 
 from lxml import etree
@@ -113,19 +114,16 @@ class Page:
     meta: dict[str, list[str]] = field(default_factory=dict)
     cache: dict = field(default_factory=dict)       # title, anchor, document order, classes
 
-    @property
+    @cached_property
     def classes(self) -> ClassIndex:
         """The page's elements by class and id, indexed on first use."""
-        if "classes" not in self.cache:
-            self.cache["classes"] = ClassIndex(self.root, _INDEXED_NAMES, _INDEXED_WORDS)
-        return self.cache["classes"]
+        return ClassIndex(self.root, _INDEXED_NAMES, _INDEXED_WORDS)
 
-    @property
+    @cached_property
     def body(self):
-        """The <body> element, or None (ElementPath's find costs ~1 µs a call)."""
-        if "body" not in self.cache:
-            self.cache["body"] = self.root.find("body")
-        return self.cache["body"]
+        """The <body> element, or None (ElementPath's find costs ~1 µs a call; once
+        found it is a plain attribute: the layers ask for it some twenty times)."""
+        return self.root.find("body")
 
     def select(self, css: str) -> list:
         """Elements matching a CSS selector, in document order."""

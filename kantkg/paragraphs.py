@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from bisect import bisect_left, bisect_right
 from dataclasses import dataclass, field
 
 from kantkg import site
@@ -38,14 +39,34 @@ def normalize_text(text: str) -> str:
     return squash(_INVISIBLE_RE.sub("", unicodedata.normalize("NFC", text)))
 
 
-def comparison_key(text: str) -> str:
-    """The form two paragraphs are compared in; never stored."""
+def _folded(text: str) -> str:
+    """NFKC, quotes/dashes/invisibles folded, case folded, ё = е: character by character
+    (NFKC too, between starters that compose with nothing, such as a newline)."""
     if not unicodedata.is_normalized("NFKC", text):  # (a quick check in C, usually true)
         text = unicodedata.normalize("NFKC", text)
-    text = _FOLD_RE.sub(_fold, text)
-    text = text.casefold().replace("ё", "е")
-    text = squash(text)
-    return text.rstrip(_TRAILING_PUNCT)
+    return _FOLD_RE.sub(_fold, text).casefold().replace("ё", "е")
+
+
+def _key_of_folded(text: str) -> str:
+    return squash(text).rstrip(_TRAILING_PUNCT)
+
+
+def comparison_key(text: str) -> str:
+    """The form two paragraphs are compared in; never stored."""
+    return _key_of_folded(_folded(text))
+
+
+_SEPARATOR = "\n"
+
+
+def comparison_keys(texts: list[str]) -> list[str]:
+    """comparison_key of each text, folded in one pass over the texts joined by a
+    newline (a page's paragraphs are short: the calls cost more than the characters).
+    The newline is a starter that folding never makes nor changes, so the joined
+    text splits back into exactly the texts' folded forms."""
+    if len(texts) < 2 or any(_SEPARATOR in text for text in texts):
+        return [comparison_key(text) for text in texts]
+    return [_key_of_folded(part) for part in _folded(_SEPARATOR.join(texts)).split(_SEPARATOR)]
 
 
 def _fold(match: re.Match) -> str:
@@ -78,28 +99,51 @@ def _is_near_duplicate(words: frozenset[str], earlier: list[frozenset[str]]) -> 
     """Word-set Jaccard: cheap (set operations) and blind to letter-frequency similarity,
     which makes any two Russian paragraphs of equal length look alike to char ratios."""
     size = len(words)
-    for other in earlier:
-        other_size = len(other)
-        # (sets whose sizes differ by more than the similarity allows cannot be alike)
-        if size < other_size * NEAR_DUPLICATE_SIMILARITY or \
-                other_size < size * NEAR_DUPLICATE_SIMILARITY:
-            continue
-        common = len(words & other)
-        if common >= NEAR_DUPLICATE_SIMILARITY * (size + other_size - common):
-            return True
-    return False
+    return any(_alike(words, size, other) for other in earlier)
+
+
+def _alike(words: frozenset[str], size: int, other: frozenset[str]) -> bool:
+    other_size = len(other)
+    # (sets whose sizes differ by more than the similarity allows cannot be alike)
+    if size < other_size * NEAR_DUPLICATE_SIMILARITY or \
+            other_size < size * NEAR_DUPLICATE_SIMILARITY:
+        return False
+    common = len(words & other)
+    return common >= NEAR_DUPLICATE_SIMILARITY * (size + other_size - common)
+
+
+class _WordSets:
+    """The long paragraphs' word sets seen so far, ordered by size: a new paragraph is
+    compared only with those whose size allows the similarity (_is_near_duplicate over
+    all of them gives the same answer, paragraph after paragraph)."""
+
+    def __init__(self) -> None:
+        self.sizes: list[int] = []
+        self.sets: list[frozenset[str]] = []
+
+    def has_near_duplicate(self, words: frozenset[str]) -> bool:
+        size = len(words)
+        # Sizes from just below size * similarity: _alike decides exactly.
+        at = bisect_left(self.sizes, int(size * NEAR_DUPLICATE_SIMILARITY) - 1)
+        while at < len(self.sizes) and self.sizes[at] * NEAR_DUPLICATE_SIMILARITY <= size:
+            if _alike(words, size, self.sets[at]):
+                return True
+            at += 1
+        return False
+
+    def add(self, words: frozenset[str]) -> None:
+        at = bisect_right(self.sizes, len(words))
+        self.sizes.insert(at, len(words))
+        self.sets.insert(at, words)
 
 
 def clean_paragraphs(paragraphs: list[str]) -> CleanResult:
     """Keep article paragraphs in reading order; every removal is listed with its reason."""
     result = CleanResult()
     seen: set[str] = set()
-    long_word_sets: list[frozenset[str]] = []
-    for raw in paragraphs:
-        text = normalize_text(raw)
-        if not text:
-            continue
-        key = comparison_key(text)
+    long_word_sets = _WordSets()
+    texts = [text for text in map(normalize_text, paragraphs) if text]
+    for text, key in zip(texts, comparison_keys(texts), strict=True):
         reason = boilerplate_reason(text, key)
         if reason:
             result.removed.append((text, reason))
@@ -109,12 +153,12 @@ def clean_paragraphs(paragraphs: list[str]) -> CleanResult:
                 result.removed.append((text, "duplicate"))
                 continue
             words = frozenset(key.split()) if len(key) >= NEAR_DUPLICATE_MIN_CHARS else None
-            if words and _is_near_duplicate(words, long_word_sets):
+            if words and long_word_sets.has_near_duplicate(words):
                 result.removed.append((text, "near-duplicate"))
                 continue
             seen.add(key)
             if words:
-                long_word_sets.append(words)
+                long_word_sets.add(words)
         result.kept.append(text)
     return result
 

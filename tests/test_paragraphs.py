@@ -154,3 +154,32 @@ def test_no_whitespace_or_invisible_character_counts_as_printable():
     from kantkg.paragraphs import _INVISIBLE
     odd = [c for c in map(chr, range(sys.maxunicode + 1)) if c.isspace() and c != " "]
     assert odd and not any(c.isprintable() for c in odd + list(_INVISIBLE))
+
+
+# The page-at-once shortcuts against their plain definitions. Text drawn from what a
+# page holds plus what folding touches: compatibility forms that NFKC turns into a space
+# and a combining mark (´ ¨), combining marks, ligatures, quotes, dashes, invisibles.
+_FOLDING_ALPHABET = st.sampled_from(
+    list("абвгдеёжзАБЁЖabcXYZ 0123.,;:!?-'\"«»„“”‘’–—―−\u00ad\u200b\ufeff\u00a0") +
+    ["\u00b4", "\u00a8", "\u0301", "\u0308", "\ufb01", "\u2460", "\u212b", "ß", "İ", "\n"])
+_TEXTS = st.lists(st.text(_FOLDING_ALPHABET, max_size=40), max_size=8)
+
+
+@given(_TEXTS)
+def test_comparison_keys_of_a_page_are_each_paragraphs_key(texts):
+    from kantkg.paragraphs import comparison_keys
+
+    assert comparison_keys(texts) == [comparison_key(text) for text in texts]
+    squashed = [normalize_text(text) for text in texts]  # (as clean_paragraphs passes them)
+    assert comparison_keys(squashed) == [comparison_key(text) for text in squashed]
+
+
+@given(st.lists(st.frozensets(st.integers(0, 40).map(str), max_size=40), max_size=12))
+def test_size_ordered_near_duplicate_search_answers_as_the_plain_one(word_sets):
+    from kantkg.paragraphs import _is_near_duplicate, _WordSets
+
+    ordered, earlier = _WordSets(), []
+    for words in word_sets:
+        assert ordered.has_near_duplicate(words) == _is_near_duplicate(words, earlier)
+        ordered.add(words)
+        earlier.append(words)
