@@ -220,7 +220,7 @@ def main() -> None:
     small, large, archive_size = (500, 2000, 20000) if args.quick else (5000, 50000, 200000)
     result: dict = {"machine": machine(), "quick": args.quick}
     print("extraction ...", file=sys.stderr)
-    result["extraction"] = extraction(repeat=3 if args.quick else 7)
+    result["extraction"] = extraction(repeat=5 if args.quick else 25)
     print("crawl vs bare Scrapy, incremental ...", file=sys.stderr)
     result["crawl"] = crawl_vs_bare(small)
     print("backfill memory ...", file=sys.stderr)
