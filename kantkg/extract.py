@@ -112,7 +112,7 @@ class Page:
     jsonld_ids: dict[str, dict] = field(default_factory=dict)
     microdata: etree._Element | None = None       # the Article itemscope
     meta: dict[str, list[str]] = field(default_factory=dict)
-    cache: dict = field(default_factory=dict)       # title, anchor, document order, classes
+    cache: dict = field(default_factory=dict)       # title, anchor, document order, ...
 
     @cached_property
     def classes(self) -> ClassIndex:

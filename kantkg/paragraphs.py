@@ -97,7 +97,8 @@ class CleanResult:
 
 def _is_near_duplicate(words: frozenset[str], earlier: list[frozenset[str]]) -> bool:
     """Word-set Jaccard: cheap (set operations) and blind to letter-frequency similarity,
-    which makes any two Russian paragraphs of equal length look alike to char ratios."""
+    which makes any two Russian paragraphs of equal length look alike to char ratios.
+    The rule in its plain form: clean_paragraphs asks _WordSets, which must agree."""
     size = len(words)
     return any(_alike(words, size, other) for other in earlier)
 
