@@ -134,8 +134,11 @@ def test_killed_backfill_resumes_without_refetching(tmp_path):
         while archived < 200 and time.monotonic() < deadline and first.poll() is None:
             time.sleep(0.05)
             if db.exists():
-                with sqlite3.connect(db, timeout=10) as conn:
-                    archived = conn.execute("SELECT count(*) FROM articles").fetchone()[0]
+                try:
+                    with sqlite3.connect(db, timeout=10) as conn:
+                        archived = conn.execute("SELECT count(*) FROM articles").fetchone()[0]
+                except sqlite3.OperationalError:  # the file is there, its schema not yet
+                    continue
         first.send_signal(signal.SIGKILL)
         first.wait()
         with sqlite3.connect(db, timeout=10) as conn:
