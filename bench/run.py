@@ -195,8 +195,11 @@ def table(r: dict) -> list[tuple[str, str, str, bool | None]]:
         (f"search p95, {se['articles']} articles, 20 queries", "< 50 ms",
          f"p50 {se['p50_ms']:.1f} ms, p95 {se['p95_ms']:.1f} ms", se["p95_ms"] < 50),
         ("archive size per article", "(reported)", f"{se['bytes_per_article']:.0f} bytes", None),
-        ("indexing throughput (upsert + stemmed FTS)", "≥ 1,000 articles/s",
-         f"{ix['per_second']:.0f}/s", ix["per_second"] >= 1000),
+        (f"indexing throughput, {ix['batched']['indexed']} articles (row + stemmed FTS)",
+         "≥ 1,000 articles/s",
+         f"crawl's batched commits {ix['batched']['per_second']:.0f}/s, one transaction per "
+         f"article {ix['per_article']['per_second']:.0f}/s",
+         min(ix["batched"]["per_second"], ix["per_article"]["per_second"]) >= 1000),
     ]
     return rows
 
@@ -226,8 +229,11 @@ def main() -> None:
     print("backfill memory ...", file=sys.stderr)
     result["memory"] = [backfill_memory.backfill(small), backfill_memory.backfill(large)]
     print("indexing ...", file=sys.stderr)
-    with tempfile.TemporaryDirectory() as tmp:
-        result["indexing"] = search_latency.build(Path(tmp) / "index.db", min(20000, large))
+    result["indexing"] = {}
+    for name, batched in (("batched", True), ("per_article", False)):
+        with tempfile.TemporaryDirectory() as tmp:
+            result["indexing"][name] = search_latency.build(Path(tmp) / "index.db",
+                                                            min(20000, large), batched)
     print("search ...", file=sys.stderr)
     path = RESULTS / f"synthetic-{archive_size}.db"
     if not path.exists():

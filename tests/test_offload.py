@@ -12,6 +12,8 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
 from kantkg.extract import extract_raw
 from kantkg.offload import Extractor
 from kantkg.replica import Corpus, Replica
@@ -34,6 +36,45 @@ def test_a_worker_returns_exactly_what_inline_extraction_returns():
 
     assert asyncio.run(in_workers()) == [extract_raw(b, u, None) for b, u in pages]
     assert Extractor(0).workers == 0
+
+
+def test_a_dead_worker_leaves_extraction_to_the_crawl_process_with_the_same_results():
+    corpus = Corpus(6, seed=6, base_url="https://kant.kg")
+    pages = [(article_page(t, corpus.base_url, [])[0], t.url) for t in corpus.all()]
+
+    async def killed_midway():
+        extractor = Extractor(1)
+        try:
+            first = await extractor.extract(*pages[0], None)
+            worker = extractor._workers[0].process
+            os.kill(worker.pid, signal.SIGKILL)
+            worker.wait()
+            rest = await asyncio.gather(*(extractor.extract(b, u, None) for b, u in pages[1:]))
+            return [first, *rest], extractor.workers
+        finally:
+            extractor.close()
+
+    got, workers_left = asyncio.run(killed_midway())
+    assert got == [extract_raw(b, u, None) for b, u in pages]
+    assert workers_left == 0
+
+
+def test_an_error_in_the_worker_is_raised_in_the_crawl_process_and_the_worker_stays():
+    async def bad_then_good():
+        extractor = Extractor(1)
+        try:
+            with pytest.raises(AttributeError):
+                await extractor.extract(12345, "https://kant.kg/x", None)  # not bytes
+            page = b"<html><body><h1>Title here</h1><p>" + b"Text. " * 30 + b"</p></body></html>"
+            return await extractor.extract(page, "https://kant.kg/news/1", None), \
+                extractor.workers, extractor._workers[0].process
+        finally:
+            extractor.close()
+
+    item, workers, process = asyncio.run(bad_then_good())
+    assert item is not None and item["title"] == "Title here"
+    assert workers == 1
+    assert process.returncode is not None  # close() reaped it
 
 
 def test_crawls_with_and_without_workers_archive_the_same(replica, tmp_path):
