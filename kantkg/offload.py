@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import logging
 import os
 import pickle
@@ -56,6 +57,7 @@ class _Worker:
         self.pending: dict[int, asyncio.Future] = {}
         self.alive = True
         self._next_id = 0
+        self._sock: socket.socket | None = None
         self._writer: asyncio.StreamWriter | None = None
         self._starting: asyncio.Lock | None = None
         self._reading: asyncio.Task | None = None
@@ -79,6 +81,7 @@ class _Worker:
             self.process = subprocess.Popen(
                 [sys.executable, "-m", "kantkg.offload", str(theirs.fileno())],
                 pass_fds=[theirs.fileno()], env=env, stdin=subprocess.DEVNULL)
+        self._sock = ours
         reader, self._writer = await asyncio.open_connection(sock=ours)
         self._reading = asyncio.get_running_loop().create_task(self._read(reader))
 
@@ -130,11 +133,15 @@ class _Worker:
                 future.set_exception(WorkerGone())
 
     def close(self) -> None:
-        """Close our end (the worker reads EOF and exits), then reap it."""
+        """End the connection (the worker reads EOF and exits), then reap it."""
         self.alive = False
         if self._reading is not None:
             self._reading.cancel()
-        if self._writer is not None:
+        if self._sock is not None:
+            # shutdown() at once: the transport's own close happens on a later turn of the
+            # event loop, which is not turning while this waits for the worker.
+            with contextlib.suppress(OSError):
+                self._sock.shutdown(socket.SHUT_RDWR)
             self._writer.transport.abort()
         if self.process is not None:
             try:
