@@ -333,7 +333,7 @@ def upsert_article(db: sqlite_utils.Database, item: dict, now: str | None = None
                 _update(db, "articles", "id", article_id, {**row, "last_seen": now})
                 _index_article(db, article_id, row["title"], row["body"])
                 outcome = "updated"
-        if item.get("html") is not None:
+        if item.get("html_zlib") is not None or item.get("html") is not None:
             _store_page(db, row["url"], item, now)
     return outcome
 
@@ -383,6 +383,11 @@ class Batch:
         return done
 
 
+def compress_page(html: bytes | str) -> bytes:
+    """The raw page as `pages.html_zlib` keeps it: UTF-8, zlib."""
+    return zlib.compress(html if isinstance(html, bytes) else html.encode("utf-8"), 6)
+
+
 def _store_page(db: sqlite_utils.Database, url: str, item: dict, now: str) -> None:
     page = {
         "url": url,
@@ -391,8 +396,7 @@ def _store_page(db: sqlite_utils.Database, url: str, item: dict, now: str) -> No
         "content_type": item.get("content_type"),
         "etag": item.get("etag"),
         "last_modified": item.get("last_modified"),
-        "html_zlib": zlib.compress(html if isinstance(html := item["html"], bytes)
-                                   else html.encode("utf-8"), 6),
+        "html_zlib": item.get("html_zlib") or compress_page(item["html"]),
     }
     db.execute("DELETE FROM pages WHERE url = ?", [url])
     _insert(db, "pages", page)

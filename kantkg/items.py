@@ -31,7 +31,10 @@ class ArticleItem(TypedDict, total=False):
     # added by kantkg.paragraphs.clean_item
     duplicates_removed: int
     boilerplate_removed: int
+    # added beside the extraction (kantkg.offload.extract_for_archive)
+    html_zlib: bytes              # raw page as the archive keeps it (archive.compress_page)
     # added by the spider
     fetched_at: str               # ISO 8601 UTC
     status: int
-    html: bytes                   # raw page as UTF-8, kept so articles can be re-derived
+    # (a library caller may give `html`, the raw page as UTF-8, instead of html_zlib)
+    html: bytes

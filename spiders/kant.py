@@ -28,7 +28,7 @@ from scrapy.spidermiddlewares.httperror import HttpError
 from scrapy.utils.asyncio import is_asyncio_available
 
 from kantkg import __version__, archive, discovery, site
-from kantkg.encoding import charset_from_content_type, looks_binary, utf8_bytes
+from kantkg.encoding import charset_from_content_type, looks_binary
 from kantkg.incremental import Fetch, conditional_headers, decide, sitemap_may_have_changed
 from kantkg.offload import Extractor, default_workers
 from kantkg.outcome import DRIFT_FIELDS
@@ -239,7 +239,6 @@ class KantSpider(scrapy.Spider):
         item.update(
             fetched_at=datetime.now(UTC).isoformat(timespec="seconds"),
             status=response.status,
-            html=utf8_bytes(response.body, declared),
             content_type=content_type,
             etag=(header("ETag") or b"").decode("latin-1") or None,
             last_modified=(header("Last-Modified") or b"").decode("latin-1") or None,

@@ -10,12 +10,13 @@ import sqlite3
 import subprocess
 import sys
 import time
+import zlib
 from pathlib import Path
 
 import pytest
 
-from kantkg.extract import extract_raw
-from kantkg.offload import Extractor
+from kantkg.encoding import utf8_bytes
+from kantkg.offload import Extractor, extract_for_archive
 from kantkg.replica import Corpus, Replica
 from kantkg.replica.render import article_page
 from tests.conftest import ROOT, run_scrapy_crawl
@@ -34,8 +35,18 @@ def test_a_worker_returns_exactly_what_inline_extraction_returns():
         finally:
             extractor.close()
 
-    assert asyncio.run(in_workers()) == [extract_raw(b, u, None) for b, u in pages]
+    assert asyncio.run(in_workers()) == [extract_for_archive(b, u, None) for b, u in pages]
     assert Extractor(0).workers == 0
+
+
+def test_the_page_comes_back_as_the_archive_keeps_it():
+    truth = Corpus(30, seed=5, base_url="https://kant.kg").all()
+    legacy = next(t for t in truth if t.markup == "legacy_cp1251")
+    body, _ = article_page(legacy, "https://kant.kg", [])
+    item = extract_for_archive(body, legacy.url, "windows-1251")
+    assert zlib.decompress(item["html_zlib"]) == utf8_bytes(body, "windows-1251")
+    assert legacy.title in zlib.decompress(item["html_zlib"]).decode("utf-8")
+    assert extract_for_archive(b"<html><body></body></html>", legacy.url, None) is None
 
 
 def test_a_dead_worker_leaves_extraction_to_the_crawl_process_with_the_same_results():
@@ -55,7 +66,7 @@ def test_a_dead_worker_leaves_extraction_to_the_crawl_process_with_the_same_resu
             extractor.close()
 
     got, workers_left = asyncio.run(killed_midway())
-    assert got == [extract_raw(b, u, None) for b, u in pages]
+    assert got == [extract_for_archive(b, u, None) for b, u in pages]
     assert workers_left == 0
 
 
