@@ -138,7 +138,11 @@ class _Worker:
         if self.alive:
             self.alive = False
             logger.warning("extraction worker (pid %s) died; extracting in the crawl's "
-                           "process", self.process.pid)
+                           "process", self.process.pid if self.process else None)
+        self._hand_back()
+
+    def _hand_back(self) -> None:
+        """Pages sent and not answered go back to their callers, to extract inline."""
         pending, self.pending = self.pending, {}
         for future in pending.values():
             if not future.done():
@@ -147,6 +151,7 @@ class _Worker:
     def close(self) -> None:
         """End the connection (the worker reads EOF and exits), then reap it."""
         self.alive = False
+        self._hand_back()
         if self._reading is not None:
             self._reading.cancel()
         if self._sock is not None:
@@ -219,8 +224,8 @@ def serve(sock: socket.socket) -> None:
             reply = (request_id, False, exc)
         try:
             data = pickle.dumps(reply, protocol=pickle.HIGHEST_PROTOCOL)
-        except Exception as exc:  # an unpicklable error: its text at least
-            data = pickle.dumps((request_id, False, RuntimeError(repr(exc))))
+        except Exception:  # an error that does not pickle: its text at least
+            data = pickle.dumps((request_id, False, RuntimeError(repr(reply[2]))))
         try:
             sock.sendall(_HEADER.pack(len(data)) + data)
         except OSError:  # the crawl is gone

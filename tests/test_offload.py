@@ -24,9 +24,13 @@ from tests.conftest import ROOT, run_scrapy_crawl
 CONTENT = "SELECT url, title, published, author, section, tags, body, method FROM articles"
 
 
+def _replica_pages(articles: int, seed: int) -> list[tuple[bytes, str]]:
+    corpus = Corpus(articles, seed=seed, base_url="https://kant.kg")
+    return [(article_page(t, corpus.base_url, [])[0], t.url) for t in corpus.all()]
+
+
 def test_a_worker_returns_exactly_what_inline_extraction_returns():
-    corpus = Corpus(12, seed=5, base_url="https://kant.kg")
-    pages = [(article_page(t, corpus.base_url, [])[0], t.url) for t in corpus.all()]
+    pages = _replica_pages(12, seed=5)
 
     async def in_workers():
         extractor = Extractor(1)
@@ -50,8 +54,7 @@ def test_the_page_comes_back_as_the_archive_keeps_it():
 
 
 def test_a_dead_worker_leaves_extraction_to_the_crawl_process_with_the_same_results():
-    corpus = Corpus(6, seed=6, base_url="https://kant.kg")
-    pages = [(article_page(t, corpus.base_url, [])[0], t.url) for t in corpus.all()]
+    pages = _replica_pages(6, seed=6)
 
     async def killed_midway():
         extractor = Extractor(1)
