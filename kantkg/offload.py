@@ -107,6 +107,8 @@ class _Worker:
                            "crawl's process", exc)
             self.alive = False
             raise WorkerGone from None
+        if not self.alive:  # (it died while this call waited for the start)
+            raise WorkerGone
         self._next_id += 1
         request_id = self._next_id
         future = asyncio.get_running_loop().create_future()
