@@ -891,8 +891,9 @@ def text_blocks(container) -> list[tuple[str, float]]:
                 blocks.append((text, min(1.0, links / len(text))))
 
     def walk(el) -> None:
-        if el.text:
-            buf.append(el.text)
+        text = el.text
+        if text:
+            buf.append(text)
         for child in el:
             tag = child.tag  # (a comment's or processing instruction's is a function)
             if tag in BLOCK_TAGS:
@@ -909,8 +910,9 @@ def text_blocks(container) -> list[tuple[str, float]]:
                 buf.append(_LINK_END)
             elif isinstance(tag, str) and tag not in ALWAYS_NOISE_TAGS:
                 walk(child)
-            if child.tail:  # (a comment's tail counts, its text does not)
-                buf.append(child.tail)
+            tail = child.tail
+            if tail:  # (a comment's tail counts, its text does not)
+                buf.append(tail)
 
     walk(container)
     flush()
@@ -925,14 +927,22 @@ def _site_container(page: Page):
     return None
 
 
+_NOT_VOTING_TAGS = ALWAYS_NOISE_TAGS | {"a", "li", "h1", "h2", "h3"}
+
+
 def _generic_container(body):
     """The element holding the most paragraph text (readability-style voting)."""
     scores: dict = defaultdict(float)
+    # (el.tag, .text and .tail build a new str from libxml2's data at every access: each
+    # is read once here, for every element of <body>.)
     for el in body.iter(etree.Element):
-        if el.tag in ALWAYS_NOISE_TAGS or el.tag in ("a", "li", "h1", "h2", "h3"):
+        tag = el.tag
+        if tag in _NOT_VOTING_TAGS:
             continue
-        parent = el.getparent()
-        if el.tag == "p" and parent is not None:
+        if tag == "p":
+            parent = el.getparent()
+            if parent is None:
+                continue
             length = len(_text_content(el).strip()) - _link_text_len(el)
             if length >= MIN_PARAGRAPH_SCORE_CHARS:
                 scores[parent] += length
@@ -942,21 +952,25 @@ def _generic_container(body):
             continue
         # Text sitting directly in a block (br-separated or <div>-paragraphs): one look
         # at the children for it, their <br> and whether any is a block.
-        own = len(el.text.strip()) if el.text else 0
+        text = el.text
+        own = len(text.strip()) if text else 0
         breaks = 0
         has_block = False
         for child in el:
-            if child.tag in BLOCK_TAGS:
+            child_tag = child.tag
+            if child_tag in BLOCK_TAGS:
                 has_block = True
                 continue
-            if child.tag == "br":
+            if child_tag == "br":
                 breaks += 1
-            if child.tail:
-                own += len(child.tail.strip())
+            tail = child.tail
+            if tail:
+                own += len(tail.strip())
         if own >= MIN_PARAGRAPH_SCORE_CHARS:
             # A <div> that is one paragraph votes for its parent; a block holding
             # <br>-separated paragraphs is itself the container.
-            is_paragraph = el.tag == "div" and breaks < 2 and not has_block
+            parent = el.getparent()
+            is_paragraph = tag == "div" and breaks < 2 and not has_block
             target = parent if is_paragraph else el
             if target is None:
                 continue
