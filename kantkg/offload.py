@@ -71,13 +71,11 @@ class _Worker:
         self._next_id = 0
         self._sock: socket.socket | None = None
         self._writer: asyncio.StreamWriter | None = None
-        self._starting: asyncio.Lock | None = None
+        self._starting = asyncio.Lock()  # (binds to the loop that first uses it)
         self._reading: asyncio.Task | None = None
 
     async def _connect(self) -> asyncio.StreamWriter:
         if self._writer is None:
-            if self._starting is None:
-                self._starting = asyncio.Lock()
             async with self._starting:
                 if self._writer is None:
                     await self._start()
@@ -161,7 +159,10 @@ class _Worker:
             # event loop, which is not turning while this waits for the worker.
             with contextlib.suppress(OSError):
                 self._sock.shutdown(socket.SHUT_RDWR)
-            self._writer.transport.abort()
+            if self._writer is not None:  # (None if the connection itself failed)
+                self._writer.transport.abort()
+            else:
+                self._sock.close()
         if self.process is not None:
             try:
                 self.process.wait(timeout=STOP_SECONDS)
