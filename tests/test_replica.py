@@ -43,6 +43,24 @@ def test_corpus_is_varied_like_a_real_archive():
     assert len({a.path for a in articles}) == len(articles)
 
 
+def test_an_article_is_about_the_event_in_its_title():
+    """A name's share of articles follows how often it makes news, as in a real archive,
+    not every name in every article: search benchmarks rank realistic numbers of rows."""
+    corpus = Corpus(400, seed=3)
+    articles = [a for a in corpus.all() if a.index >= 0]
+    bodies = [" ".join(a.paragraphs) for a in articles]
+    about = sum(corpus.meta(a.path)["topic"][2] in body
+                for a, body in zip(articles, bodies, strict=True))
+    assert about > 0.9 * len(articles)  # the title's place is in the body
+
+    def share(words: str) -> float:
+        return sum(words in body for body in bodies) / len(bodies)
+
+    assert 0.15 < share("в Бишкеке") < 0.6  # the capital: often, not always
+    assert share("в Канте") < 0.1  # a small town: seldom
+    assert share("Президент Садыр Жапаров") > 3 * share("Социальный фонд")
+
+
 def test_seed_article_is_served_verbatim(replica):
     response = get(replica, SEED_PATH)
     assert response.status == 200
