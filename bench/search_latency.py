@@ -68,7 +68,12 @@ def synthetic_archive(articles: int, fresh: bool = False) -> tuple[Path, dict | 
             old.unlink()
     if path.exists():
         return path, None
-    return path, build(path, articles)
+    partial = path.with_name(path.name + ".partial")  # an interrupted build is never kept
+    for leftover in path.parent.glob(partial.name + "*"):
+        leftover.unlink()
+    built = build(partial, articles)
+    partial.rename(path)
+    return path, built
 
 
 def build(path: Path, articles: int, batched: bool = True) -> dict:
