@@ -114,9 +114,19 @@ def snippet(text: str, query: Query, width: int = 24, mark: tuple[str, str] = ("
     tokens = re.findall(r"\S+", text)
     if not tokens:
         return ""
-    hits = [any(query.matches(w) for w in words(t)) for t in tokens]
-    counts = [sum(hits[i:i + width]) for i in range(max(1, len(tokens) - width + 1))]
-    start = counts.index(max(counts))
+    known: dict[str, bool] = {}  # (an article repeats most of its words)
+    hits = []
+    for token in tokens:
+        hit = known.get(token)
+        if hit is None:
+            hit = known[token] = any(query.matches(w) for w in words(token))
+        hits.append(hit)
+    start = 0
+    count = best = sum(hits[:width])
+    for i in range(1, len(tokens) - width + 1):  # slide the window; the first best wins
+        count += hits[i + width - 1] - hits[i - 1]
+        if count > best:
+            start, best = i, count
     stop = min(len(tokens), start + width)
     shown = [f"{mark[0]}{tokens[i]}{mark[1]}" if hits[i] else tokens[i]
              for i in range(start, stop)]

@@ -89,6 +89,16 @@ def test_index_and_query_share_one_rule():
     assert snippet("раз два Путину три", parse_query("путин")) == "раз два [Путину] три"
 
 
+def test_snippet_shows_the_first_window_with_most_query_words():
+    filler = [f"слово{n}" for n in range(60)]
+    words = filler[:10] + ["Путин"] + filler[10:30] + ["Путина", "и", "Путину"] + filler[30:]
+    shown = snippet(" ".join(words), parse_query("путин"), width=8)
+    assert shown == "… слово25 слово26 слово27 слово28 слово29 [Путина] и [Путину] …"
+    tie = snippet("а Путин б в г Путин д е", parse_query("путин"), width=3)
+    assert tie == "а [Путин] б …"  # two windows hold one match each: the first wins
+    assert snippet("Путин сказал", parse_query("путин"), width=8) == "[Путин] сказал"
+
+
 def test_old_schema_is_migrated(tmp_path):
     path = tmp_path / "v1.db"
     conn = sqlite3.connect(path)
