@@ -13,7 +13,7 @@ import os
 import time
 import zlib
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -201,7 +201,7 @@ def _create_article_indexes(db: sqlite_utils.Database) -> None:
 
 def _create_search_index(db: sqlite_utils.Database) -> None:
     """`articles_fts`: FTS5 over the *stems* of title and body (kantkg.textsearch),
-    rowid = articles.id, written in the article's transaction (a Batch's: in its group's)."""
+    rowid = articles.id, written by upsert_article in the article's transaction."""
     db.execute(
         "CREATE VIRTUAL TABLE articles_fts USING fts5(title, body, tokenize='unicode61')"
     )
@@ -304,15 +304,6 @@ def upsert_article(db: sqlite_utils.Database, item: dict, now: str | None = None
     """Insert or update one article -- row, search index, revision, raw page -- in one
     transaction; returns new|updated|unchanged. A changed title or body moves the
     previous version to `revisions`."""
-    return _upsert(db, item, now, lambda *row: _index_article(db, *row))
-
-
-IndexWrite = Callable[[int, str, str], None]  # (article id, title, body)
-
-
-def _upsert(db: sqlite_utils.Database, item: dict, now: str | None, index: IndexWrite) -> str:
-    """upsert_article, with the search index row handed to `index` (inside the article's
-    transaction) rather than written: a Batch writes it later."""
     now = now or utc_now()
     row = _article_row(item)
     with transaction(db):
@@ -322,7 +313,7 @@ def _upsert(db: sqlite_utils.Database, item: dict, now: str | None, index: Index
         ).fetchone()
         if existing is None:
             article_id = _insert(db, "articles", {**row, "first_seen": now, "last_seen": now})
-            index(article_id, row["title"], row["body"])
+            _index_article(db, article_id, row["title"], row["body"])
             outcome = "new"
         else:
             article_id, old_title, old_body, old_hash, first_seen = existing
@@ -340,7 +331,7 @@ def _upsert(db: sqlite_utils.Database, item: dict, now: str | None, index: Index
                     "replaced_at": now,
                 })
                 _update(db, "articles", "id", article_id, {**row, "last_seen": now})
-                index(article_id, row["title"], row["body"])
+                _index_article(db, article_id, row["title"], row["body"])
                 outcome = "updated"
         if item.get("html_zlib") is not None or item.get("html") is not None:
             _store_page(db, row["url"], item, now)
@@ -354,11 +345,6 @@ class Batch:
     group shares is the commit, the costliest part of a small write in WAL mode (~30% of
     archiving an article). A crash loses the open group -- those pages are fetched again
     next run -- never part of an article. Readers see a group when it commits.
-
-    The group's search index rows are written just before its commit, outside the
-    articles' savepoints: FTS5 flushes its pending terms to disk at every savepoint (it
-    could not roll them back otherwise), which cost ~90 µs an article and made one index
-    segment per article. They commit with the rows: no reader sees one without the other.
     """
 
     def __init__(self, db: sqlite_utils.Database, max_items: int = 100,
@@ -367,17 +353,13 @@ class Batch:
         self.max_items = max_items
         self.max_seconds = max_seconds
         self.pending: Counter[str] = Counter()  # outcomes not yet committed
-        self._unindexed: dict[int, tuple[str, str]] = {}  # article id -> (title, body)
         self._opened_at = 0.0
 
     def upsert(self, item: dict) -> str:
         if not self.db.conn.in_transaction:
             self.db.conn.execute("BEGIN IMMEDIATE")
             self._opened_at = time.monotonic()
-        written: list[tuple[int, str, str]] = []
-        outcome = _upsert(self.db, item, None, lambda *row: written.append(row))
-        for article_id, title, body in written:  # (kept only once the article is in)
-            self._unindexed[article_id] = (title, body)  # an article twice: its last text
+        outcome = upsert_article(self.db, item)
         self.pending[outcome] += 1
         return outcome
 
@@ -388,16 +370,13 @@ class Batch:
             or time.monotonic() - self._opened_at >= self.max_seconds)
 
     def commit(self) -> Counter[str]:
-        """Index and make the open group durable; -> its outcomes. On failure the group is
-        rolled back (nothing half-written stays) and the error raised."""
+        """Make the open group durable; -> its outcomes. On failure the group is rolled
+        back (nothing half-written stays) and the error raised."""
         done, self.pending = self.pending, Counter()
-        unindexed, self._unindexed = self._unindexed, {}
         if self.db.conn.in_transaction:
             try:
-                for article_id, (title, body) in unindexed.items():
-                    _index_article(self.db, article_id, title, body)
                 self.db.conn.execute("COMMIT")
-            except BaseException:  # (not only SQLite's: rows must not commit unindexed)
+            except sqlite3.DatabaseError:
                 if self.db.conn.in_transaction:
                     self.db.conn.execute("ROLLBACK")
                 raise
