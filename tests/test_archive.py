@@ -130,6 +130,17 @@ def test_a_batch_commits_together_and_a_failed_article_leaves_the_rest(db, tmp_p
     other.close()
 
 
+def test_a_batch_indexes_an_article_changed_within_it_by_its_last_text(db):
+    batch = archive.Batch(db, max_items=10, max_seconds=3600)
+    batch.upsert(item(paragraphs=["Первый текст про Бишкек."]))
+    batch.upsert(item(paragraphs=["Исправленный текст про Ош."]))
+    assert batch.commit() == {"new": 1, "updated": 1}
+    assert [hit["snippet"] for hit in archive.search(db, "Ош")] == [
+        "Исправленный текст про [Ош.]"]
+    assert archive.search(db, "Бишкек") == []  # the first text left the index
+    assert db.execute("SELECT count(*) FROM articles_fts").fetchone()[0] == 1
+
+
 def test_the_archive_runs_on_kantkg_db_and_its_real_errors_are_caught(db, tmp_path):
     """pysqlite3's errors are no subclasses of the stdlib's: an `except sqlite3.X` on the
     stdlib module would let these through wherever pysqlite3 is installed."""
