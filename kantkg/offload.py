@@ -74,12 +74,14 @@ class _Worker:
         self._starting = asyncio.Lock()  # (binds to the loop that first uses it)
         self._reading: asyncio.Task | None = None
 
-    async def _connect(self) -> asyncio.StreamWriter:
+    async def _connect(self) -> asyncio.StreamWriter | None:
+        """The connection, started by the first caller; None if the worker is gone (a
+        caller that waited here for a start that failed does not start another)."""
         if self._writer is None:
             async with self._starting:
-                if self._writer is None:
+                if self._writer is None and self.alive:
                     await self._start()
-        return self._writer
+        return self._writer if self.alive else None
 
     async def _start(self) -> None:
         ours, theirs = socket.socketpair()
@@ -87,10 +89,14 @@ class _Worker:
         env = dict(os.environ)
         env["PYTHONPATH"] = os.pathsep.join(filter(None, [package_parent,
                                                           env.get("PYTHONPATH")]))
-        with theirs:
-            self.process = subprocess.Popen(
-                [sys.executable, "-m", "kantkg.offload", str(theirs.fileno())],
-                pass_fds=[theirs.fileno()], env=env, stdin=subprocess.DEVNULL)
+        try:
+            with theirs:
+                self.process = subprocess.Popen(
+                    [sys.executable, "-m", "kantkg.offload", str(theirs.fileno())],
+                    pass_fds=[theirs.fileno()], env=env, stdin=subprocess.DEVNULL)
+        except BaseException:
+            ours.close()  # (no worker to talk to)
+            raise
         self._sock = ours
         reader, self._writer = await asyncio.open_connection(sock=ours)
         self._reading = asyncio.get_running_loop().create_task(self._read(reader))
@@ -105,7 +111,7 @@ class _Worker:
                            "crawl's process", exc)
             self.alive = False
             raise WorkerGone from None
-        if not self.alive:  # (it died while this call waited for the start)
+        if writer is None:  # (it failed or died while this call waited for the start)
             raise WorkerGone
         self._next_id += 1
         request_id = self._next_id
