@@ -13,7 +13,7 @@ import os
 import time
 import zlib
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -114,8 +114,9 @@ def transaction(db: sqlite_utils.Database) -> Iterator[None]:
         try:
             yield
         except BaseException:
-            conn.execute("ROLLBACK TO kantkg")
-            conn.execute("RELEASE kantkg")
+            if conn.in_transaction:  # (a full disk may make SQLite roll back everything)
+                conn.execute("ROLLBACK TO kantkg")
+                conn.execute("RELEASE kantkg")
             raise
         conn.execute("RELEASE kantkg")
         return
@@ -123,7 +124,8 @@ def transaction(db: sqlite_utils.Database) -> Iterator[None]:
     try:
         yield
     except BaseException:
-        conn.execute("ROLLBACK")
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
         raise
     conn.execute("COMMIT")
 
@@ -201,7 +203,7 @@ def _create_article_indexes(db: sqlite_utils.Database) -> None:
 
 def _create_search_index(db: sqlite_utils.Database) -> None:
     """`articles_fts`: FTS5 over the *stems* of title and body (kantkg.textsearch),
-    rowid = articles.id, written by upsert_article in the article's transaction."""
+    rowid = articles.id, written in the article's transaction (a Batch's: in its group's)."""
     db.execute(
         "CREATE VIRTUAL TABLE articles_fts USING fts5(title, body, tokenize='unicode61')"
     )
@@ -304,7 +306,15 @@ def upsert_article(db: sqlite_utils.Database, item: dict, now: str | None = None
     """Insert or update one article -- row, search index, revision, raw page -- in one
     transaction; returns new|updated|unchanged. A changed title or body moves the
     previous version to `revisions`."""
-    now = now or utc_now()
+    return _upsert(db, item, now or utc_now(), lambda *row: _index_article(db, *row))
+
+
+IndexWrite = Callable[[int, str, str], None]  # (article id, title, body)
+
+
+def _upsert(db: sqlite_utils.Database, item: dict, now: str, index: IndexWrite) -> str:
+    """upsert_article, with the search index row handed to `index` inside the article's
+    transaction rather than written there (a Batch writes it at commit)."""
     row = _article_row(item)
     with transaction(db):
         existing = db.execute(
@@ -313,7 +323,7 @@ def upsert_article(db: sqlite_utils.Database, item: dict, now: str | None = None
         ).fetchone()
         if existing is None:
             article_id = _insert(db, "articles", {**row, "first_seen": now, "last_seen": now})
-            _index_article(db, article_id, row["title"], row["body"])
+            index(article_id, row["title"], row["body"])
             outcome = "new"
         else:
             article_id, old_title, old_body, old_hash, first_seen = existing
@@ -331,11 +341,21 @@ def upsert_article(db: sqlite_utils.Database, item: dict, now: str | None = None
                     "replaced_at": now,
                 })
                 _update(db, "articles", "id", article_id, {**row, "last_seen": now})
-                _index_article(db, article_id, row["title"], row["body"])
+                index(article_id, row["title"], row["body"])
                 outcome = "updated"
         if item.get("html_zlib") is not None or item.get("html") is not None:
             _store_page(db, row["url"], item, now)
     return outcome
+
+
+class CommitError(sqlite3.DatabaseError):
+    """A Batch's group could not be committed, and was written again article by article
+    up to the first that failed: `committed` counts the articles that are durable now."""
+
+    def __init__(self, error: sqlite3.DatabaseError, committed: Counter[str]) -> None:
+        super().__init__(str(error))
+        self.error = error
+        self.committed = committed
 
 
 class Batch:
@@ -345,6 +365,14 @@ class Batch:
     group shares is the commit, the costliest part of a small write in WAL mode (~30% of
     archiving an article). A crash loses the open group -- those pages are fetched again
     next run -- never part of an article. Readers see a group when it commits.
+
+    The group's search index rows are written just before its commit, outside the
+    articles' savepoints: FTS5 flushes its pending terms at every savepoint (it could not
+    roll them back otherwise), ~90 µs and one index segment an article. When the group
+    cannot be committed (a full disk: at its index rows, its commit, or an article after
+    which SQLite rolled the whole group back), it is written again the plain way, one
+    transaction an article, up to the first that fails: the articles that fit are kept,
+    as if they had been written one by one, and CommitError counts them.
     """
 
     def __init__(self, db: sqlite_utils.Database, max_items: int = 100,
@@ -353,13 +381,29 @@ class Batch:
         self.max_items = max_items
         self.max_seconds = max_seconds
         self.pending: Counter[str] = Counter()  # outcomes not yet committed
+        self._written: list[tuple[dict, str]] = []  # (item, time) of the group: the replay
+        self._unindexed: dict[int, tuple[str, str]] = {}  # article id -> (title, body)
         self._opened_at = 0.0
 
     def upsert(self, item: dict) -> str:
+        """Write one article into the open group (opening one if needed); -> its outcome.
+        On a database error the article is not written; CommitError when that error
+        also undid the group."""
         if not self.db.conn.in_transaction:
             self.db.conn.execute("BEGIN IMMEDIATE")
             self._opened_at = time.monotonic()
-        outcome = upsert_article(self.db, item)
+        now = utc_now()
+        rows: list[tuple[int, str, str]] = []
+        try:
+            outcome = _upsert(self.db, item, now, lambda *row: rows.append(row))
+        except sqlite3.DatabaseError as exc:
+            if self.db.conn.in_transaction or not self._written:
+                raise  # the article's savepoint undid it; the group stands
+            _, written = self._take()  # SQLite rolled the whole group back: write it again
+            raise CommitError(exc, self._replay(written)) from exc
+        self._written.append((item, now))
+        for article_id, title, body in rows:
+            self._unindexed[article_id] = (title, body)  # an article twice: its last text
         self.pending[outcome] += 1
         return outcome
 
@@ -370,16 +414,41 @@ class Batch:
             or time.monotonic() - self._opened_at >= self.max_seconds)
 
     def commit(self) -> Counter[str]:
-        """Make the open group durable; -> its outcomes. On failure the group is rolled
-        back (nothing half-written stays) and the error raised."""
-        done, self.pending = self.pending, Counter()
-        if self.db.conn.in_transaction:
+        """Index and make the open group durable; -> its outcomes. On failure nothing
+        half-written stays: CommitError says what the replay kept."""
+        unindexed = self._unindexed
+        done, written = self._take()
+        if not self.db.conn.in_transaction:
+            return done
+        try:
+            for article_id, (title, body) in unindexed.items():
+                _index_article(self.db, article_id, title, body)
+            self.db.conn.execute("COMMIT")
+        except sqlite3.DatabaseError as exc:
+            if self.db.conn.in_transaction:
+                self.db.conn.execute("ROLLBACK")
+            raise CommitError(exc, self._replay(written)) from exc
+        except BaseException:  # (not only SQLite's: rows must never commit unindexed)
+            if self.db.conn.in_transaction:
+                self.db.conn.execute("ROLLBACK")
+            raise
+        return done
+
+    def _take(self) -> tuple[Counter[str], list[tuple[dict, str]]]:
+        """The open group's outcomes and articles, leaving the batch empty."""
+        done, written = self.pending, self._written
+        self.pending, self._written, self._unindexed = Counter(), [], {}
+        return done, written
+
+    def _replay(self, written: list[tuple[dict, str]]) -> Counter[str]:
+        """Write a rolled-back group one transaction an article (each durable on its
+        own, whatever SQLite rolls back next), up to the first that fails."""
+        done: Counter[str] = Counter()
+        for item, now in written:
             try:
-                self.db.conn.execute("COMMIT")
+                done[upsert_article(self.db, item, now)] += 1
             except sqlite3.DatabaseError:
-                if self.db.conn.in_transaction:
-                    self.db.conn.execute("ROLLBACK")
-                raise
+                break
         return done
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import sys
 import time
+from collections import Counter
 
 from scrapy import signals
 from scrapy.exceptions import DropItem, NotConfigured
@@ -67,6 +68,10 @@ class ArchivePipeline:
             raise DropItem(f"{reason}: {item.get('url')}")
         try:
             self.batch.upsert(item)
+        except archive.CommitError as exc:  # the error undid the group: its replay counts
+            self._archive_error(exc.error)
+            self._count(exc.committed)
+            raise DropItem(f"archive error: {item.get('url')}") from None
         except sqlite3.DatabaseError as exc:
             # Disk full, file gone read-only: nothing more can be archived. The article's
             # savepoint rolled back; keep what the batch holds, stop fetching in vain.
@@ -84,9 +89,12 @@ class ArchivePipeline:
             return
         try:
             done = self.batch.commit()
-        except sqlite3.DatabaseError as exc:
-            self._archive_error(exc)
-            return
+        except archive.CommitError as exc:  # what its replay kept is durable all the same
+            self._archive_error(exc.error)
+            done = exc.committed
+        self._count(done)
+
+    def _count(self, done: Counter[str]) -> None:
         for outcome, count in done.items():
             self.stats.inc_value(f"kantkg/articles/{outcome}", count)
 

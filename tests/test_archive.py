@@ -2,8 +2,10 @@
 
 import ast
 import json
+import random
 import subprocess
 import sys
+from collections import Counter
 
 import pytest
 import sqlite_utils
@@ -139,6 +141,78 @@ def test_a_batch_indexes_an_article_changed_within_it_by_its_last_text(db):
         "Исправленный текст про [Ош.]"]
     assert archive.search(db, "Бишкек") == []  # the first text left the index
     assert db.execute("SELECT count(*) FROM articles_fts").fetchone()[0] == 1
+
+
+def _unique_text(seed: int, words: int = 1500) -> str:
+    """Text whose words are in no other article: each costs its own index entries."""
+    rng = random.Random(seed)
+    return " ".join("".join(rng.choices("абвгдежзиклмнопрстуфхцчшэюя", k=8))
+                    for _ in range(words))
+
+
+def _size_cap(db, extra_pages: int = 0) -> None:
+    """A full disk: the archive may not grow past its size now (+ extra pages)."""
+    pages = db.execute("PRAGMA page_count").fetchone()[0]
+    db.execute(f"PRAGMA max_page_count = {pages + extra_pages}")
+
+
+def _urls_and_index_rows(path) -> tuple[list[str], int]:
+    """What another connection sees: the archived URLs in order, and the index's rows."""
+    other = sqlite3.connect(path)
+    urls = [url for (url,) in other.execute("SELECT url FROM articles ORDER BY id")]
+    assert other.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+    indexed = other.execute("SELECT count(*) FROM articles_fts").fetchone()[0]
+    other.close()
+    return urls, indexed
+
+
+def test_a_batch_whose_index_rows_do_not_fit_keeps_the_articles_that_do(db, tmp_path):
+    """The group's index rows are written at commit. When the disk is full there, the
+    group is written again article by article, and the articles that fit are kept, each
+    whole (row and index row) and counted."""
+    batch = archive.Batch(db, max_items=1000, max_seconds=3600)
+    urls = [f"https://kant.kg/2021-05-25/a{n}/" for n in range(6)]
+    for n, url in enumerate(urls):
+        batch.upsert(item(url=url, paragraphs=[_unique_text(n)]))
+    _size_cap(db)  # the rows are in; their index rows find no room
+    with pytest.raises(archive.CommitError, match="full") as failed:
+        batch.commit()
+    assert not db.conn.in_transaction
+    kept, indexed = _urls_and_index_rows(tmp_path / "sub" / "kant.db")
+    assert 0 < failed.value.committed["new"] == len(kept) == indexed < len(urls)
+    assert kept == urls[:len(kept)]  # in order, up to the first that did not fit
+    assert [len(archive.search(db, _unique_text(n).split()[7])) for n in range(6)] == \
+        [1] * len(kept) + [0] * (6 - len(kept))
+    db.execute("PRAGMA max_page_count = 1000000")  # room again: the batch goes on
+    batch.upsert(item(url="https://kant.kg/2021-05-25/b/"))
+    assert batch.commit() == {"new": 1}
+    assert _urls_and_index_rows(tmp_path / "sub" / "kant.db")[1] == len(kept) + 1
+
+
+def test_a_batch_filling_the_disk_counts_exactly_what_it_kept(db, tmp_path):
+    """Writing until the disk is full, however SQLite fails (the article's statement, or
+    the whole open group rolled back), every article counted is archived and indexed."""
+    _size_cap(db, extra_pages=40)
+    batch = archive.Batch(db, max_items=1000, max_seconds=3600)
+    counted: Counter[str] = Counter()
+    for n in range(60):
+        try:
+            batch.upsert(item(url=f"https://kant.kg/2021-05-25/a{n}/",
+                              paragraphs=[_unique_text(n)]))
+        except archive.CommitError as exc:
+            counted += exc.committed
+            break
+        except sqlite3.DatabaseError:
+            break
+    else:
+        pytest.fail("the disk never filled")
+    try:
+        counted += batch.commit()
+    except archive.CommitError as exc:
+        counted += exc.committed
+    kept, indexed = _urls_and_index_rows(tmp_path / "sub" / "kant.db")
+    assert 0 < counted["new"] == len(kept) == indexed
+    assert kept == [f"https://kant.kg/2021-05-25/a{n}/" for n in range(len(kept))]
 
 
 def test_the_archive_runs_on_kantkg_db_and_its_real_errors_are_caught(db, tmp_path):

@@ -117,8 +117,9 @@ def test_disk_full_stops_the_crawl_with_exit_5_and_loses_nothing(site, tmp_path)
     urls = consistent(db)
     assert 0 < len(urls) < len(site.truth())
     with sqlite3.connect(db) as conn:
-        row = conn.execute("SELECT status, finish_reason, exit_code FROM crawls").fetchone()
-    assert row == ("failed", "archive_error", 5)
+        row = conn.execute("SELECT status, finish_reason, exit_code, new FROM crawls"
+                           ).fetchone()
+    assert row == ("failed", "archive_error", 5, len(urls))  # counts are of durable rows
     # Room again: the next crawl completes the set, keeping what was archived.
     assert kantkg("crawl", "--base-url", site.base_url, "--db", str(db), "--no-throttle",
                   "--quiet").returncode == 0
