@@ -115,29 +115,34 @@ def start_replica(articles: int) -> tuple[subprocess.Popen, str]:
     return proc, proc.stdout.readline().strip()
 
 
-CRAWL_PAIRS = 3  # full crawl + bare crawl, alternating; this host's speed drifts by ~30%
+CRAWL_PAIRS = 5  # full crawl + bare crawl; this host's speed drifts by ~30% within minutes
 
 
 def crawl_vs_bare(articles: int, pairs: int = CRAWL_PAIRS) -> dict:
-    """Full crawls of a fresh archive and bare Scrapy crawls of the same URLs, in turn,
-    `pairs` times: medians of the times and of the per-pair ratios. Then an incremental
-    run on the last archive (the site unchanged)."""
+    """Full crawls of a fresh archive and bare Scrapy crawls of the same URLs, `pairs`
+    times, the order turned round every pair (F B, B F, F B, ...: a drift of the host
+    within a pair falls on both alike): medians of the times and of the per-pair ratios.
+    Then an incremental run on the last archive (the site unchanged)."""
     replica, base = start_replica(articles)
     try:
         with tempfile.TemporaryDirectory() as tmp:
             fulls, bares = [], []
+            url_file = Path(tmp) / "urls.txt"
             for n in range(pairs):
                 db = Path(tmp) / f"kant{n}.db"
                 argv = [sys.executable, "-m", "kantkg", "crawl", "--base-url", base, "--db",
                         str(db), "--no-throttle", "--quiet"]
+                if n % 2:  # (the first pair cannot: its full crawl finds the URLs)
+                    bares.append(_bare_crawl(url_file))
                 start = time.perf_counter()
                 subprocess.run(argv, cwd=ROOT, check=True)
                 fulls.append(time.perf_counter() - start)
                 with sqlite3.connect(db) as conn:
                     urls = [u for (u,) in conn.execute("SELECT url FROM articles")]
-                url_file = Path(tmp) / "urls.txt"
-                url_file.write_text("\n".join(urls))
-                bares.append(_bare_crawl(url_file))
+                if n == 0:
+                    url_file.write_text("\n".join(urls))
+                if n % 2 == 0:
+                    bares.append(_bare_crawl(url_file))
             start = time.perf_counter()
             subprocess.run(argv, cwd=ROOT, check=True)
             again = time.perf_counter() - start
