@@ -11,9 +11,10 @@ uses (savepoint per article, one commit per 100), and one transaction per articl
 (`upsert_article` alone, as reparse writes). The archive is kept in bench/results/ and
 reused unless --fresh (its name carries a fingerprint of the replica's text, so a
 changed generator builds a new one). Then 20 typical queries run `repeat` times each
-through kantkg.archive.search (limit 10, snippets included): p50 and p95 over all runs,
-with the share of articles each query matches, and, reported beside them, the worst
-case: a word in every article.
+through kantkg.archive.search (limit 10, snippets included): p50 and p95 of the queries'
+times, each the median of its runs, with the share of articles each query matches;
+reported beside them, p50/p95 over all runs pooled and the worst case: a word in every
+article.
 """
 
 from __future__ import annotations
@@ -120,6 +121,11 @@ def _matching(db, query: str) -> int:
                       [match]).fetchone()[0]
 
 
+def _percentile(ordered: list[float], percent: int) -> float:
+    """Nearest rank: the smallest value with `percent` % of the values at or below it."""
+    return ordered[-(-len(ordered) * percent // 100) - 1]
+
+
 def measure(path: Path, repeat: int) -> dict:
     # A fresh build (or the indexing benchmark before) leaves up to ~1.7 GB of dirty pages
     # that the kernel writes back while the queries run: flush them first.
@@ -138,10 +144,16 @@ def measure(path: Path, repeat: int) -> dict:
     worst_share = _matching(db, WORST_CASE) / count
     db.close()
     times.sort()
+    # The issue's p50/p95 "of 20 typical queries", each query's time the median of its
+    # runs (as every timing here); p95 by nearest rank: the 19th of 20, the 2nd slowest.
+    per_query = sorted(medians.values())
     size = path.stat().st_size
     return {"articles": count, "queries": len(QUERIES), "runs": len(times),
-            "p50_ms": statistics.median(times), "p95_ms": times[int(0.95 * len(times)) - 1],
-            "max_ms": times[-1], "db_bytes": size, "bytes_per_article": size / count,
+            "p50_ms": statistics.median(per_query),
+            "p95_ms": _percentile(per_query, 95),
+            "runs_p50_ms": statistics.median(times),
+            "runs_p95_ms": _percentile(times, 95), "max_ms": times[-1],
+            "db_bytes": size, "bytes_per_article": size / count,
             "hits": hits, "matching_share": share, "median_ms": medians,
             "worst_case": {"query": WORST_CASE, "matching_share": worst_share,
                            "median_ms": statistics.median(worst)}}
@@ -162,8 +174,9 @@ def main() -> None:
               f"{result['indexing']['per_second']:.0f}/s")
     result["search"] = measure(path, args.repeat)
     s = result["search"]
-    print(f"{s['articles']} articles, {s['bytes_per_article']:.0f} bytes/article; "
-          f"search p50 {s['p50_ms']:.1f} ms, p95 {s['p95_ms']:.1f} ms, max {s['max_ms']:.1f} ms")
+    print(f"{s['articles']} articles, {s['bytes_per_article']:.0f} bytes/article; search "
+          f"(query medians) p50 {s['p50_ms']:.1f} ms, p95 {s['p95_ms']:.1f} ms; all runs p50 "
+          f"{s['runs_p50_ms']:.1f} ms, p95 {s['runs_p95_ms']:.1f} ms, max {s['max_ms']:.1f} ms")
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps(result, ensure_ascii=False, indent=1))
