@@ -51,7 +51,19 @@ def machine() -> dict:
     return {"python": platform.python_version(), "platform": platform.platform(),
             "cpu": cpu, "cpus": os.cpu_count(), "memory": mem,
             "sqlite": f"{sqlite3.sqlite_version} ({sqlite3.__name__})",
-            "date": datetime.now(UTC).isoformat(timespec="seconds")}
+            "date": datetime.now(UTC).isoformat(timespec="seconds"), "commit": _commit()}
+
+
+def _commit() -> str:
+    """The commit measured (with "+changes" when the tree differs from it), or "?"."""
+    try:
+        head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, check=True,
+                              capture_output=True, text=True).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"],
+                               cwd=ROOT, check=True, capture_output=True, text=True).stdout
+    except (OSError, subprocess.CalledProcessError):
+        return "?"
+    return head + ("+changes" if dirty.strip() else "")
 
 
 # ----------------------------------------------------------------- extraction
@@ -239,7 +251,8 @@ def table(r: dict) -> list[tuple[str, str, str, bool | None]]:
 def markdown(r: dict) -> str:
     m = r["machine"]
     lines = ["# kantkg benchmarks", "",
-             f"{m['date']} · {m['cpu']} ({m['cpus']} CPUs) · {m['memory']} · Python "
+             f"{m['date']} · commit {m.get('commit', '?')} · {m['cpu']} ({m['cpus']} CPUs)"
+             f" · {m['memory']} · Python "
              f"{m['python']} · SQLite {m['sqlite']} · {m['platform']}", "",
              "| benchmark | target | measured | met |", "|---|---|---|---|"]
     for name, target, measured, met in table(r):
