@@ -8,13 +8,13 @@ indexing throughput. Only the writes are timed: the replica makes up each articl
 text (~0.6 ms an article here), and that is no part of indexing, so items are made in
 chunks outside the clock. Two write paths: `Batch`, what a crawl's archive pipeline
 uses (a savepoint per article; index rows and one commit per 100), and one transaction
-per article (`upsert_article` alone, as reparse writes). The archive is kept in bench/results/ and
-reused unless --fresh (its name carries a fingerprint of the replica's text, so a
-changed generator builds a new one). Then 20 typical queries run `repeat` times each
-through kantkg.archive.search (limit 10, snippets included): p50 and p95 of the queries'
-times, each the median of its runs, with the share of articles each query matches;
-reported beside them, p50/p95 over all runs pooled and the worst case: a word in every
-article.
+per article (`upsert_article` alone, as reparse writes). The archive is kept in
+bench/results/ and reused unless --fresh (its name carries a fingerprint of the
+replica's text, so a changed generator builds a new one). Then 20 typical queries run
+`repeat` times each through kantkg.archive.search (limit 10, snippets included): p50 and
+p95 of the queries' times, each the median of its runs, with the share of articles each
+query matches; reported beside them, p50/p95 over all runs pooled and the worst case: a
+word in every article.
 """
 
 from __future__ import annotations

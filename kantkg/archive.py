@@ -399,7 +399,7 @@ class Batch:
         except sqlite3.DatabaseError as exc:
             if self.db.conn.in_transaction or not self._written:
                 raise  # the article's savepoint undid it; the group stands
-            _, written = self._take()  # SQLite rolled the whole group back: write it again
+            _, written, _ = self._take()  # SQLite rolled the whole group back: write it again
             raise CommitError(exc, self._replay(written)) from exc
         self._written.append((item, now))
         for article_id, title, body in rows:
@@ -416,29 +416,26 @@ class Batch:
     def commit(self) -> Counter[str]:
         """Index and make the open group durable; -> its outcomes. On failure nothing
         half-written stays: CommitError says what the replay kept."""
-        unindexed = self._unindexed
-        done, written = self._take()
+        done, written, unindexed = self._take()
         if not self.db.conn.in_transaction:
             return done
         try:
             for article_id, (title, body) in unindexed.items():
                 _index_article(self.db, article_id, title, body)
             self.db.conn.execute("COMMIT")
-        except sqlite3.DatabaseError as exc:
+        except BaseException as exc:  # (not only SQLite's: rows must never commit unindexed)
             if self.db.conn.in_transaction:
                 self.db.conn.execute("ROLLBACK")
-            raise CommitError(exc, self._replay(written)) from exc
-        except BaseException:  # (not only SQLite's: rows must never commit unindexed)
-            if self.db.conn.in_transaction:
-                self.db.conn.execute("ROLLBACK")
+            if isinstance(exc, sqlite3.DatabaseError):
+                raise CommitError(exc, self._replay(written)) from exc
             raise
         return done
 
-    def _take(self) -> tuple[Counter[str], list[tuple[dict, str]]]:
-        """The open group's outcomes and articles, leaving the batch empty."""
-        done, written = self.pending, self._written
+    def _take(self) -> tuple[Counter[str], list[tuple[dict, str]], dict[int, tuple[str, str]]]:
+        """The open group's outcomes, articles and index rows, leaving the batch empty."""
+        taken = self.pending, self._written, self._unindexed
         self.pending, self._written, self._unindexed = Counter(), [], {}
-        return done, written
+        return taken
 
     def _replay(self, written: list[tuple[dict, str]]) -> Counter[str]:
         """Write a rolled-back group one transaction an article (each durable on its
