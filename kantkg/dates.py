@@ -5,7 +5,7 @@ the page gives none) plus the same instant in UTC. Machine dates (ISO, RFC 822) 
 fast path; Russian visible dates ("25 мая 2021, 10:41", "вчера в 14:20") go through one
 shared dateparser instance restricted to Russian.
 
-Which source wins (see `_choose`): extract.py lists candidates best layer first
+Which source wins (see `_choose`): kantkg.extract lists candidates best layer first
 (JSON-LD, microdata, meta, site selectors, generic), and the first one that parses is
 the page date, except that a date without a time of day gives way to a later candidate
 of the same day that has one. The first candidate of every other layer is a

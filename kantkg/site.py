@@ -149,64 +149,24 @@ BOILERPLATE_EXACT = frozenset({
     "реклама",
 })
 
-# -------------------------------------------------------------------- selectors
-# CSS selectors of the "site" layer: kant.kg is a WordPress site, so these are the
-# classes WordPress themes (default, Yoast, tagDiv Newspaper, Jannah, JNews, ...) use.
-# Tried in order; the first that yields a value wins. Structured data (JSON-LD,
-# microdata, OpenGraph) is tried before these, a generic fallback after them.
-
-TITLE_SELECTORS = (
-    "h1.entry-title", "h1.post-title", "h1.jeg_post_title", "h1.td-post-title",
-    ".td-post-title h1", "h1.single-post-title", "h1.article-title", "article h1",
-)
-BODY_SELECTORS = (
-    ".entry-content", ".td-post-content", ".jeg_post_content .content-inner",
-    ".post-content", ".single-post-content", ".article-content", ".post-entry",
-    ".entry-body", ".post-body", "article .content",
-)
-PUBLISHED_SELECTORS = (  # (selector, attribute or "" for the element's text)
-    ("time.entry-date.published", "datetime"),
-    ("time.published", "datetime"),
-    ("time.entry-date", "datetime"),
-    (".td-post-date time", "datetime"),
-    (".jeg_meta_date", ""),
-    ("article time", "datetime"),
-    (".entry-date", ""),
-    (".post-date", ""),
-    (".posted-on", ""),
-)
-MODIFIED_SELECTORS = (
-    ("time.updated:not(.published)", "datetime"),
-    ("time.entry-modified", "datetime"),
-)
-AUTHOR_SELECTORS = (
-    ".author.vcard .fn", ".author.vcard a", ".td-post-author-name a", ".jeg_meta_author a",
-    "a[rel~=author]", ".byline .author", ".entry-author-name",
-)
-SECTION_SELECTORS = (
-    ".cat-links a", ".td-category a", ".entry-category a", ".jeg_meta_category a",
-    "a[rel~=category]", ".post-categories a",
-)
-TAG_SELECTORS = (
-    ".tags-links a", ".td-tags a", ".jeg_post_tags a", ".post-tags a", "a[rel='tag']",
-)
-# Every selector above, once: what the extractor's class index must be able to answer.
-FIELD_SELECTORS = tuple(dict.fromkeys((
-    *TITLE_SELECTORS, *BODY_SELECTORS, *AUTHOR_SELECTORS, *SECTION_SELECTORS, *TAG_SELECTORS,
-    *(css for css, _attr in PUBLISHED_SELECTORS + MODIFIED_SELECTORS))))
+# -------------------------------------------------------------------- markup
+# The selectors of kant.kg's own layout live with its parser, one class per layout
+# version: kantkg/extract/kant.py. What follows is page furniture and page kinds.
 
 # Never article text, wherever they sit in a page: removed before body extraction.
-# Simple selectors only (tag, .class, #id): they are matched with set lookups.
-NOISE_SELECTORS = (
+NOISE_TAGS = frozenset({
     "script", "style", "noscript", "template", "iframe", "form", "button", "select",
     "svg", "canvas", "nav", "aside", "figure", "figcaption", "object", "embed",
-    ".wp-caption-text", ".wp-block-embed", ".sharedaddy", ".jp-relatedposts",
-    ".td-a-rec", ".td-post-sharing", ".td-post-sharing-top", ".td_block_related_posts",
-    ".jeg_share_top_container", ".jeg_ad", ".code-block", ".adsbygoogle",
-    ".twitter-tweet", ".instagram-media", ".tiktok-embed", ".fb-post",
-    "#comments", ".comments-area", ".comment-respond", ".post-navigation", ".navigation",
-    ".yarpp-related", ".crp_related",
-)
+})
+NOISE_CLASSES = frozenset({
+    "wp-caption-text", "wp-block-embed", "sharedaddy", "jp-relatedposts",
+    "td-a-rec", "td-post-sharing", "td-post-sharing-top", "td_block_related_posts",
+    "jeg_share_top_container", "jeg_ad", "code-block", "adsbygoogle",
+    "twitter-tweet", "instagram-media", "tiktok-embed", "fb-post",
+    "comments-area", "comment-respond", "post-navigation", "navigation",
+    "yarpp-related", "crp_related",
+})
+NOISE_IDS = frozenset({"comments"})
 # Class-name fragments marking furniture (share bars, ads, captions, related posts...),
 # matched as whole words of a class attribute split on non-letters.
 NOISE_CLASS_WORDS = frozenset({
@@ -225,3 +185,24 @@ NON_ARTICLE_BODY_CLASSES = frozenset({
 CATEGORY_PATH_PARTS = ("/category/", "/rubric/", "/rubrika/", "/section/")
 NOT_FOUND_TITLES = ("страница не найдена", "page not found", "ошибка 404", "404")
 AUTHOR_LABELS = ("автор:", "автор", "текст:", "by")
+_NAME_RE = re.compile(r"^[A-ZА-ЯЁ][\w.’'-]+(?:\s+[A-ZА-ЯЁ][\w.’'-]+){0,3}$")
+_CATEGORY_HREF_RE = re.compile("|".join(map(re.escape, CATEGORY_PATH_PARTS)))
+
+
+def strip_author_label(text: str) -> str:
+    """«Автор: Имя Фамилия» -> «Имя Фамилия»."""
+    folded = text.casefold()
+    for label in AUTHOR_LABELS:
+        if folded.startswith(label + " ") or (label.endswith(":") and folded.startswith(label)):
+            return text[len(label):].strip(" :")
+    return text
+
+
+def looks_like_name(text: str) -> bool:
+    """One to four capitalised words: a byline, not a login («admin») nor a sentence."""
+    return bool(_NAME_RE.match(text))
+
+
+def is_category_href(href: str | None) -> bool:
+    """A link to a section (rubric) page."""
+    return bool(href and _CATEGORY_HREF_RE.search(href))

@@ -1,0 +1,199 @@
+"""The chain: every field tried layer by layer, best first, recording the layer.
+
+Layers: "jsonld", "microdata", "meta" (kantkg.extract.structured), "site" (kant.kg's
+own layout, kantkg.extract.kant), "generic" (kantkg.extract.generic and the body
+ensemble). Dates come back as raw candidates (`dates_raw`) for kantkg.dates, paragraphs
+raw for kantkg.paragraphs: those modules own their rules.
+
+A page that looks like an article but yields no body still comes back (with no
+paragraphs) so that the archive drops it *with a reason* and the crawl's stats show
+the extractor failing.
+"""
+
+from __future__ import annotations
+
+import re
+from urllib.parse import urljoin
+
+from kantkg import dates, site
+from kantkg.extract import generic, structured
+from kantkg.extract.classify import non_article_reason
+from kantkg.extract.kant import LAYOUTS
+from kantkg.extract.load import Page, parse
+from kantkg.extract.text import remove_noise
+from kantkg.extract.title import strip_site_name
+from kantkg.whitespace import squash
+
+MIN_BODY_CHARS = 60  # less text than this is no article body
+
+
+def load_page(page_html: bytes | str, url: str, encoding: str | None = None) -> Page | None:
+    root = parse(page_html, encoding)
+    return structured.load(Page(url=url, root=root)) if root is not None else None
+
+
+def _site_names(page: Page) -> tuple[str, ...]:
+    return tuple(n for n in (page.meta_first("og:site_name"),
+                             page.meta_first("application-name")) if n)
+
+
+def extract_title(page: Page) -> tuple[str | None, str | None]:
+    found, layer = structured.title(page)
+    if not found:
+        found, layer = _from_layouts("title", page), "site"
+    if not found:
+        found, layer = generic.title(page), "generic"
+    if not found:
+        return None, None
+    return strip_site_name(found, _site_names(page)) or None, layer
+
+
+def _from_layouts(field: str, page: Page):
+    for layout in LAYOUTS:
+        found = getattr(layout, field)(page)
+        if found is not None and not (isinstance(found, str | list) and not found):
+            return found
+    return None
+
+
+def extract_canonical(page: Page) -> tuple[str, str]:
+    """The page's own idea of its URL, if it is a plausible one for this article: a
+    canonical pointing at the front page or another site would merge articles."""
+    for layer, candidate in structured.canonical_candidates(page):
+        absolute = urljoin(page.url, candidate.strip())
+        if site.same_site(absolute, page.url) and (
+            site.is_article_url(absolute) or not site.is_article_url(page.url)
+        ):
+            return absolute, layer
+    return page.url, "url"
+
+
+def extract_author(page: Page, title: str | None) -> tuple[str | None, str | None]:
+    found, layer = structured.author(page)
+    if found:
+        return (site.strip_author_label(found) if layer == "microdata" else found), layer
+    meta = structured.meta_author(page)
+    if meta and not meta.startswith("http") and strip_site_name("x - " + meta) != "x":
+        return meta, "meta"
+    if found := _from_layouts("author", page):
+        return found, "site"
+    if found := generic.author(page, title):
+        return found, "generic"
+    return None, None
+
+
+def extract_section(page: Page, title: str | None) -> tuple[str | None, str | None]:
+    found, layer = structured.section(page)
+    if found:
+        return found, layer
+    if found := _from_layouts("section", page):
+        return found, "site"
+    if found := generic.section(page, title):
+        return found, "generic"
+    return None, None
+
+
+def extract_tags(page: Page) -> tuple[list[str], str | None]:
+    found, layer = structured.tags(page)
+    if found:
+        return found, layer
+    if found := _from_layouts("tags", page):
+        return found, "site"
+    if found := generic.tags(page):
+        return found, "generic"
+    return [], None
+
+
+def _unique(candidates: list[list[str]]) -> list[list[str]]:
+    seen: set[str] = set()
+    return [c for c in candidates if not (c[1] in seen or seen.add(c[1]))]
+
+
+def published_candidates(page: Page, url: str, title: str | None) -> list[list[str]]:
+    """The dates the page offers for its publication, best layer first; dates in the
+    visible text only when the others leave it unsettled (kantkg.dates decides)."""
+    found = structured.date_candidates(page, "datePublished", structured.PUBLISHED_META)
+    found += [["site", value] for layout in LAYOUTS for value in layout.published(page)]
+    found = _unique(found)
+    if dates.settled_without_text(found, url):
+        return found
+    return _unique(found + [["generic", value] for value in generic.published(page, title)])
+
+
+def modified_candidates(page: Page) -> list[list[str]]:
+    found = structured.date_candidates(page, "dateModified", structured.MODIFIED_META)
+    found += [["site", value] for layout in LAYOUTS for value in layout.modified(page)]
+    return _unique(found)
+
+
+def extract_body(page: Page, title: str | None) -> tuple[list[str], str | None]:
+    """-> (raw paragraphs, layer). Marked containers first (microdata articleBody, the
+    site's content element), then JSON-LD articleBody, then the generic layer."""
+    for element, layer in ((structured.body_element(page), "microdata"),
+                           (_from_layouts("body", page), "site")):
+        if element is None:
+            continue
+        remove_noise(element)
+        found = generic.paragraphs(element, title)
+        if sum(map(len, found)) >= MIN_BODY_CHARS:
+            return found, layer
+    ld_body = structured.body_text(page)
+    if ld_body and len(ld_body.strip()) >= MIN_BODY_CHARS:
+        return [p for p in map(squash, re.split(r"\r?\n", ld_body)) if p], "jsonld"
+    body = page.body
+    if body is None:
+        return [], None
+    remove_noise(body)
+    block = generic.container(body)
+    if block is None:
+        return [], None
+    found = generic.lead_before(page, block, title) + \
+        generic.paragraphs(block, title, generic=True)
+    return found, ("generic" if found else None)
+
+
+def explain_raw(page_html: bytes | str, url: str,
+                encoding: str | None = None) -> tuple[dict | None, str | None]:
+    """Raw article fields of one page, or (None, why it is not an article).
+
+    `encoding` is the charset an HTTP header declared, if any.
+    """
+    page = load_page(page_html, url, encoding)
+    if page is None:
+        return None, "empty or unparseable page"
+    title, title_layer = extract_title(page)
+    if reason := non_article_reason(page, title):
+        return None, reason
+    canonical, canonical_layer = extract_canonical(page)
+    author, author_layer = extract_author(page, title)
+    section, section_layer = extract_section(page, title)
+    tags, tags_layer = extract_tags(page)
+    dates_raw = {"published": published_candidates(page, canonical, title),
+                 "modified": modified_candidates(page)}
+    # Body last: it removes furniture from the tree the other fields read.
+    paragraphs, body_layer = extract_body(page, title)
+    if not paragraphs and not title:
+        return None, "no title and no text"
+    # Without structured data or a permalink saying "article", it takes both to be one.
+    # With them, a page missing either still comes back, for the archive to drop and count.
+    if not (title and paragraphs) and not (page.article_signal or site.is_article_url(url)):
+        return None, "no title or no text, and nothing saying it is an article"
+    method = {name: layer for name, layer in (
+        ("title", title_layer), ("canonical_url", canonical_layer), ("author", author_layer),
+        ("section", section_layer), ("tags", tags_layer), ("paragraphs", body_layer),
+    ) if layer}
+    return {
+        "url": url,
+        "canonical_url": canonical,
+        "title": title,
+        "author": author,
+        "section": section,
+        "tags": tags,
+        "paragraphs": paragraphs,
+        "dates_raw": dates_raw,
+        "method": method,
+    }, None
+
+
+def extract_raw(page_html: bytes | str, url: str, encoding: str | None = None) -> dict | None:
+    return explain_raw(page_html, url, encoding)[0]
