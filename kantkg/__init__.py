@@ -4,7 +4,27 @@ from __future__ import annotations
 
 __version__ = "0.1.0"
 
-__all__ = ["__version__", "extract_article"]
+__all__ = ["__version__", "explain_article", "extract_article"]
+
+
+def explain_article(html: bytes | str, url: str, now=None, encoding: str | None = None,
+                    ) -> tuple[dict | None, str | None, list[tuple[str, str]]]:
+    """The one chain (extract -> normalize dates -> clean paragraphs), explained:
+    -> (item, why the page is no article, paragraphs removed with their reasons).
+
+    The crawl runs the same three steps, as the spider and two item pipelines.
+    """
+    from kantkg.dates import normalize_dates
+    from kantkg.extract import explain_raw
+    from kantkg.paragraphs import clean_item, clean_paragraphs
+
+    item, reason = explain_raw(html, url, encoding)
+    if item is None:
+        return None, reason, []
+    raw = item["paragraphs"]
+    normalize_dates(item, now)
+    clean_item(item)
+    return item, None, clean_paragraphs(raw).removed
 
 
 def extract_article(html: bytes | str, url: str, now=None) -> dict | None:
@@ -13,13 +33,4 @@ def extract_article(html: bytes | str, url: str, now=None) -> dict | None:
     Returns exactly what the archive would store for the page, or None when the page
     is not a single article. `now` (aware datetime) anchors relative dates; default: now.
     """
-    from kantkg.dates import normalize_dates
-    from kantkg.extract import extract_raw
-    from kantkg.paragraphs import clean_item
-
-    item = extract_raw(html, url)
-    if item is None:
-        return None
-    normalize_dates(item, now)
-    clean_item(item)
-    return item
+    return explain_article(html, url, now)[0]

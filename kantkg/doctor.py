@@ -12,11 +12,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
-from kantkg import __version__
-from kantkg.dates import normalize_dates
+from kantkg import __version__, explain_article
 from kantkg.encoding import charset_from_content_type, detect_encoding
-from kantkg.extract import explain_raw
-from kantkg.paragraphs import clean_paragraphs
 
 FETCH_TIMEOUT = 30
 MAX_PAGE_BYTES = 10 * 1024 * 1024
@@ -63,15 +60,10 @@ def read_target(target: str) -> tuple[bytes, str | None, str]:
 def diagnose(data: bytes, url: str, declared: str | None = None,
              now: datetime | None = None) -> Diagnosis:
     encoding = detect_encoding(data, declared)  # detected once: it is also reported
-    item, reason = explain_raw(data.decode(encoding, errors="replace"), url)
-    diagnosis = Diagnosis(url=url, encoding=encoding, item=item, not_article=reason)
-    if item is None:
-        return diagnosis
-    normalize_dates(item, now or datetime.now(UTC))
-    result = clean_paragraphs(item["paragraphs"])
-    item["paragraphs"] = result.kept
-    diagnosis.removed = result.removed
-    return diagnosis
+    item, reason, removed = explain_article(data.decode(encoding, errors="replace"), url,
+                                            now or datetime.now(UTC))
+    return Diagnosis(url=url, encoding=encoding, item=item, not_article=reason,
+                     removed=removed)
 
 
 def report(d: Diagnosis) -> str:
