@@ -213,3 +213,34 @@ def test_a_lead_between_headline_and_text_block_is_the_first_paragraph():
     assert len(item["paragraphs"]) == 9
     before = extract_raw(_lead_page(lead, ""), "https://kant.kg/2021-05-25/dorogi/")
     assert before["paragraphs"][0].startswith("1-й абзац") and len(before["paragraphs"]) == 8
+
+
+def teaser_list(og_type: str = "", entries: int = 6) -> str:
+    """A listing in a theme we never wrote rules for: no WordPress body class, no
+    structured data, only teasers (headline link, excerpt, date) in plain <div>s."""
+    items = "".join(
+        f'<div class="item"><h3><a href="{BASE}{p}">{CORPUS.meta(p)["title"]}</a></h3>'
+        f'<div class="lead">{CORPUS.get(p).paragraphs[0]}</div><span>25.05.2021</span></div>'
+        for p in CORPUS.paths[:entries])
+    meta = f'<meta property="og:type" content="{og_type}">' if og_type else ""
+    return (f"<html><head><title>Новости - Кант</title>{meta}</head><body>"
+            f"<div class=wrap><h1>Новости</h1><div class=list>{items}</div></div>"
+            f"</body></html>")
+
+
+@pytest.mark.parametrize("og_type", ["", "article"])
+def test_a_list_of_teasers_at_an_article_url_is_no_article(og_type):
+    url = f"{BASE}/2021-05-25/kakaya-to-novost/"
+    assert extract_raw(teaser_list(og_type), url) is None
+
+
+def test_an_article_followed_by_teasers_of_other_articles_is_an_article():
+    truth = articles_in("plain_ru_date", 1)[0]
+    page = teaser_list()
+    body = "".join(f"<p>{p}</p>" for p in truth.paragraphs)
+    page = page.replace("<div class=wrap><h1>Новости</h1>",
+                        f"<div class=wrap><h1>{truth.title}</h1><div class=text>{body}</div>"
+                        "<h2>Читайте также</h2>")
+    item = extract_article(page, truth.url, now=NOW)
+    assert item is not None
+    assert item["paragraphs"] == list(truth.paragraphs)

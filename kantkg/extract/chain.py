@@ -17,7 +17,7 @@ from urllib.parse import urljoin
 
 from kantkg import dates, site
 from kantkg.extract import generic, structured
-from kantkg.extract.classify import non_article_reason
+from kantkg.extract.classify import is_teaser_list, non_article_reason, teaser_texts
 from kantkg.extract.kant import LAYOUTS
 from kantkg.extract.load import Page, parse
 from kantkg.extract.text import remove_noise
@@ -170,8 +170,11 @@ def explain_raw(page_html: bytes | str, url: str,
     tags, tags_layer = extract_tags(page)
     dates_raw = {"published": published_candidates(page, canonical, title),
                  "modified": modified_candidates(page)}
+    teasers = teaser_texts(page)
     # Body last: it removes furniture from the tree the other fields read.
     paragraphs, body_layer = extract_body(page, title)
+    if is_teaser_list(paragraphs, teasers):
+        return None, "listing page (its text is teasers of other pages)"
     if not paragraphs and not title:
         return None, "no title and no text"
     # Without structured data or a permalink saying "article", it takes both to be one.

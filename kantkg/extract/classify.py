@@ -3,9 +3,12 @@ whatever its URL looks like."""
 
 from __future__ import annotations
 
+from urllib.parse import urljoin
+
 from kantkg import site
 from kantkg.extract.load import Page
-from kantkg.extract.structured import LISTING_TYPES
+from kantkg.extract.structured import LISTING_TYPES, canonical_candidates
+from kantkg.extract.text import text
 
 LISTING_MIN_HEADLINE_LINKS = 3
 
@@ -32,3 +35,45 @@ def non_article_reason(page: Page, title: str | None) -> str | None:
     if len(headline_links) >= LISTING_MIN_HEADLINE_LINKS and not site.is_article_url(page.url):
         return "listing page (headline links)"
     return None
+
+
+TEASER_LIST_MIN_ITEMS = 3
+TEASER_SHARE = 0.5  # of the body's text inside teasers: a list, not an article
+TEASER_MAX_CHARS = 1000  # a headline, an excerpt, a date: longer is an article's text
+
+
+def teaser_texts(page: Page) -> list[str]:
+    """The texts of the page's teasers: each headline link (an <a> in an <h2>-<h4>, or
+    around one) with what surrounds it up to the largest element holding no other
+    headline link (its excerpt, date, "read more"). Read before furniture is removed."""
+    if page.body is None:
+        return []
+    own = {page.url.rstrip("/"), *(c.rstrip("/") for _layer, c in canonical_candidates(page))}
+    links = [a for a in page.body.iter("a") if (a.get("href") or "#")[:1] != "#" and
+             urljoin(page.url, a.get("href")).rstrip("/") not in own and
+             (a.xpath("ancestor::h2|ancestor::h3|ancestor::h4") or a.find(".//h2") is not None
+              or a.find(".//h3") is not None)]
+    per_element: dict = {}
+    for a in links:
+        for el in a.iterancestors():
+            per_element.setdefault(el, set()).add(a.get("href"))
+    items = []
+    for a in links:
+        item = a
+        for el in a.iterancestors():
+            if el is page.body or len(per_element[el]) > 1:
+                break
+            item = el
+        items.append(item)
+    return [t for t in (text(item) for item in dict.fromkeys(items))
+            if t and len(t) <= TEASER_MAX_CHARS]
+
+
+def is_teaser_list(paragraphs: list[str], teasers: list[str]) -> bool:
+    """The body found is mostly teasers' text (headlines and excerpts of other pages):
+    a listing at any URL, whatever its markup says. Related-post teasers beside an
+    article are not part of its body, so they do not count."""
+    if len(teasers) < TEASER_LIST_MIN_ITEMS or not paragraphs:
+        return False
+    inside = sum(len(p) for p in paragraphs if any(p in teaser for teaser in teasers))
+    return inside >= TEASER_SHARE * sum(map(len, paragraphs))
