@@ -18,9 +18,10 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time
+from datetime import UTC, date, datetime, time, timedelta, timezone
 from email.utils import parsedate_to_datetime
 from functools import lru_cache
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 from kantkg import site
@@ -87,6 +88,53 @@ def _aware(dt: datetime) -> datetime:
     return dt if dt.tzinfo is not None else dt.replace(tzinfo=LOCAL_TZ)
 
 
+# Zone abbreviations some pages put after an ISO time («2020-09-25T16:02:50CDT»): the
+# unambiguous common ones only (IST, CST outside the US... are left unparsed).
+TZ_ABBREVIATIONS = {
+    "UTC": 0, "GMT": 0, "UT": 0, "EST": -5, "EDT": -4, "CST": -6, "CDT": -5, "MST": -7,
+    "MDT": -6, "PST": -8, "PDT": -7, "CET": 1, "CEST": 2, "EET": 2, "EEST": 3, "MSK": 3,
+}
+_TZ_TAIL_RE = re.compile(
+    r"(?<=\d)\s*(?:\(?([A-Z]{2,4})\)?|(?:GMT|UTC)\s*([+-]\d{1,2})(?::?(\d{2}))?)"
+    r"(?:\s*\([^()]*\))?$")  # («GMT+0000 (Coordinated Universal Time)»)
+
+
+def _tz_tail_to_offset(text: str) -> str:
+    """«...16:02:50CDT» -> «...16:02:50-05:00», «... 22:11 GMT+10» -> «... 22:11+10:00»."""
+    m = _TZ_TAIL_RE.search(text)
+    if not m:
+        return text
+    if m.group(1) is not None:
+        hours = TZ_ABBREVIATIONS.get(m.group(1))
+        if hours is None:
+            return text
+        minutes = 0
+    else:
+        hours, minutes = int(m.group(2)), int(m.group(3) or 0)
+        if abs(hours) > 14:
+            return text
+    sign = "-" if hours < 0 or m.group(2) and m.group(2).startswith("-") else "+"
+    return f"{text[:m.start()]}{sign}{abs(hours):02d}:{minutes:02d}"
+
+
+def _split_tz_tail(text: str) -> tuple[str, timezone | None]:
+    """«13 Jan 2020, 22:11 GMT+10» -> («13 Jan 2020, 22:11», UTC+10): the page's own
+    offset, kept as given (dateparser would convert it to its default zone)."""
+    if not any(c.isupper() for c in text[-40:]):
+        return text, None
+    with_offset = _tz_tail_to_offset(text)
+    if with_offset == text:
+        return text, None
+    head, offset = with_offset[:-6], with_offset[-6:]
+    sign = -1 if offset[0] == "-" else 1
+    return head.rstrip(), timezone(sign * timedelta(hours=int(offset[1:3]),
+                                                    minutes=int(offset[4:6])))
+
+
+# Basic (compact) ISO 8601: «20201123T11:02:35Z», «20200316T130000+0100».
+_COMPACT_ISO_RE = re.compile(r"^\d{8}T\d{2}:?\d{2}")
+
+
 def _parse_iso(text: str) -> ParsedDate | None:
     if _ISO_DATE_ONLY_RE.match(text):
         try:
@@ -94,21 +142,59 @@ def _parse_iso(text: str) -> ParsedDate | None:
         except ValueError:
             return None
         return ParsedDate(datetime.combine(d, time(), LOCAL_TZ), has_time=False)
-    if len(text) < 16 or text[4] != "-" or text[10] not in "T ":
+    if not (len(text) >= 16 and text[4] == "-" and text[10] in "T ") and \
+            not _COMPACT_ISO_RE.match(text):
         return None
+    if text[-1:].isalpha() and text[-1] != "Z" or "GMT" in text or "UTC" in text:
+        text = _tz_tail_to_offset(text)
     try:
         return ParsedDate(_aware(datetime.fromisoformat(text.replace("Z", "+00:00"))), True)
     except ValueError:
         return None
 
 
+# A year-first numeric date inside longer text (unambiguous in every locale):
+# «이용민 기자 | 2020-03-04 16:52:59», «showDate("2020/04/17 01:43:09")», «2020.08.19.»
+_YMD_IN_TEXT_RE = re.compile(
+    r"(?<![\d/.-])(?P<y>(?:19|20)\d{2})(?P<sep>[-/.])(?P<mo>\d{1,2})(?P=sep)(?P<d>\d{1,2})"
+    r"(?:\.?(?:T|,?\s+|(?<=\.)(?=\d{1,2}\.\d{2}\b))(?P<h>\d{1,2})[:.](?P<m>\d{2})"
+    r"(?::(?P<s>\d{1,2}))?(?:\.\d+)?(?P<tz>Z|[+-]\d{2}:?\d{2}\b)?)?(?![\d/-]|\.\d)")
+
+
+def _parse_ymd_in_text(text: str) -> ParsedDate | None:
+    m = _YMD_IN_TEXT_RE.search(text)
+    if not m:
+        return None
+    try:
+        value = datetime(int(m.group("y")), int(m.group("mo")), int(m.group("d")),
+                         int(m.group("h") or 0), int(m.group("m") or 0), int(m.group("s") or 0),
+                         tzinfo=LOCAL_TZ)
+    except ValueError:
+        return None
+    if m.group("tz"):  # «2020-12-05T23:15:0Z»: the offset given
+        tz = m.group("tz").replace("Z", "+00:00")
+        sign = -1 if tz[0] == "-" else 1
+        value = value.replace(tzinfo=timezone(sign * timedelta(
+            hours=int(tz[1:3]), minutes=int(tz[-2:]))))
+        return ParsedDate(value, has_time=True)
+    tail = _tz_tail_to_offset(text[:m.end()] + text[m.end():m.end() + 10].rstrip())
+    if m.group("h") and tail != text[:m.end()] + text[m.end():m.end() + 10].rstrip():
+        parsed = _parse_iso(tail[m.start():].replace(m.group("sep"), "-", 2).replace(" ", "T", 1))
+        if parsed is not None:
+            return parsed
+    return ParsedDate(value, has_time=m.group("h") is not None)
+
+
 def _parse_rfc822(text: str) -> ParsedDate | None:
     if "," not in text[:5] and not text[:1].isdigit():
         return None
+    head, own_tz = _split_tz_tail(text)
     try:
-        dt = parsedate_to_datetime(text)
+        dt = parsedate_to_datetime(head)
     except (TypeError, ValueError, IndexError):
         return None
+    if dt and own_tz is not None:
+        dt = dt.replace(tzinfo=own_tz)
     return ParsedDate(_aware(dt), has_time=True) if dt else None
 
 
@@ -151,6 +237,7 @@ def _parse_visible(text: str, now: datetime) -> ParsedDate | None:
     # Relative dates only need minute precision; rounding keeps the parser cache warm.
     base = now.astimezone(LOCAL_TZ).replace(tzinfo=None, second=0, microsecond=0)
     parser = _ru_parser(base)
+    text, own_tz = _split_tz_tail(text)
     candidates = [text]
     m = _RU_DATE_RE.search(text)
     if m and m.group(0) != text:
@@ -164,6 +251,8 @@ def _parse_visible(text: str, now: datetime) -> ParsedDate | None:
             continue
         value = _aware(data.date_obj)
         has_time = bool(_HAS_TIME_RE.search(candidate))
+        if own_tz is not None and has_time:  # the wall time as shown, in the page's zone
+            value = value.replace(tzinfo=own_tz)
         if not has_time and _RELATIVE_DAY_RE.search(candidate):
             value = value.replace(hour=0, minute=0, second=0, microsecond=0)  # «вчера»
         return ParsedDate(value, has_time)
@@ -196,6 +285,8 @@ def _parse_absolute(text: str) -> ParsedDate | None:
         # «Опубликовано: 25 мая 2021, 10:41 | Политика»: the date part, still fast
         # (unless a time stands apart from it: «10:41, 25 мая 2021» is dateparser's).
         parsed = _parse_common_ru(m.group(0))
+    if parsed is None:
+        parsed = _parse_ymd_in_text(text)
     return parsed
 
 
@@ -216,7 +307,8 @@ def to_utc_iso(dt: datetime) -> str:
 
 
 def _choose(
-    candidates: list[list[str]] | None, now: datetime | None, what: str
+    candidates: list[list[str]] | None, now: datetime | None, what: str,
+    url_day: date | None = None,
 ) -> tuple[ParsedDate, str, list[str]] | None:
     """The page's date for one field from its candidates: (date, layer, warnings).
 
@@ -225,6 +317,9 @@ def _choose(
        day that has one (JSON-LD "2021-05-25" + visible "25 мая 2021, 10:41").
     3. The first parseable candidate of every other layer is a cross-check: a different
        local day is recorded as a warning, never silently dropped.
+    4. htmldate's bare day (no time of day: often a date anywhere in the page, such as
+       today's date in the top bar) gives way to the visible date with a time nearest the
+       headline ("generic") of another day, unless the URL names htmldate's day.
     """
     winner: tuple[ParsedDate, str] | None = None
     checked_layers: set[str] = set()
@@ -243,6 +338,9 @@ def _choose(
         day, best_day = _local_day(parsed), _local_day(best)
         if day != best_day:
             warnings.append(f"{what} {best_day} ({best_layer}) disagrees with {day} ({layer})")
+            if best_layer == "htmldate" and layer == "generic" and parsed.has_time and \
+                    not best.has_time and best_day != url_day:
+                winner = (parsed, layer)
         elif parsed.has_time and not best.has_time:
             winner = (parsed, layer)
     if winner is None:
@@ -270,7 +368,51 @@ def settled_without_text(candidates: list[list[str]], url: str) -> bool:
         days.append(_local_day(parsed))
         if len(days) == 2:
             return days[1] == days[0]  # two layers disagreeing: read the text too
-    return bool(days) and site.url_date(url) == days[0]
+    return bool(days) and url_date(url) == days[0]
+
+
+# Dates in the path of a URL, in the forms news sites use: /2020/08/24/, /2020-08-24/,
+# /20200316/ (a whole path segment, or a segment's leading or trailing part:
+# /news-20200113, /2020/08/24/670291/). Years 1990-2099 only; the month and day must exist.
+_URL_DATE_RES = (
+    re.compile(r"/((?:19|20)\d{2})/(0?[1-9]|1[0-2])/(0?[1-9]|[12]\d|3[01])(?:/|$)"),
+    re.compile(r"[/_-]((?:19|20)\d{2})-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])(?:[/_.-]|$)"),
+    re.compile(r"[/_-]((?:19|20)\d{2})(0[1-9]|1[0-2])(0[1-9]|[12]\d|3[01])(?:[/_.]|$)"),
+)
+
+
+def url_date(url: str) -> date | None:
+    """The date in a URL's path: the site's permalink date (kantkg.site.url_date), else
+    the first of the common forms above. A cross-check and the last resort."""
+    if not url:
+        return None
+    if (day := site.url_date(url)) is not None:
+        return day
+    return _generic_url_date(urlsplit(url).path)
+
+
+@lru_cache(maxsize=1024)
+def _generic_url_date(path: str) -> date | None:
+    for pattern in _URL_DATE_RES:
+        if m := pattern.search(path):
+            try:
+                return date(int(m.group(1)), int(m.group(2)), int(m.group(3)))
+            except ValueError:
+                continue
+    return None
+
+
+def _utc_stamp_of_local_day(parsed: ParsedDate, day: date) -> bool:
+    """Whether a time given in UTC (offset zero), on another day in the site's zone too,
+    can be `day`'s in the publisher's zone:
+    another day than the UTC one, reached with an offset between -10:00 and +14:00 (the
+    offsets of nearly all the inhabited world)."""
+    value = parsed.value
+    if not parsed.has_time or value.utcoffset() != timedelta(0) or value.date() == day or \
+            _local_day(parsed) == day:  # (in the site's zone it is that day: consistent)
+        return False
+    return (value - timedelta(hours=10)).date() == day or \
+        (value + timedelta(hours=14)).date() == day
 
 
 def _local_day(parsed: ParsedDate) -> date:
@@ -286,13 +428,21 @@ def normalize_dates(item: dict, now: datetime | None = None) -> dict:
     raw = item.get("dates_raw") or {}
     method = item.setdefault("method", {})
     warnings: list[str] = []
-    url_day = site.url_date(item.get("canonical_url") or item.get("url") or "")
+    url_day = url_date(item.get("canonical_url") or "") or url_date(item.get("url") or "")
 
-    found = _choose(raw.get("published"), now, "published")
+    found = _choose(raw.get("published"), now, "published", url_day)
     if found is not None:
         published, layer, disagreements = found
         warnings += disagreements
         local_day = _local_day(published)
+        if url_day is not None and _utc_stamp_of_local_day(published, url_day):
+            # A time given in UTC only (the page's offset unknown) one day off the URL's
+            # date, near enough midnight for a real offset to move it there: the URL,
+            # written in the publisher's time, names the day; the time is then unknown.
+            warnings.append(f"published {to_iso(published.value)} ({layer}) is UTC; "
+                            f"the URL names {url_day.isoformat()}")
+            published = ParsedDate(datetime.combine(url_day, time(), LOCAL_TZ), False)
+            layer, local_day = "url", url_day
         if url_day is not None and local_day != url_day:
             warnings.append(
                 f"published {local_day.isoformat()} ({layer}) disagrees with "

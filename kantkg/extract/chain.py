@@ -17,8 +17,14 @@ from urllib.parse import urljoin
 
 from kantkg import dates, site
 from kantkg.extract import generic, structured
-from kantkg.extract.classify import is_teaser_list, non_article_reason, teaser_texts
+from kantkg.extract.classify import (
+    is_teaser_list,
+    looks_like_article_url,
+    non_article_reason,
+    teaser_texts,
+)
 from kantkg.extract.kant import LAYOUTS
+from kantkg.extract.libraries import htmldate_published
 from kantkg.extract.load import Page, parse
 from kantkg.extract.text import remove_noise
 from kantkg.extract.title import strip_site_name
@@ -109,14 +115,18 @@ def _unique(candidates: list[list[str]]) -> list[list[str]]:
     return [c for c in candidates if not (c[1] in seen or seen.add(c[1]))]
 
 
-def published_candidates(page: Page, url: str, title: str | None) -> list[list[str]]:
-    """The dates the page offers for its publication, best layer first; dates in the
-    visible text only when the others leave it unsettled (kantkg.dates decides)."""
+def published_candidates(page: Page, url: str, title: str | None,
+                         page_html: bytes | str | None = None) -> list[list[str]]:
+    """The dates the page offers for its publication, best layer first; htmldate's
+    answer (from `page_html`, the page as fetched) and dates in the visible text only
+    when the others leave it unsettled (kantkg.dates decides)."""
     found = structured.date_candidates(page, "datePublished", structured.PUBLISHED_META)
     found += [["site", value] for layout in LAYOUTS for value in layout.published(page)]
     found = _unique(found)
     if dates.settled_without_text(found, url):
         return found
+    if page_html is not None and (value := htmldate_published(page_html, url)):
+        found.append(["htmldate", value])
     return _unique(found + [["generic", value] for value in generic.published(page, title)])
 
 
@@ -168,7 +178,7 @@ def explain_raw(page_html: bytes | str, url: str,
     author, author_layer = extract_author(page, title)
     section, section_layer = extract_section(page, title)
     tags, tags_layer = extract_tags(page)
-    dates_raw = {"published": published_candidates(page, canonical, title),
+    dates_raw = {"published": published_candidates(page, canonical, title, page_html),
                  "modified": modified_candidates(page)}
     teasers = teaser_texts(page)
     # Body last: it removes furniture from the tree the other fields read.
@@ -179,7 +189,8 @@ def explain_raw(page_html: bytes | str, url: str,
         return None, "no title and no text"
     # Without structured data or a permalink saying "article", it takes both to be one.
     # With them, a page missing either still comes back, for the archive to drop and count.
-    if not (title and paragraphs) and not (page.article_signal or site.is_article_url(url)):
+    if not (title and paragraphs) and not (page.article_signal or site.is_article_url(url) or
+                                           looks_like_article_url(url)):
         return None, "no title or no text, and nothing saying it is an article"
     method = {name: layer for name, layer in (
         ("title", title_layer), ("canonical_url", canonical_layer), ("author", author_layer),

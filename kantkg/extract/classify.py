@@ -3,14 +3,49 @@ whatever its URL looks like."""
 
 from __future__ import annotations
 
-from urllib.parse import urljoin
+import re
+from urllib.parse import urljoin, urlsplit
 
-from kantkg import site
+from kantkg import dates, site
 from kantkg.extract.load import Page
 from kantkg.extract.structured import LISTING_TYPES, canonical_candidates
 from kantkg.extract.text import text
 
 LISTING_MIN_HEADLINE_LINKS = 3
+# Path parts of pages that list content: category, tag, author, archive, search, paging.
+_LISTING_PATH_RE = re.compile(
+    r"/(?:category|categories|tag|tags|topic|topics|author|authors|archive|archives|"
+    r"search|rubric|rubrika|section|sections|page|label|feed)(?:/|$)|[?&](?:s|q|page)=",
+    re.IGNORECASE)
+_ID_RE = re.compile(r"\d{5,}")
+_SLUG_WORD_RE = re.compile(r"[^\W\d_]{2,}")
+SLUG_MIN_WORDS = 4
+# What a page name ends with (WordPress, Blogger, Drupal views, ASP.NET, JSP, ...).
+_PAGE_SUFFIX_RE = re.compile(r"\.(?:html?|shtml|php|aspx?|cms|jsp)$", re.IGNORECASE)
+# og:type values of pages that are no single piece of content. Other values (article,
+# video.*, music.*, book, and junk such as "text/html") decide nothing by themselves.
+_LISTING_OG_TYPES = frozenset({"website", "profile", "blog"})
+
+
+def looks_like_article_url(url: str) -> bool:
+    """Whether the URL has the shape of one piece of content on any site: no listing
+    path part, and a last path segment that is a slug of several words
+    («/protesters-gather-at-paris-theater/») or carries a numeric id («/news/263700449/»,
+    «/threads/what-whered-it-go.2675645/»), or a date in the path («/2020/08/24/...»).
+    (kant.kg's own permalink shape is kantkg.site.is_article_url.)"""
+    parts = urlsplit(url)
+    path = parts.path or "/"
+    if _LISTING_PATH_RE.search(path + ("?" + parts.query if parts.query else "")):
+        return False
+    segments = [seg for seg in path.split("/") if seg]
+    if not segments:
+        return False
+    last = _PAGE_SUFFIX_RE.sub("", segments[-1])
+    if len(_SLUG_WORD_RE.findall(last.replace("-", " ").replace("_", " "))) >= SLUG_MIN_WORDS:
+        return True
+    if any(_ID_RE.search(seg) for seg in segments[-2:]):
+        return True
+    return dates.url_date(url) is not None and len(segments) > 3
 
 
 def non_article_reason(page: Page, title: str | None) -> str | None:
@@ -26,13 +61,14 @@ def non_article_reason(page: Page, title: str | None) -> str | None:
     if page.jsonld_types & LISTING_TYPES:
         return "listing page (structured data)"
     og_type = (page.meta_first("og:type") or "").lower()
-    if og_type and og_type != "article" and not site.is_article_url(page.url):
+    content_url = site.is_article_url(page.url) or looks_like_article_url(page.url)
+    if og_type == "profile" or og_type in _LISTING_OG_TYPES and not content_url:
         return f"og:type {og_type}"
     if title and title.casefold().strip(" .!") in site.NOT_FOUND_TITLES:
         return "error page"
     headline_links = {href for heading in page.root.iter("h2", "h3", "h4")
                       for a in heading.iter("a") if (href := a.get("href")) is not None}
-    if len(headline_links) >= LISTING_MIN_HEADLINE_LINKS and not site.is_article_url(page.url):
+    if len(headline_links) >= LISTING_MIN_HEADLINE_LINKS and not content_url:
         return "listing page (headline links)"
     return None
 

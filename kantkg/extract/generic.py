@@ -47,6 +47,11 @@ DATE_IN_TEXT_RE = re.compile(
 )
 _DAY_IN_TEXT_RE = re.compile(r"\d{1,2}[./-]\d{1,2}[./-]\d{2,4}|\d{1,2}\s+[а-яё]{3,}"
                              r"|\d{4}-\d{2}-\d{2}|сегодня|вчера", re.IGNORECASE)
+# A day with a month name in Latin letters and a year («13 Oct 2020 18:29», «Jan. 5,
+# 2020», «17 de Febrero 2020»): dates of the other languages a page may be in.
+_LATIN_DATE_IN_TEXT_RE = re.compile(
+    r"\b\d{1,2}\.?\s+(?:de\s+)?[A-Za-z]{3,9}\.?,?\s+(?:de\s+)?(?:19|20)\d{2}\b"
+    r"|\b[A-Za-z]{3,9}\.?\s+\d{1,2}(?:st|nd|rd|th)?,?\s+(?:19|20)\d{2}\b")
 _AUTHOR_IN_LINE_RE = re.compile(
     r"(?:^|[\s|·,;])(?:[Аа]втор|[Тт]екст)\s*:\s*([A-ZА-ЯЁ][\w.’'-]+(?:\s+[A-ZА-ЯЁ][\w.’'-]+){0,3})")
 
@@ -194,8 +199,9 @@ def published(page: Page, title: str | None) -> list[str]:
             found.append((el, squash(stamp)))
             continue
         value = text(el) if value is None else value
-        if not (6 <= len(value) <= DATE_LINE_MAX_CHARS and DATE_IN_TEXT_RE.search(value) and
-                _DAY_IN_TEXT_RE.search(value)):
+        if not (6 <= len(value) <= DATE_LINE_MAX_CHARS and
+                (DATE_IN_TEXT_RE.search(value) and _DAY_IN_TEXT_RE.search(value) or
+                 _LATIN_DATE_IN_TEXT_RE.search(value))):
             continue
         if el.tag == "time" or class_words(el) & _DATE_CLASS_WORDS or \
                 not any(isinstance(c.tag, str) and c.tag in BLOCK_TAGS for c in el):
