@@ -40,7 +40,11 @@ def drift_warnings(stats: dict) -> list[str]:
     warnings = []
 
     def share(field: str, layers: tuple[str, ...]) -> int:
-        return sum(int(stats.get(f"kantkg/layer/{field}/{layer}", 0) or 0) for layer in layers)
+        """Articles whose field came from one of the layers ("generic" counts its
+        sub-layers too: generic/ours, generic/trafilatura, ...)."""
+        prefix = f"kantkg/layer/{field}/"
+        return sum(int(value or 0) for key, value in stats.items() if key.startswith(prefix)
+                   and key[len(prefix):].split("/")[0] in layers)
 
     for field in DRIFT_FIELDS:
         weak = share(field, ("generic", "none"))

@@ -16,7 +16,8 @@ import re
 from urllib.parse import urljoin
 
 from kantkg import dates, site
-from kantkg.extract import generic, structured
+from kantkg.encoding import decode_html
+from kantkg.extract import ensemble, generic, structured
 from kantkg.extract.classify import (
     is_teaser_list,
     looks_like_article_url,
@@ -136,9 +137,13 @@ def modified_candidates(page: Page) -> list[list[str]]:
     return _unique(found)
 
 
-def extract_body(page: Page, title: str | None) -> tuple[list[str], str | None]:
+def extract_body(page: Page, title: str | None,
+                 page_html: bytes | str | None = None,
+                 encoding: str | None = None) -> tuple[list[str], str | None]:
     """-> (raw paragraphs, layer). Marked containers first (microdata articleBody, the
-    site's content element), then JSON-LD articleBody, then the generic layer."""
+    site's content element); otherwise the generic layer: our densest block (or JSON-LD
+    articleBody) put to the vote with trafilatura and readability (kantkg.extract.ensemble)
+    when the page as fetched is at hand."""
     for element, layer in ((structured.body_element(page), "microdata"),
                            (_from_layouts("body", page), "site")):
         if element is None:
@@ -147,6 +152,22 @@ def extract_body(page: Page, title: str | None) -> tuple[list[str], str | None]:
         found = generic.paragraphs(element, title)
         if sum(map(len, found)) >= MIN_BODY_CHARS:
             return found, layer
+    ours, layer = _own_generic_body(page, title)
+    if page_html is None:
+        return ours, layer
+    html = page_html if isinstance(page_html, str) else decode_html(page_html, encoding)
+    found, how = ensemble.generic_body(html, page.url, ours, structured.body_text(page),
+                                       prefer_ours=site.is_article_url(page.url))
+    headline = (title or "").casefold()
+    found = [p for p in found if p.casefold() != headline]  # (the libraries keep the <h1>)
+    if sum(map(len, found)) < MIN_BODY_CHARS:
+        return [], None
+    return found, f"generic/{how}"
+
+
+def _own_generic_body(page: Page, title: str | None) -> tuple[list[str], str | None]:
+    """JSON-LD articleBody when long enough, else the densest block of <body> with a lead
+    standing before it."""
     ld_body = structured.body_text(page)
     if ld_body and len(ld_body.strip()) >= MIN_BODY_CHARS:
         return [p for p in map(squash, re.split(r"\r?\n", ld_body)) if p], "jsonld"
@@ -182,7 +203,7 @@ def explain_raw(page_html: bytes | str, url: str,
                  "modified": modified_candidates(page)}
     teasers = teaser_texts(page)
     # Body last: it removes furniture from the tree the other fields read.
-    paragraphs, body_layer = extract_body(page, title)
+    paragraphs, body_layer = extract_body(page, title, page_html, encoding)
     if is_teaser_list(paragraphs, teasers):
         return None, "listing page (its text is teasers of other pages)"
     if not paragraphs and not title:
