@@ -85,10 +85,12 @@ def teaser_texts(page: Page) -> list[str]:
     if page.body is None:
         return []
     own = {page.url.rstrip("/"), *(c.rstrip("/") for _layer, c in canonical_candidates(page))}
-    links = [a for a in page.body.iter("a") if (a.get("href") or "#")[:1] != "#" and
-             urljoin(page.url, a.get("href")).rstrip("/") not in own and
-             (a.xpath("ancestor::h2|ancestor::h3|ancestor::h4") or a.find(".//h2") is not None
-              or a.find(".//h3") is not None)]
+    headline_links = []
+    for heading in page.body.iter("h2", "h3", "h4"):
+        headline_links += heading.iter("a")
+        headline_links += heading.iterancestors("a")
+    links = [a for a in dict.fromkeys(headline_links) if (a.get("href") or "#")[:1] != "#"
+             and urljoin(page.url, a.get("href")).rstrip("/") not in own]
     per_element: dict = {}
     for a in links:
         for el in a.iterancestors():
