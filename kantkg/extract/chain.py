@@ -126,7 +126,10 @@ def published_candidates(page: Page, url: str, title: str | None,
     found = _unique(found)
     if dates.settled_without_text(found, url):
         return found
-    if page_html is not None and (value := htmldate_published(page_html, url)):
+    value = htmldate_published(page_html, url) if page_html is not None else None
+    # (htmldate answers the URL's own day, unread, when the URL has one: that is the
+    # URL layer's cross-check, not a date of the page)
+    if value and not (len(value) == 10 and str(dates.url_date(url)) == value):
         found.append(["htmldate", value])
     return _unique(found + [["generic", value] for value in generic.published(page, title)])
 
@@ -201,7 +204,8 @@ def explain_raw(page_html: bytes | str, url: str,
     tags, tags_layer = extract_tags(page)
     dates_raw = {"published": published_candidates(page, canonical, title, page_html),
                  "modified": modified_candidates(page)}
-    teasers = teaser_texts(page)
+    # (structured data saying "one article" outweighs teasers around it)
+    teasers = [] if page.strong_article_signal else teaser_texts(page)
     # Body last: it removes furniture from the tree the other fields read.
     paragraphs, body_layer = extract_body(page, title, page_html, encoding)
     if is_teaser_list(paragraphs, teasers):

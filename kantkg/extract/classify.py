@@ -90,7 +90,7 @@ def teaser_texts(page: Page) -> list[str]:
         headline_links += heading.iter("a")
         headline_links += heading.iterancestors("a")
     links = [a for a in dict.fromkeys(headline_links) if (a.get("href") or "#")[:1] != "#"
-             and urljoin(page.url, a.get("href")).rstrip("/") not in own]
+             and _resolved(page.url, a.get("href")) not in own]
     per_element: dict = {}
     for a in links:
         for el in a.iterancestors():
@@ -105,6 +105,13 @@ def teaser_texts(page: Page) -> list[str]:
         items.append(item)
     return [t for t in (text(item) for item in dict.fromkeys(items))
             if t and len(t) <= TEASER_MAX_CHARS]
+
+
+def _resolved(base: str, href: str) -> str:
+    try:
+        return urljoin(base, href).rstrip("/")
+    except ValueError:  # ("http://[object Object]": a template's leftover)
+        return href
 
 
 def is_teaser_list(paragraphs: list[str], teasers: list[str]) -> bool:

@@ -112,33 +112,16 @@ def ld_paragraphs(ld_body: str | None) -> list[str]:
     return [part for part in parts if part]
 
 
-CONFIRMED_SHARE = 0.9  # of our shingles inside the winner: the winner found our text
-CONFIRMED_SIZE = 0.5   # ... and ours is at least half of it (not just its lead)
-
-
-def confirms(winner: list[str], ours: list[str]) -> bool:
-    """The winner holds our text (and not much more than twice it): the vote found the
-    article where ours did, it only kept more around it."""
-    mine, theirs = shingles(words(ours)), shingles(words(winner))
-    return bool(mine) and len(mine & theirs) >= CONFIRMED_SHARE * len(mine) and \
-        len(mine) >= CONFIRMED_SIZE * len(theirs)
-
-
-def decide(traf: list[str], ours: list[str], readability: Callable[[], list[str]],
-           prefer_ours: bool = False) -> tuple[list[str], str]:
+def decide(traf: list[str], ours: list[str],
+           readability: Callable[[], list[str]]) -> tuple[list[str], str]:
     """Steps 1 and 2 of the module doc, given trafilatura's and our paragraphs;
-    readability's are asked for only when the first two disagree. `prefer_ours`: when
-    the vote confirms our text, keep it as ours has it (our paragraphs, our lead): on
-    the configured site's own pages, whose old layouts our generic layer was built on."""
+    readability's are asked for only when the first two disagree."""
     if traf and ours and agree(shingles(words(traf)), shingles(words(ours))):
-        if prefer_ours:
-            return list(ours), "ours"
         return drop_unconfirmed(traf, [ours]), "trafilatura+ours"
-    paragraphs, name = choose({"trafilatura": traf, "readability": readability(),
-                               "ours": list(ours)})
-    if prefer_ours and name != "ours" and confirms(paragraphs, ours):
-        return list(ours), "ours"
-    return paragraphs, name
+    return choose({"trafilatura": traf, "readability": readability(), "ours": list(ours)})
+
+
+MAX_VOTE_CHARS = 1_000_000  # larger pages: the libraries take seconds to minutes
 
 
 def generic_body(html: str, url: str, ours: list[str], ld_body: str | None,
@@ -146,12 +129,17 @@ def generic_body(html: str, url: str, ours: list[str], ld_body: str | None,
     """Article paragraphs in reading order, and where they come from: "trafilatura+ours"
     (step 1), "trafilatura" / "readability" / "ours" (step 2), or "jsonld" when no
     extractor found any text."""
-    tree = parse_for_libraries(html)
+    if prefer_ours and ours:
+        # The configured site's own pages: our generic layer was built on its old
+        # layouts (<br> paragraphs, cp1251 pages); the vote answers only where it
+        # finds nothing. (On a short page the libraries' menus can outvote it.)
+        return list(ours), "ours"
+    tree = parse_for_libraries(html) if len(html) <= MAX_VOTE_CHARS else None
     if tree is None:
         paragraphs, layer = choose({"ours": list(ours)})
     else:
         paragraphs, layer = decide(trafilatura_paragraphs(tree, url), ours,
-                                   lambda: readability_paragraphs(tree), prefer_ours)
+                                   lambda: readability_paragraphs(tree))
     if paragraphs:
         return paragraphs, layer
     # JSON-LD articleBody is often a teaser or cut short on news sites (on the benchmark

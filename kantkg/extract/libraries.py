@@ -33,10 +33,10 @@ def htmldate_published(page_html: bytes | str, url: str) -> str | None:
     prunes the tree it is given, and ours is shared by the other layers."""
     from htmldate import find_date
 
-    if isinstance(page_html, str) and "<" not in page_html[:2000]:
-        return None  # (htmldate fetches a string that looks like a URL)
+    # Bytes always: htmldate downloads a str that looks like a URL.
+    data = page_html.encode("utf-8") if isinstance(page_html, str) else page_html
     try:
-        found = find_date(page_html, url=url or None, original_date=True,
+        found = find_date(data, url=url or None, original_date=True,
                           extensive_search=True, outputformat=HTMLDATE_FORMAT)
     except Exception:  # noqa: BLE001  a library's failure is no date, never a crash
         return None

@@ -103,7 +103,7 @@ def load(page: Page) -> Page:
 def ld_value(page: Page, key: str):
     """A JSON-LD property of the Article node, a bare {"@id": ...} reference resolved."""
     value = page.jsonld.get(key)
-    if isinstance(value, dict) and "@id" in value and len(value) == 1:
+    if isinstance(value, dict) and isinstance(value.get("@id"), str) and len(value) == 1:
         return page.jsonld_ids.get(value["@id"], value)
     return value
 
