@@ -12,7 +12,6 @@ the extractor failing.
 
 from __future__ import annotations
 
-import re
 from urllib.parse import urljoin
 
 from kantkg import dates, site
@@ -29,7 +28,6 @@ from kantkg.extract.libraries import htmldate_published
 from kantkg.extract.load import Page, parse
 from kantkg.extract.text import remove_noise
 from kantkg.extract.title import strip_site_name
-from kantkg.whitespace import squash
 
 MIN_BODY_CHARS = 60  # less text than this is no article body
 
@@ -117,7 +115,7 @@ def _unique(candidates: list[list[str]]) -> list[list[str]]:
 
 
 def published_candidates(page: Page, url: str, title: str | None,
-                         page_html: bytes | str | None = None) -> list[list[str]]:
+                         page_html: bytes | str) -> list[list[str]]:
     """The dates the page offers for its publication, best layer first; htmldate's
     answer (from `page_html`, the page as fetched) and dates in the visible text only
     when the others leave it unsettled (kantkg.dates decides)."""
@@ -126,7 +124,7 @@ def published_candidates(page: Page, url: str, title: str | None,
     found = _unique(found)
     if dates.settled_without_text(found, url):
         return found
-    value = htmldate_published(page_html, url) if page_html is not None else None
+    value = htmldate_published(page_html, url)
     # (htmldate answers the URL's own day, unread, when the URL has one: that is the
     # URL layer's cross-check, not a date of the page)
     if value and not (len(value) == 10 and str(dates.url_date(url)) == value):
@@ -140,13 +138,15 @@ def modified_candidates(page: Page) -> list[list[str]]:
     return _unique(found)
 
 
-def extract_body(page: Page, title: str | None,
-                 page_html: bytes | str | None = None,
+def extract_body(page: Page, title: str | None, page_html: bytes | str,
                  encoding: str | None = None) -> tuple[list[str], str | None]:
     """-> (raw paragraphs, layer). Marked containers first (microdata articleBody, the
     site's content element); otherwise the generic layer: our densest block (or JSON-LD
-    articleBody) put to the vote with trafilatura and readability (kantkg.extract.ensemble)
-    when the page as fetched is at hand."""
+    articleBody) put to the vote with trafilatura and readability (kantkg.extract.ensemble).
+    On the configured site's own permalinks our generic layer's text is kept whenever it
+    finds one: it was built on the site's old layouts (<br> paragraphs, cp1251 pages),
+    and on a short page the libraries' menus can outvote it; the vote answers only where
+    it finds nothing."""
     for element, layer in ((structured.body_element(page), "microdata"),
                            (_from_layouts("body", page), "site")):
         if element is None:
@@ -155,12 +155,13 @@ def extract_body(page: Page, title: str | None,
         found = generic.paragraphs(element, title)
         if sum(map(len, found)) >= MIN_BODY_CHARS:
             return found, layer
-    ours, layer = _own_generic_body(page, title)
-    if page_html is None:
-        return ours, layer
-    html = page_html if isinstance(page_html, str) else decode_html(page_html, encoding)
-    found, how = ensemble.generic_body(html, page.url, ours, structured.body_text(page),
-                                       prefer_ours=site.is_article_url(page.url))
+    ours = _own_generic_body(page, title)
+    if ours and site.is_article_url(page.url):
+        found, how = ours, "ours"
+    else:
+        html = page_html if isinstance(page_html, str) else decode_html(page_html, encoding)
+        found, how = ensemble.generic_body(html, page.url, ours,
+                                           structured.body_paragraphs(page))
     headline = (title or "").casefold()
     found = [p for p in found if p.casefold() != headline]  # (the libraries keep the <h1>)
     if sum(map(len, found)) < MIN_BODY_CHARS:
@@ -168,22 +169,21 @@ def extract_body(page: Page, title: str | None,
     return found, f"generic/{how}"
 
 
-def _own_generic_body(page: Page, title: str | None) -> tuple[list[str], str | None]:
+def _own_generic_body(page: Page, title: str | None) -> list[str]:
     """JSON-LD articleBody when long enough, else the densest block of <body> with a lead
     standing before it."""
     ld_body = structured.body_text(page)
     if ld_body and len(ld_body.strip()) >= MIN_BODY_CHARS:
-        return [p for p in map(squash, re.split(r"\r?\n", ld_body)) if p], "jsonld"
+        return structured.body_paragraphs(page)
     body = page.body
     if body is None:
-        return [], None
+        return []
     remove_noise(body)
     block = generic.container(body)
     if block is None:
-        return [], None
-    found = generic.lead_before(page, block, title) + \
+        return []
+    return generic.lead_before(page, block, title) + \
         generic.paragraphs(block, title, generic=True)
-    return found, ("generic" if found else None)
 
 
 def explain_raw(page_html: bytes | str, url: str,

@@ -107,11 +107,6 @@ def choose(candidates: dict[str, list[str]]) -> tuple[list[str], str]:
     return candidates[best], best
 
 
-def ld_paragraphs(ld_body: str | None) -> list[str]:
-    parts = (" ".join(part.split()) for part in (ld_body or "").splitlines())
-    return [part for part in parts if part]
-
-
 def decide(traf: list[str], ours: list[str],
            readability: Callable[[], list[str]]) -> tuple[list[str], str]:
     """Steps 1 and 2 of the module doc, given trafilatura's and our paragraphs;
@@ -124,19 +119,14 @@ def decide(traf: list[str], ours: list[str],
 MAX_VOTE_CHARS = 1_000_000  # larger pages: the libraries take seconds to minutes
 
 
-def generic_body(html: str, url: str, ours: list[str], ld_body: str | None,
-                 prefer_ours: bool = False) -> tuple[list[str], str]:
+def generic_body(html: str, url: str, ours: list[str],
+                 ld_paragraphs: list[str]) -> tuple[list[str], str]:
     """Article paragraphs in reading order, and where they come from: "trafilatura+ours"
     (step 1), "trafilatura" / "readability" / "ours" (step 2), or "jsonld" when no
     extractor found any text."""
-    if prefer_ours and ours:
-        # The configured site's own pages: our generic layer was built on its old
-        # layouts (<br> paragraphs, cp1251 pages); the vote answers only where it
-        # finds nothing. (On a short page the libraries' menus can outvote it.)
-        return list(ours), "ours"
     tree = parse_for_libraries(html) if len(html) <= MAX_VOTE_CHARS else None
     if tree is None:
-        paragraphs, layer = choose({"ours": list(ours)})
+        paragraphs, layer = list(ours), "ours"
     else:
         paragraphs, layer = decide(trafilatura_paragraphs(tree, url), ours,
                                    lambda: readability_paragraphs(tree))
@@ -144,5 +134,4 @@ def generic_body(html: str, url: str, ours: list[str], ld_body: str | None,
         return paragraphs, layer
     # JSON-LD articleBody is often a teaser or cut short on news sites (on the benchmark
     # it scores F1 0.80 where trafilatura gets 0.98): only a last resort.
-    parts = ld_paragraphs(ld_body)
-    return parts, ("jsonld" if parts else "none")
+    return ld_paragraphs, ("jsonld" if ld_paragraphs else "none")

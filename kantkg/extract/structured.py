@@ -157,8 +157,7 @@ def title(page: Page) -> Found:
 
 
 def author(page: Page) -> Found:
-    """A byline the page states; meta author only when it is a name (not a URL nor the
-    site's own name, which `is_site_name` tells)."""
+    """A byline the structured data states (meta author, weaker, is the chain's call)."""
     if found := ld_text(ld_value(page, "author")):
         return found, "jsonld"
     if found := microdata_text(page, "author"):
@@ -223,3 +222,8 @@ def body_element(page: Page):
 def body_text(page: Page) -> str | None:
     value = page.jsonld.get("articleBody")
     return value if isinstance(value, str) and value.strip() else None
+
+
+def body_paragraphs(page: Page) -> list[str]:
+    """JSON-LD articleBody as paragraphs: one a line."""
+    return [p for p in map(squash, re.split(r"\r?\n", body_text(page) or "")) if p]
