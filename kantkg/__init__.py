@@ -16,15 +16,13 @@ def explain_article(html: bytes | str, url: str, now=None, encoding: str | None 
     """
     from kantkg.dates import normalize_dates
     from kantkg.extract import explain_raw
-    from kantkg.paragraphs import clean_item, clean_paragraphs
+    from kantkg.paragraphs import explain_clean_item
 
     item, reason = explain_raw(html, url, encoding)
     if item is None:
         return None, reason, []
-    raw = item["paragraphs"]
     normalize_dates(item, now)
-    clean_item(item)
-    return item, None, clean_paragraphs(raw).removed
+    return item, None, explain_clean_item(item)
 
 
 def extract_article(html: bytes | str, url: str, now=None) -> dict | None:

@@ -117,6 +117,14 @@ def _tz_tail_to_offset(text: str) -> str:
     return f"{text[:m.start()]}{sign}{abs(hours):02d}:{minutes:02d}"
 
 
+def _fixed_offset(offset: str) -> timezone:
+    """«+05:30», «-0400», «Z» -> that fixed offset."""
+    if offset == "Z":
+        return UTC
+    sign = -1 if offset[0] == "-" else 1
+    return timezone(sign * timedelta(hours=int(offset[1:3]), minutes=int(offset[-2:])))
+
+
 def _split_tz_tail(text: str) -> tuple[str, timezone | None]:
     """«13 Jan 2020, 22:11 GMT+10» -> («13 Jan 2020, 22:11», UTC+10): the page's own
     offset, kept as given (dateparser would convert it to its default zone)."""
@@ -125,10 +133,7 @@ def _split_tz_tail(text: str) -> tuple[str, timezone | None]:
     with_offset = _tz_tail_to_offset(text)
     if with_offset == text:
         return text, None
-    head, offset = with_offset[:-6], with_offset[-6:]
-    sign = -1 if offset[0] == "-" else 1
-    return head.rstrip(), timezone(sign * timedelta(hours=int(offset[1:3]),
-                                                    minutes=int(offset[4:6])))
+    return with_offset[:-6].rstrip(), _fixed_offset(with_offset[-6:])
 
 
 # Basic (compact) ISO 8601: «20201123T11:02:35Z», «20200316T130000+0100».
@@ -172,13 +177,10 @@ def _parse_ymd_in_text(text: str) -> ParsedDate | None:
     except ValueError:
         return None
     if m.group("tz"):  # «2020-12-05T23:15:0Z»: the offset given
-        tz = m.group("tz").replace("Z", "+00:00")
-        sign = -1 if tz[0] == "-" else 1
-        value = value.replace(tzinfo=timezone(sign * timedelta(
-            hours=int(tz[1:3]), minutes=int(tz[-2:]))))
-        return ParsedDate(value, has_time=True)
-    tail = _tz_tail_to_offset(text[:m.end()] + text[m.end():m.end() + 10].rstrip())
-    if m.group("h") and tail != text[:m.end()] + text[m.end():m.end() + 10].rstrip():
+        return ParsedDate(value.replace(tzinfo=_fixed_offset(m.group("tz"))), has_time=True)
+    near = text[:m.end()] + text[m.end():m.end() + 10].rstrip()  # a zone word after it?
+    tail = _tz_tail_to_offset(near)
+    if m.group("h") and tail != near:
         parsed = _parse_iso(tail[m.start():].replace(m.group("sep"), "-", 2).replace(" ", "T", 1))
         if parsed is not None:
             return parsed

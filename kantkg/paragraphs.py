@@ -166,8 +166,14 @@ def clean_paragraphs(paragraphs: list[str]) -> CleanResult:
 
 def clean_item(item: dict) -> dict:
     """Apply clean_paragraphs to an item in place and record the counts."""
+    explain_clean_item(item)
+    return item
+
+
+def explain_clean_item(item: dict) -> list[tuple[str, str]]:
+    """clean_item, returning what it removed with the reasons (for doctor)."""
     result = clean_paragraphs(item.get("paragraphs") or [])
     item["paragraphs"] = result.kept
     item["duplicates_removed"] = result.count("duplicate", "near-duplicate")
     item["boilerplate_removed"] = result.count("source-link", "boilerplate")
-    return item
+    return result.removed
