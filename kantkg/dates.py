@@ -437,7 +437,11 @@ def normalize_dates(item: dict, now: datetime | None = None) -> dict:
         published, layer, disagreements = found
         warnings += disagreements
         local_day = _local_day(published)
-        if url_day is not None and _utc_stamp_of_local_day(published, url_day):
+        own_permalink = site.is_article_url(item.get("canonical_url") or item.get("url") or "")
+        if url_day is not None and not own_permalink and \
+                _utc_stamp_of_local_day(published, url_day):
+            # (On the configured site's permalinks the publisher's zone is known: a UTC
+            # time is exact there, and a disagreement stays a warning below.)
             # A time given in UTC only (the page's offset unknown) one day off the URL's
             # date, near enough midnight for a real offset to move it there: the URL,
             # written in the publisher's time, names the day; the time is then unknown.

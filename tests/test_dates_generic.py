@@ -127,3 +127,15 @@ def test_single_content_pages_are_no_listings():
 )
 def test_looks_like_article_url(url, expected):
     assert looks_like_article_url(url) is expected
+
+
+def test_a_utc_time_on_the_sites_own_permalink_is_kept_exact():
+    """The site's zone is known: a UTC instant one day off the URL date stays the
+    instant (the disagreement is a warning), it does not become the URL's midnight."""
+    item = {"url": "https://kant.kg/2021-05-24/slug/",
+            "canonical_url": "https://kant.kg/2021-05-24/slug/",
+            "dates_raw": {"published": [["jsonld", "2021-05-25T03:00:00Z"]]}}
+    normalize_dates(item, NOW)
+    assert item["published_utc"] == "2021-05-25T03:00:00+00:00"
+    assert item["method"]["published"] == "jsonld"
+    assert any("2021-05-24" in w for w in item["date_warnings"])

@@ -246,3 +246,48 @@ def test_an_article_followed_by_teasers_of_other_articles_is_an_article():
     item = extract_article(page, truth.url, now=NOW)
     assert item is not None
     assert item["paragraphs"] == list(truth.paragraphs)
+
+
+def test_a_body_only_in_json_ld_is_kept_when_the_html_shows_none():
+    body = "Первый абзац статьи о встрече в Бишкеке.\nВторой абзац: итоги переговоров."
+    page = ('<html><head><script type="application/ld+json">{"@type": "NewsArticle", '
+            f'"headline": "Заголовок статьи", "articleBody": "{body}"}}</script></head>'
+            '<body><h1>Заголовок статьи</h1><nav><a href="/">Меню</a></nav>'
+            '<div id="app"></div></body></html>')
+    for url in ("https://example.com/news/zagolovok-stati-o-vstreche/",
+                f"{BASE}/2021-05-25/zagolovok/"):
+        item = extract_raw(page, url)
+        assert item["paragraphs"] == body.split("\n"), url
+        assert item["method"]["paragraphs"] == "jsonld", url
+
+
+@pytest.mark.parametrize("self_link", [
+    "http://kant.kg/2021-05-25/vstrecha-v-bishkeke/",
+    "https://www.kant.kg/2021-05-25/vstrecha-v-bishkeke/?utm_source=tg",
+    "/2021-05-25/vstrecha-v-bishkeke",
+    "https://kant.kg/2021-05-25/vstrecha%2Dv%2Dbishkeke/",
+])
+def test_an_article_whose_headline_links_to_itself_is_no_listing(self_link):
+    """Its headline links to the page in another spelling of its URL: the article is
+    not a teaser of another page, however short it is."""
+    paragraphs = ["Состоялась встреча в Бишкеке, где обсудили сотрудничество двух стран.",
+                  "Стороны подписали соглашение о строительстве новой дороги."]
+    related = "".join(f'<div class=item><h3><a href="{BASE}{p}">{CORPUS.meta(p)["title"]}'
+                      "</a></h3><p>Краткое описание другой новости.</p></div>"
+                      for p in CORPUS.paths[:3])
+    page = ('<html><head><meta property="og:type" content="article"></head><body>'
+            f'<div class=wrap><div class=post><h2><a href="{self_link}">Встреча в Бишкеке'
+            "</a></h2>" + "".join(f"<p>{p}</p>" for p in paragraphs) +
+            f"</div><div class=more>{related}</div></div></body></html>")
+    item = extract_raw(page, f"{BASE}/2021-05-25/vstrecha-v-bishkeke/")
+    assert item is not None and item["paragraphs"][:2] == paragraphs
+
+
+def test_json_ld_nested_deeply_is_no_crash():
+    headline = "[" * 900 + '"Заголовок"' + "]" * 900
+    page = ('<html><head><script type="application/ld+json">{"@type": "NewsArticle", '
+            f'"headline": {headline}, "author": {{"@id": ["x"]}}}}</script></head><body>'
+            f"<h1>Заголовок</h1><p>{'Текст статьи о событиях в Бишкеке. ' * 4}</p>"
+            "</body></html>")
+    item = extract_raw(page, f"{BASE}/2021-05-25/zagolovok/")
+    assert item is not None and item["title"] == "Заголовок"

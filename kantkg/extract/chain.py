@@ -155,8 +155,10 @@ def extract_body(page: Page, title: str | None, page_html: bytes | str,
         found = generic.paragraphs(element, title)
         if sum(map(len, found)) >= MIN_BODY_CHARS:
             return found, layer
-    ours = _own_generic_body(page, title)
+    ours, ours_layer = _own_generic_body(page, title)
     if ours and site.is_article_url(page.url):
+        if ours_layer == "jsonld":
+            return ours, "jsonld"
         found, how = ours, "ours"
     else:
         html = page_html if isinstance(page_html, str) else decode_html(page_html, encoding)
@@ -164,26 +166,30 @@ def extract_body(page: Page, title: str | None, page_html: bytes | str,
                                            structured.body_paragraphs(page))
     headline = (title or "").casefold()
     found = [p for p in found if p.casefold() != headline]  # (the libraries keep the <h1>)
-    if sum(map(len, found)) < MIN_BODY_CHARS:
-        return [], None
-    return found, f"generic/{how}"
+    if sum(map(len, found)) >= MIN_BODY_CHARS:
+        return found, f"generic/{how}"
+    # The page's HTML holds no text (rendered by script) but its JSON-LD does.
+    ld_paragraphs = structured.body_paragraphs(page)
+    if sum(map(len, ld_paragraphs)) >= MIN_BODY_CHARS:
+        return ld_paragraphs, "jsonld"
+    return [], None
 
 
-def _own_generic_body(page: Page, title: str | None) -> list[str]:
-    """JSON-LD articleBody when long enough, else the densest block of <body> with a lead
-    standing before it."""
+def _own_generic_body(page: Page, title: str | None) -> tuple[list[str], str]:
+    """JSON-LD articleBody when long enough ("jsonld"), else the densest block of <body>
+    with a lead standing before it ("generic")."""
     ld_body = structured.body_text(page)
     if ld_body and len(ld_body.strip()) >= MIN_BODY_CHARS:
-        return structured.body_paragraphs(page)
+        return structured.body_paragraphs(page), "jsonld"
     body = page.body
     if body is None:
-        return []
+        return [], "generic"
     remove_noise(body)
     block = generic.container(body)
     if block is None:
-        return []
+        return [], "generic"
     return generic.lead_before(page, block, title) + \
-        generic.paragraphs(block, title, generic=True)
+        generic.paragraphs(block, title, generic=True), "generic"
 
 
 def explain_raw(page_html: bytes | str, url: str,

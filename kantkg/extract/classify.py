@@ -4,7 +4,7 @@ whatever its URL looks like."""
 from __future__ import annotations
 
 import re
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import unquote, urljoin, urlsplit
 
 from kantkg import dates, site
 from kantkg.extract.load import Page
@@ -84,13 +84,14 @@ def teaser_texts(page: Page) -> list[str]:
     headline link (its excerpt, date, "read more"). Read before furniture is removed."""
     if page.body is None:
         return []
-    own = {page.url.rstrip("/"), *(c.rstrip("/") for _layer, c in canonical_candidates(page))}
+    own = {_identity(page.url, page.url),
+           *(_identity(page.url, c) for _layer, c in canonical_candidates(page))}
     headline_links = []
     for heading in page.body.iter("h2", "h3", "h4"):
         headline_links += heading.iter("a")
         headline_links += heading.iterancestors("a")
     links = [a for a in dict.fromkeys(headline_links) if (a.get("href") or "#")[:1] != "#"
-             and _resolved(page.url, a.get("href")) not in own]
+             and _identity(page.url, a.get("href")) not in own]
     per_element: dict = {}
     for a in links:
         for el in a.iterancestors():
@@ -107,11 +108,15 @@ def teaser_texts(page: Page) -> list[str]:
             if t and len(t) <= TEASER_MAX_CHARS]
 
 
-def _resolved(base: str, href: str) -> str:
+def _identity(base: str, href: str) -> str:
+    """What a link points at, for "is it this page": host without www, path decoded,
+    without scheme, query (shortlinks, tracking) and fragment."""
     try:
-        return urljoin(base, href).rstrip("/")
+        parts = urlsplit(urljoin(base, href.strip()))
     except ValueError:  # ("http://[object Object]": a template's leftover)
         return href
+    host = (parts.hostname or "").removeprefix("www.")
+    return f"{host}{unquote(parts.path).rstrip('/')}"
 
 
 def is_teaser_list(paragraphs: list[str], teasers: list[str]) -> bool:

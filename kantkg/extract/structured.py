@@ -108,14 +108,19 @@ def ld_value(page: Page, key: str):
     return value
 
 
-def ld_text(value) -> str | None:
+LD_TEXT_MAX_DEPTH = 8  # names nest an object or a list deep, never hundreds
+
+
+def ld_text(value, depth: int = 0) -> str | None:
     """A JSON-LD value as text: strings, names of objects, lists joined by ', '."""
     if isinstance(value, str):
         return squash(value) or None
+    if depth >= LD_TEXT_MAX_DEPTH:
+        return None
     if isinstance(value, dict):
-        return ld_text(value.get("name") or value.get("@value"))
+        return ld_text(value.get("name") or value.get("@value"), depth + 1)
     if isinstance(value, list):
-        parts = [t for t in (ld_text(v) for v in value) if t]
+        parts = [t for t in (ld_text(v, depth + 1) for v in value) if t]
         return ", ".join(dict.fromkeys(parts)) or None
     return None
 
