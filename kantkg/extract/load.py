@@ -47,6 +47,19 @@ def css(selector: str) -> etree.XPath:
     return etree.XPath(HTMLTranslator().css_to_xpath(selector))
 
 
+_CLASS_IN_SELECTOR_RE = re.compile(r"(?<!:not\()\.([\w-]+)")
+
+
+@lru_cache(maxsize=512)
+def classes_needed(selector: str) -> frozenset[str]:
+    """The class names an element must carry for the selector to match (those outside
+    :not()): a selector naming a class the page never uses cannot match."""
+    return frozenset(_CLASS_IN_SELECTOR_RE.findall(re.sub(r"\[[^\]]*\]", "", selector)))
+
+
+_CLASS_VALUES = etree.XPath("//@class")
+
+
 @dataclass
 class Page:
     """One parsed page plus the structured data found in it (see structured.load)."""
@@ -64,8 +77,17 @@ class Page:
     def body(self):
         return self.root.find("body")
 
+    @cached_property
+    def classes(self) -> frozenset[str]:
+        """Every class name the page uses."""
+        return frozenset(name for value in _CLASS_VALUES(self.root) for name in value.split())
+
     def select(self, selector: str) -> list:
-        """Elements matching a CSS selector, in document order."""
+        """Elements matching a CSS selector, in document order. (Each selector is an
+        XPath walk of the whole page; most of the site layer's name classes this page
+        does not use, and are answered from the page's class names instead.)"""
+        if not classes_needed(selector) <= self.classes:
+            return []
         return css(selector)(self.root)
 
     def meta_first(self, *names: str) -> str | None:
