@@ -8,20 +8,17 @@ import logging
 from lxml import etree
 from lxml.html import HtmlElement
 
+from kantkg.extract.text import BLOCK_TAGS, text_blocks
+
 # The libraries log every page they find hard; the crawl's log says what matters.
 logging.getLogger("trafilatura").setLevel(logging.CRITICAL)
 logging.getLogger("readability").setLevel(logging.CRITICAL)
 logging.getLogger("htmldate").setLevel(logging.CRITICAL)
 
-# Elements that end a paragraph: HTML blocks (readability's output) and trafilatura's
-# own tags.
-_BLOCK_TAGS = frozenset({
-    "p", "div", "section", "article", "main", "header", "footer", "aside", "blockquote",
-    "li", "ul", "ol", "dl", "dt", "dd", "h1", "h2", "h3", "h4", "h5", "h6", "table", "tr",
-    "td", "th", "pre", "hr", "br", "figure", "figcaption", "caption", "address",
-    "head", "item", "list", "quote", "row", "cell", "code", "lb", "doc",
-})
-_SKIP_TAGS = frozenset({"script", "style", "noscript", "template", "svg"})
+# What ends a paragraph in the libraries' output: HTML's blocks, trafilatura's own tags,
+# and every line break (<br>, trafilatura's <lb/>): their output has no <br><br> rule.
+LIBRARY_BLOCK_TAGS = BLOCK_TAGS | {"aside", "br", "figure", "figcaption", "head", "item",
+                                   "list", "quote", "row", "cell", "code", "lb", "doc"}
 
 HTMLDATE_FORMAT = "%Y-%m-%dT%H:%M:%S%z"
 
@@ -87,33 +84,5 @@ def readability_paragraphs(tree: HtmlElement) -> list[str]:
 
 
 def block_texts(root) -> list[str]:
-    """The text of an element, one string per block element (and per <br>), whitespace
-    collapsed, in document order."""
-    out: list[str] = []
-    current: list[str] = []
-
-    def flush() -> None:
-        text = " ".join("".join(current).split())
-        if text:
-            out.append(text)
-        current.clear()
-
-    def walk(el) -> None:
-        tag = el.tag if isinstance(el.tag, str) else ""
-        if tag in _SKIP_TAGS:
-            current.append(el.tail or "")  # (the tail is outside the skipped element)
-            return
-        block = tag in _BLOCK_TAGS
-        if block:
-            flush()
-        if tag:
-            current.append(el.text or "")
-            for child in el:
-                walk(child)
-        if block:
-            flush()
-        current.append(el.tail or "")
-
-    walk(root)
-    flush()
-    return out
+    """The libraries' output as paragraphs, by our rule (kantkg.extract.text)."""
+    return [block for block, _links in text_blocks(root, LIBRARY_BLOCK_TAGS)]

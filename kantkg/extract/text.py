@@ -116,7 +116,8 @@ _PARAGRAPH_BREAK_RE = re.compile(r"[ \t\r\n\f\v]*\x00(?:[ \t\r\n\f\v]*\x00)+[ \t
 _LINK_TEXT_RE = re.compile("\x01([^\x01\x02]*)\x02")
 
 
-def text_blocks(container) -> list[tuple[str, float]]:
+def text_blocks(container, block_tags: frozenset[str] = BLOCK_TAGS,
+                ) -> list[tuple[str, float]]:
     """The container's text as blocks in reading order: (text, link density).
 
     Block elements end a block; two or more <br> in a row end one too (old pages
@@ -142,7 +143,7 @@ def text_blocks(container) -> list[tuple[str, float]]:
             buf.append(el.text)
         for child in el:
             tag = child.tag  # (a comment's or processing instruction's is a function)
-            if tag in BLOCK_TAGS:
+            if tag in block_tags:
                 flush()
                 walk(child)
                 flush()
