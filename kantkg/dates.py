@@ -190,13 +190,10 @@ def _parse_ymd_in_text(text: str) -> ParsedDate | None:
 def _parse_rfc822(text: str) -> ParsedDate | None:
     if "," not in text[:5] and not text[:1].isdigit():
         return None
-    head, own_tz = _split_tz_tail(text)
     try:
-        dt = parsedate_to_datetime(head)
+        dt = parsedate_to_datetime(text)
     except (TypeError, ValueError, IndexError):
         return None
-    if dt and own_tz is not None:
-        dt = dt.replace(tzinfo=own_tz)
     return ParsedDate(_aware(dt), has_time=True) if dt else None
 
 
@@ -239,7 +236,6 @@ def _parse_visible(text: str, now: datetime) -> ParsedDate | None:
     # Relative dates only need minute precision; rounding keeps the parser cache warm.
     base = now.astimezone(LOCAL_TZ).replace(tzinfo=None, second=0, microsecond=0)
     parser = _ru_parser(base)
-    text, own_tz = _split_tz_tail(text)
     candidates = [text]
     m = _RU_DATE_RE.search(text)
     if m and m.group(0) != text:
@@ -253,8 +249,6 @@ def _parse_visible(text: str, now: datetime) -> ParsedDate | None:
             continue
         value = _aware(data.date_obj)
         has_time = bool(_HAS_TIME_RE.search(candidate))
-        if own_tz is not None and has_time:  # the wall time as shown, in the page's zone
-            value = value.replace(tzinfo=own_tz)
         if not has_time and _RELATIVE_DAY_RE.search(candidate):
             value = value.replace(hour=0, minute=0, second=0, microsecond=0)  # «вчера»
         return ParsedDate(value, has_time)
@@ -271,9 +265,14 @@ def parse_date(text: str | None, now: datetime | None = None) -> ParsedDate | No
     text = squash(str(text))
     if not text or len(text) > 200:
         return None
-    parsed = _parse_absolute(text)
+    # A zone after the time («10:41 MSK», «22:11 GMT+10»): the wall time is the page's,
+    # in that zone, whichever form the date part has.
+    head, own_tz = _split_tz_tail(text)
+    parsed = _parse_absolute(head)
     if parsed is None:
-        parsed = _parse_visible(text, now or datetime.now(UTC))
+        parsed = _parse_visible(head, now or datetime.now(UTC))
+    if parsed is not None and own_tz is not None and parsed.has_time:
+        parsed = ParsedDate(parsed.value.replace(tzinfo=own_tz), has_time=True)
     return _plausible(parsed)
 
 

@@ -139,3 +139,14 @@ def test_a_utc_time_on_the_sites_own_permalink_is_kept_exact():
     assert item["published_utc"] == "2021-05-25T03:00:00+00:00"
     assert item["method"]["published"] == "jsonld"
     assert any("2021-05-24" in w for w in item["date_warnings"])
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("25.05.2021 10:41 UTC", "2021-05-25T10:41:00+00:00"),
+    ("25 мая 2021, 10:41 MSK", "2021-05-25T10:41:00+03:00"),
+    ("2021/5/25 10:41 UTC", "2021-05-25T10:41:00+00:00"),
+    ("2021-05-25, 10:41 GMT", "2021-05-25T10:41:00+00:00"),
+    ("25 мая 2021, 10:41", "2021-05-25T10:41:00+06:00"),  # no zone: Bishkek
+])
+def test_a_zone_after_a_visible_time_is_the_pages(text, expected):
+    assert parse_date(text, NOW).value.isoformat() == expected
