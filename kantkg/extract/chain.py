@@ -124,12 +124,17 @@ def published_candidates(page: Page, url: str, title: str | None,
     found = _unique(found)
     if dates.settled_without_text(found, url):
         return found
+    visible = [["generic", value] for value in generic.published(page, title)]
+    if (found or visible) and site.is_article_url(url):
+        # The configured site's own pages: our layers know its layouts (as for the
+        # body); htmldate, a parse of its own, answers only where they find nothing.
+        return _unique(found + visible)
     value = htmldate_published(page_html, url)
     # (htmldate answers the URL's own day, unread, when the URL has one: that is the
     # URL layer's cross-check, not a date of the page)
     if value and not (len(value) == 10 and str(dates.url_date(url)) == value):
         found.append(["htmldate", value])
-    return _unique(found + [["generic", value] for value in generic.published(page, title)])
+    return _unique(found + visible)
 
 
 def modified_candidates(page: Page) -> list[list[str]]:
