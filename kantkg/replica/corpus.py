@@ -11,7 +11,7 @@ from __future__ import annotations
 import itertools
 import random
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta, timezone
 from functools import cached_property
 from importlib import resources
 from zoneinfo import ZoneInfo
@@ -52,6 +52,9 @@ SOURCE_LINK = "Ссылка на новость: "
 # Generated articles are published between these instants.
 FIRST_DAY = datetime(2012, 1, 1, tzinfo=BISHKEK)
 LAST_DAY = datetime(2026, 6, 30, tzinfo=BISHKEK)
+# A fixed +06:00 for articles pinned at any date: Bishkek's zone data is local mean time
+# before 1924, which would give year-1 articles an offset of +04:58:24.
+PLUS_SIX = timezone(timedelta(hours=6))
 
 @dataclass(frozen=True)
 class _Weighted:
@@ -218,6 +221,15 @@ def seed_paragraphs() -> list[str]:
     return [line.strip() for line in text.splitlines() if line.strip()]
 
 
+def _noon_of(path: str) -> datetime:
+    """Noon (+06:00) of a permalink's date; now when the URL's date is no real day."""
+    try:
+        day = date.fromisoformat(path.split("/")[1])
+    except ValueError:
+        return datetime.now(PLUS_SIX).replace(microsecond=0)
+    return datetime(day.year, day.month, day.day, 12, tzinfo=PLUS_SIX)
+
+
 Topic = tuple[str, str, str]  # (subject, object, place): the event one article is about
 ON_TOPIC = 0.9  # share of an article's news sentences about its own event
 
@@ -286,6 +298,7 @@ class Corpus:
         self._cache: dict[str, ArticleTruth] = {}
         self._next_index = articles
         self._edits: dict[str, int] = {}
+        self._pinned: set[str] = set()  # added at a path of the caller's choosing
 
     # ------------------------------------------------------------- changes
 
@@ -293,8 +306,11 @@ class Corpus:
         """Publish `count` new articles after the newest one (a site between two crawls)."""
         added = []
         # New articles appear now, as on the real site between two crawls.
-        newest = max(self._meta[-1]["published"],
-                     datetime.now(BISHKEK).replace(microsecond=0) - timedelta(minutes=37 * count))
+        # Pinned articles (any date, year 9999 too) are not where the timeline goes on.
+        last = max((m["published"] for m in self._meta if m["path"] not in self._pinned),
+                   default=FIRST_DAY)
+        newest = max(last, datetime.now(BISHKEK).replace(microsecond=0)
+                     - timedelta(minutes=37 * count))
         for _ in range(count):
             meta = self._meta_for(self._next_index)
             self._next_index += 1
@@ -302,12 +318,34 @@ class Corpus:
             day = newest.date().isoformat()
             slug = meta["path"].split("/")[2]
             meta.update(published=newest, modified=None, path=f"/{day}/{slug}/")
-            self._meta.append(meta)
-            self._by_path[meta["path"]] = meta
-            self._position[meta["path"]] = len(self._meta) - 1
-            added.append(meta["path"])
-        self.__dict__.pop("paths", None)
+            added.append(self._publish(meta))
         return added
+
+    def add_at(self, path: str, published: datetime | None = None,
+               markup: str = "wp_yoast") -> str:
+        """Publish one article at exactly this permalink (/9999-12-31/slug/ too), listed
+        as the newest: hostile-date tests need it on the front page and in the sitemap.
+        Its publication time defaults to noon (+06:00) of the URL's date."""
+        if path in self._by_path:
+            raise ValueError(f"{path} is already an article")
+        if not (path.startswith("/") and path.endswith("/")) or path.count("/") != 3:
+            raise ValueError(f"not a permalink /YYYY-MM-DD/slug/: {path!r}")
+        if markup not in MARKUPS:
+            raise ValueError(f"unknown markup {markup!r}; known: {', '.join(MARKUPS)}")
+        meta = self._meta_for(self._next_index)
+        self._next_index += 1
+        meta.update(path=path, published=published or _noon_of(path), modified=None,
+                    markup=markup)
+        self._pinned.add(path)
+        return self._publish(meta)
+
+    def _publish(self, meta: dict) -> str:
+        """Append an article after every other one (the newest in listings)."""
+        self._meta.append(meta)
+        self._by_path[meta["path"]] = meta
+        self._position[meta["path"]] = len(self._meta) - 1
+        self.__dict__.pop("paths", None)
+        return meta["path"]
 
     def edit(self, path: str) -> None:
         """An editor updates an article: one paragraph more, a later modified time."""
