@@ -10,34 +10,58 @@ Article pages carry ETag and Last-Modified and answer conditional GETs with 304.
 from __future__ import annotations
 
 import contextlib
+import gzip
 import hashlib
 import re
 import sys
 import threading
 import time
 from collections import Counter
+from collections.abc import Callable
+from dataclasses import replace
 from datetime import UTC, datetime
 from email.utils import format_datetime, parsedate_to_datetime
+from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 
 from kantkg.replica import render
 from kantkg.replica.corpus import MARKUPS, SECTIONS, ArticleTruth, Corpus, translit
 from kantkg.replica.faults import (
+    BODY_MARKER,
+    MAX_REQUEST_HEADERS,
     PDF_BYTES,
     PNG_BYTES,
     Fault,
+    add_robots_sitemap,
     bad_feed_dates,
     bad_xml,
+    cookie_arg,
+    cookie_headers,
+    feed_variants,
+    gzip_bomb,
+    index_chain,
+    junk_paragraphs,
+    junk_title,
+    listing_variants,
     mangle_html,
+    nested_body,
+    nested_texts,
     parse_fault,
+    put_body,
+    set_canonical,
     swap_charset,
 )
 
+NGINX_400 = (b"<html>\r\n<head><title>400 Request Header Or Cookie Too Large</title></head>\r\n"
+             b"<body>\r\n<center><h1>400 Bad Request</h1></center>\r\n<center>Request Header"
+             b" Or Cookie Too Large</center>\r\n<hr><center>nginx</center>\r\n</body>\r\n"
+             b"</html>\r\n")
 PER_PAGE = 10
 PER_SITEMAP = 1000
 FEED_SIZE = 20
 RELATED = 5
+FRONT_HEADING = "Новости Кыргызстана"
 STATIC_PAGES = {"/about/": "О нас", "/contacts/": "Контакты", "/reklama/": "Реклама"}
 
 _PAGED_RE = re.compile(r"^(?P<prefix>/|/category/[a-z0-9-]+/|/tag/[a-z0-9-]+/)"
@@ -46,7 +70,7 @@ _POST_SITEMAP_RE = re.compile(r"^/post-sitemap(?P<n>\d*)\.xml$")
 
 
 class Response:
-    __slots__ = ("status", "body", "content_type", "headers")
+    __slots__ = ("status", "body", "content_type", "headers", "extra")
 
     def __init__(self, status: int, body: bytes, content_type: str,
                  headers: dict[str, str] | None = None) -> None:
@@ -54,6 +78,7 @@ class Response:
         self.body = body
         self.content_type = content_type
         self.headers = headers or {}
+        self.extra: list[tuple[str, str]] = []  # repeated headers (Set-Cookie)
 
 
 def _html(text: str, status: int = 200) -> Response:
@@ -87,16 +112,30 @@ class Site:
         start = (page - 1) * PER_PAGE
         if page > 1 and start >= len(paths):
             return self.not_found()
-        chunk = paths[start:start + PER_PAGE]
-        entries = [(p, self.corpus.meta(p)["title"], self.corpus.get(p).paragraphs[0][:180])
-                   for p in chunk]
-        next_url = f"{self.base}{prefix}page/{page + 1}/" if start + PER_PAGE < len(paths) \
-            else None
-        prev_url = None
-        if page > 1:
-            prev_url = f"{self.base}{prefix}" + (f"page/{page - 1}/" if page > 2 else "")
+        next_page = page + 1 if start + PER_PAGE < len(paths) else None
+        return self._listing_page(heading, prefix, self._entries(paths, page), page, next_page)
+
+    def _entries(self, paths: list[str], page: int) -> list[tuple[str, str, str]]:
+        """(path, title, excerpt) of one listing page's articles."""
+        chunk = paths[(page - 1) * PER_PAGE:page * PER_PAGE]
+        return [(p, self.corpus.meta(p)["title"], self.corpus.get(p).paragraphs[0][:180])
+                for p in chunk]
+
+    def _page_url(self, prefix: str, page: int) -> str:
+        return f"{self.base}{prefix}" + (f"page/{page}/" if page > 1 else "")
+
+    def _listing_page(self, heading: str, prefix: str, entries: list[tuple[str, str, str]],
+                      page: int, next_page: int | None) -> Response:
+        next_url = self._page_url(prefix, next_page) if next_page else None
+        prev_url = self._page_url(prefix, page - 1) if page > 1 else None
         title = heading if page == 1 else f"{heading} — страница {page}"
         return _html(render.listing_page(self.base, title, entries, next_url, prev_url))
+
+    def front_page(self, page: int, listed: int, next_page: int | None) -> Response:
+        """Front-page listing number `page` showing listing `listed`'s articles and
+        linking to `next_page` (1 is /): the pagination faults' pages."""
+        entries = self._entries(self.corpus.newest_first(), listed)
+        return self._listing_page(FRONT_HEADING, "/", entries, page, next_page)
 
     def not_found(self) -> Response:
         return _html(render.not_found_page(self.base), status=404)
@@ -110,6 +149,24 @@ class Site:
             "ETag": '"' + hashlib.sha1(body).hexdigest()[:20] + '"',
             "Last-Modified": format_datetime(changed, usegmt=True),
         })
+
+    def rebuilt_article(self, truth: ArticleTruth, title: str | None = None,
+                        body: str | bytes | None = None) -> Response:
+        """The article page with another title and/or another text block (HTML, put where
+        the paragraphs go in its markup): the junk and nesting faults' pages."""
+        changes: dict = {"title": title} if title is not None else {}
+        if body is not None:
+            changes.update(paragraphs=(BODY_MARKER,), repeated=(), source_line=None)
+        page, charset = render.article_page(replace(truth, **changes), self.base,
+                                            self._related(truth.path))
+        if body is not None:
+            raw = body if isinstance(body, bytes) else body.encode(charset, "xmlcharrefreplace")
+            page = put_body(page, raw)
+        return Response(200, page, f"text/html; charset={charset}")
+
+    def other_article(self, path: str) -> str:
+        """The first article of the corpus that is not this one."""
+        return next(p for p in self.corpus.paths if p != path)
 
     def sitemap_chunks(self) -> list[list[str]]:
         paths = self.corpus.paths
@@ -152,6 +209,8 @@ class Site:
             return Response(200, robots.encode(), "text/plain; charset=utf-8")
         if not self.sitemaps and "sitemap" in path:
             return self.not_found()
+        if path.endswith(".xml.gz"):
+            return self._gzipped(path[:-3])
         if path == "/sitemap_index.xml":
             return self.sitemap_index()
         if m := _POST_SITEMAP_RE.match(path):
@@ -172,9 +231,16 @@ class Site:
             return self._paged(m.group("prefix"), int(m.group("page") or 1))
         return self.not_found()
 
+    def _gzipped(self, path: str) -> Response:
+        """/<name>.xml.gz: the same document as /<name>.xml, gzip-compressed."""
+        response = self.route(path)
+        if response.status != 200:
+            return response
+        return Response(200, gzip.compress(response.body, mtime=0), "application/x-gzip")
+
     def _paged(self, prefix: str, page: int) -> Response:
         if prefix == "/":
-            return self._listing("Новости Кыргызстана", "/", self.corpus.newest_first(), page)
+            return self._listing(FRONT_HEADING, "/", self.corpus.newest_first(), page)
         kind, slug = prefix.strip("/").split("/")
         if kind == "category":
             names = {s: n for n, s in SECTIONS}
@@ -186,6 +252,135 @@ class Site:
             return self.not_found()
         tag = next(t for t in self.corpus.meta(paths[0])["tags"] if translit(t) == slug)
         return self._listing(f"Метка: {tag}", prefix, paths, page)
+
+
+# ---------------------------------------------------------------- hostile servers
+# Each takes (site, fault, raw request path, the normal response) -> the response sent.
+
+Hostile = Callable[[Site, Fault, str, Response], Response]
+_GZIP_MAGIC = b"\x1f\x8b"
+
+
+def _unzipped(body: bytes) -> bytes:
+    return gzip.decompress(body) if body[:2] == _GZIP_MAGIC else body
+
+
+def _gzip_bomb(site: Site, fault: Fault, raw: str, response: Response) -> Response:
+    if response.status != 200:
+        return response
+    bomb = gzip_bomb(_unzipped(response.body), float(fault.arg or 200))
+    return Response(200, bomb, "application/x-gzip")
+
+
+def _robots_sitemap(site: Site, fault: Fault, raw: str, response: Response) -> Response:
+    if response.status != 200:
+        return response
+    return Response(200, add_robots_sitemap(response.body, fault.arg or ""),
+                    response.content_type)
+
+
+def _index_self(site: Site, fault: Fault, raw: str, response: Response) -> Response:
+    if response.status != 200:
+        return response
+    parts = urlsplit(raw)
+    page = parse_qs(parts.query).get("page", ["1"])[0]
+    body = index_chain(_unzipped(response.body), site.base, parts.path,
+                       int(page) if page.isdigit() else 1)
+    if response.body[:2] == _GZIP_MAGIC:
+        body = gzip.compress(body, mtime=0)
+    return Response(200, body, response.content_type)
+
+
+def _front_page_number(raw: str) -> int | None:
+    """N of a front-page listing / or /page/N/ (None: another page, or a search)."""
+    parts = urlsplit(raw)
+    found = re.match(r"^/(?:page/(\d+)/)?$", parts.path)
+    if parts.query or not found:
+        return None
+    return int(found.group(1) or 1)
+
+
+def _pagination_cycle(site: Site, fault: Fault, raw: str, response: Response) -> Response:
+    page = _front_page_number(raw)
+    if page == 1:
+        return site.front_page(1, 1, 2)
+    if page == 2:  # page 2's own articles (page 1's on a one-page site), next: /
+        return site.front_page(2, 2 if len(site.corpus) > PER_PAGE else 1, 1)
+    return response
+
+
+def _endless_pages(site: Site, fault: Fault, raw: str, response: Response) -> Response:
+    page = _front_page_number(raw)
+    return site.front_page(page, 1, page + 1) if page else response
+
+
+def _cookies(site: Site, fault: Fault, raw: str, response: Response) -> Response:
+    response.extra.extend(cookie_headers(*cookie_arg(fault.arg)))
+    return response
+
+
+def _redirect_to(site: Site, fault: Fault, raw: str, response: Response) -> Response:
+    return Response(302, b"", "text/html; charset=UTF-8",
+                    {"Location": (fault.arg or "").rstrip("/") + raw})
+
+
+def _as_is(site: Site, fault: Fault, raw: str, response: Response) -> Response:
+    return response  # trickle: the handler sends this response slowly
+
+
+def _article_of(site: Site, raw: str, response: Response) -> ArticleTruth | None:
+    return site.corpus.find(urlsplit(raw).path) if response.status == 200 else None
+
+
+def _canonical(site: Site, fault: Fault, raw: str, response: Response) -> Response:
+    truth = _article_of(site, raw, response)
+    if truth is None:
+        return response
+    target = None
+    if fault.kind == "canonical":
+        path = site.other_article(truth.path) if fault.arg == "other" else fault.arg or "/"
+        target = path if "://" in path else site.base + path
+    return Response(200, set_canonical(response.body, truth.url, target),
+                    response.content_type)
+
+
+def _link_variants(site: Site, fault: Fault, raw: str, response: Response) -> Response:
+    if response.status != 200:
+        return response
+    edit = feed_variants if "rss" in response.content_type else listing_variants
+    return Response(200, edit(response.body, site.base), response.content_type)
+
+
+def _junk_paragraphs(site: Site, fault: Fault, raw: str, response: Response) -> Response:
+    truth = _article_of(site, raw, response)
+    if truth is None:
+        return response
+    return site.rebuilt_article(truth, body=junk_paragraphs(int(float(fault.arg or 1e6))))
+
+
+def _junk_title(site: Site, fault: Fault, raw: str, response: Response) -> Response:
+    truth = _article_of(site, raw, response)
+    if truth is None:
+        return response
+    return site.rebuilt_article(truth, title=junk_title(float(fault.arg or 1024)))
+
+
+def _deep_nesting(site: Site, fault: Fault, raw: str, response: Response) -> Response:
+    truth = _article_of(site, raw, response)
+    if truth is None:
+        return response
+    texts = nested_texts(truth.paragraphs, int(float(fault.arg or 300)))
+    return site.rebuilt_article(truth, body=nested_body(texts))
+
+
+_HOSTILE: dict[str, Hostile] = {
+    "gzip-bomb": _gzip_bomb, "robots-sitemap": _robots_sitemap, "index-self": _index_self,
+    "pagination-cycle": _pagination_cycle, "endless-pages": _endless_pages,
+    "cookies": _cookies, "redirect-to": _redirect_to, "trickle": _as_is,
+    "canonical": _canonical, "no-canonical": _canonical, "link-variants": _link_variants,
+    "junk-paragraphs": _junk_paragraphs, "junk-title": _junk_title,
+    "deep-nesting": _deep_nesting,
+}
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -201,6 +396,9 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _serve(self, send_body: bool) -> None:
         replica = self.server.replica
+        if self._header_bytes() > MAX_REQUEST_HEADERS:
+            self._headers_too_large(linger=False)
+            return
         path = urlsplit(self.path).path
         fault = replica.fault_for(path)
         if fault is not None and fault.kind == "reset":
@@ -221,13 +419,7 @@ class _Handler(BaseHTTPRequestHandler):
         if response.status == 200 and self._not_modified(response):
             response = Response(304, b"", response.content_type, response.headers)
         replica.record(self.command, self.path, response.status)
-        self.send_response(response.status)
-        if response.content_type:
-            self.send_header("Content-Type", response.content_type)
-        for name, value in response.headers.items():
-            self.send_header(name, value)
-        self.send_header("Content-Length", str(0 if response.status == 304 else len(response.body)))
-        self.end_headers()
+        self._send_head(response)
         if not send_body or response.status == 304:
             return
         if fault is not None and fault.kind == "truncate":
@@ -235,7 +427,69 @@ class _Handler(BaseHTTPRequestHandler):
             self.wfile.flush()
             self._reset()
             return
+        if fault is not None and fault.kind == "trickle":
+            self._trickle(response.body, float(fault.arg or 1.0))
+            return
         self.wfile.write(response.body)
+
+    def _send_head(self, response: Response) -> None:
+        self.send_response(response.status)
+        if response.content_type:
+            self.send_header("Content-Type", response.content_type)
+        for name, value in [*response.headers.items(), *response.extra]:
+            self.send_header(name, value)
+        self.send_header("Content-Length", str(0 if response.status == 304 else len(response.body)))
+        self.end_headers()
+
+    def _trickle(self, body: bytes, seconds: float) -> None:
+        """The body a byte every `seconds` (slowloris). Stops at the first failed write
+        (the client gave up) or when the replica stops: no thread is held forever."""
+        self.close_connection = True
+        stopped = self.server.replica.stopped
+        for offset in range(len(body)):
+            try:
+                self.wfile.write(body[offset:offset + 1])
+            except OSError:  # BrokenPipe, ConnectionReset: the client is gone
+                return
+            if stopped.wait(seconds):
+                return
+
+    def _header_bytes(self) -> int:
+        return sum(len(name) + len(value) + 4 for name, value in self.headers.items())
+
+    def send_error(self, code: int, message: str | None = None,
+                   explain: str | None = None) -> None:
+        """http.server answers 431 to a header line over 64 KB or over 100 headers; the
+        site, like nginx, answers 400 as it does to any header overflow."""
+        if code == HTTPStatus.REQUEST_HEADER_FIELDS_TOO_LARGE:
+            self._headers_too_large(linger=True)
+            return
+        super().send_error(code, message, explain)
+
+    def _headers_too_large(self, linger: bool) -> None:
+        """nginx's 400 Request Header Or Cookie Too Large, then the connection closes;
+        with `linger`, the unread rest of the request is drained first, so that the
+        client reads the 400 instead of a reset."""
+        self.server.replica.record(self.command or "GET", self.path or "/", 400)
+        self.close_connection = True
+        with contextlib.suppress(OSError):
+            self.send_response(400, "Bad Request")
+            self.send_header("Content-Type", "text/html")
+            self.send_header("Content-Length", str(len(NGINX_400)))
+            self.send_header("Connection", "close")
+            self.end_headers()
+            self.wfile.write(NGINX_400)
+            if linger:
+                self._drain()
+
+    def _drain(self, limit: int = 64 << 20) -> None:
+        """Read and drop what the client still sends (up to `limit`, 1 s of silence)."""
+        import socket
+
+        self.connection.shutdown(socket.SHUT_WR)
+        self.connection.settimeout(1.0)
+        while limit > 0 and (chunk := self.connection.recv(1 << 16)):
+            limit -= len(chunk)
 
     def _reset(self) -> None:
         """Drop the connection with a TCP RST (SO_LINGER 0), as a crashed server does."""
@@ -256,6 +510,8 @@ class _Handler(BaseHTTPRequestHandler):
                         {"Location": self.server.replica.base_url + location})
 
     def _apply(self, fault: Fault, path: str, response: Response) -> Response:
+        if (hostile := _HOSTILE.get(fault.kind)) is not None:
+            return hostile(self.server.replica.site, fault, self.path, response)
         base = self.server.replica.base_url
         kind, arg = fault.kind, fault.arg
         html_type = response.content_type
@@ -302,8 +558,6 @@ class _Handler(BaseHTTPRequestHandler):
         if kind == "bad-dates":
             return Response(200, bad_feed_dates(response.body), html_type)
         if kind == "gzip":
-            import gzip
-
             return Response(200, gzip.compress(response.body), "application/x-gzip")
         return response
 
@@ -356,6 +610,7 @@ class Replica:
         self._faults: dict[str, list[Response]] = {}
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
+        self.stopped = threading.Event()  # ends slow answers (trickle) at stop()
 
     # --------------------------------------------------------- lifecycle
 
@@ -367,6 +622,7 @@ class Replica:
         return self
 
     def stop(self) -> None:
+        self.stopped.set()
         if self._thread is not None:
             self._server.shutdown()
             self._thread.join()
@@ -421,6 +677,14 @@ class Replica:
         """Publish new articles (newest of all), as the site does between two crawls."""
         with self._lock:
             return [self.corpus.get(path) for path in self.corpus.add(count)]
+
+    def add_article_at(self, path: str, published: datetime | None = None,
+                       markup: str = "wp_yoast") -> ArticleTruth:
+        """Publish one article at this exact permalink, extreme dates included
+        (/9999-12-31/slug/, /0001-01-01/slug/): served, in the sitemap, on the front page
+        and in the feed as the newest. Published at noon (+06:00) of the URL's date."""
+        with self._lock:
+            return self.corpus.get(self.corpus.add_at(path, published, markup))
 
     def edit_article(self, path: str) -> ArticleTruth:
         """Edit one article: its text grows a paragraph and its modified time moves on."""
