@@ -51,15 +51,22 @@ def test_new_then_unchanged_then_updated_with_revision(db):
     assert revision["body"] == "Садыр Жапаров встретился с Владимиром Путиным.\n\nВторой абзац."
 
 
-def test_canonical_url_is_the_key_when_it_is_an_article_of_the_same_site(db):
-    archive.upsert_article(db, item(url="https://kant.kg/2021-05-25/vstrecha/?utm=x",
-                                    canonical_url="https://kant.kg/2021-05-25/vstrecha/"))
+def test_spellings_of_one_article_url_are_one_row(db):
+    for url in ("https://kant.kg/2021-05-25/vstrecha/?utm_campaign=z",
+                "https://kant.kg/2021-05-25/vstrecha/?a=1", "https://kant.kg/2021-05-25/vstrecha",
+                "HTTPS://KANT.KG/2021-05-25/vstrecha/#comments"):
+        archive.upsert_article(db, item(url=url, canonical_url=url))
+    assert [r["url"] for r in db["articles"].rows] == ["https://kant.kg/2021-05-25/vstrecha/"]
+
+
+def test_a_canonical_naming_another_article_does_not_overwrite_it(db):
     archive.upsert_article(db, item())
-    assert db["articles"].count == 1
-    offsite = item(url="https://kant.kg/2021-05-25/drugoe/",
-                   canonical_url="https://evil.example/2021-05-25/vstrecha/")
-    archive.upsert_article(db, offsite)
-    assert archive.get_article(db, "https://kant.kg/2021-05-25/drugoe/") is not None
+    hijack = item(url="https://kant.kg/2021-05-26/drugoe/", title="Другое",
+                  canonical_url="https://kant.kg/2021-05-25/vstrecha/")
+    archive.upsert_article(db, hijack)
+    assert archive.get_article(db, "https://kant.kg/2021-05-25/vstrecha/")["title"] == \
+        item()["title"]
+    assert archive.get_article(db, "https://kant.kg/2021-05-26/drugoe/")["title"] == "Другое"
 
 
 def test_unarchivable_reasons():

@@ -1,0 +1,70 @@
+"""URL identity and safety: one spelling per article, and which URLs a crawl may fetch.
+
+The spider requests, looks up and stores articles under `article_url(...)`, and the
+archive keys rows by it, so the same article found as `?utm_campaign=z`, without its
+trailing slash, under `WWW.` or `http:` is one row, fetched once. A page's canonical link
+is the page's own claim and is not trusted to name the row: a canonical pointing at
+another article would overwrite that article.
+"""
+
+from __future__ import annotations
+
+import re
+from urllib.parse import urlsplit, urlunsplit
+
+from kantkg import site
+
+FETCHABLE_SCHEMES = ("http", "https")
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+_PERCENT_RE = re.compile(r"%[0-9a-fA-F]{2}")
+
+
+def _netloc(parts) -> str:
+    """host[:port], lower case, without credentials or a default port."""
+    host = (parts.hostname or "").lower()
+    if ":" in host:  # an IPv6 literal keeps its brackets
+        host = f"[{host}]"
+    try:
+        port = parts.port
+    except ValueError:
+        port = None
+    if port is not None and port != _DEFAULT_PORTS.get(parts.scheme.lower()):
+        host = f"{host}:{port}"
+    return host
+
+
+def article_url(url: str, base_url: str | None = None) -> str:
+    """The one spelling of an article's URL: no query, fragment or credentials, lower-case
+    scheme and host, percent-escapes in lower case (as WordPress writes them), the
+    permalink's trailing slash; on the crawled site (`base_url`, `www.` or not) with the
+    base URL's scheme and host."""
+    parts = urlsplit(url.strip())
+    if base_url and site.same_site(url, base_url):
+        base = urlsplit(base_url)
+        scheme, netloc = base.scheme.lower(), _netloc(base)
+    else:
+        scheme, netloc = parts.scheme.lower(), _netloc(parts)
+    path = _PERCENT_RE.sub(lambda m: m.group(0).lower(), parts.path or "/")
+    if not path.endswith("/") and site.is_article_url(f"{scheme}://x{path}/"):
+        path += "/"
+    return urlunsplit((scheme, netloc, path, "", ""))
+
+
+def is_fetchable(url: str, base_url: str) -> bool:
+    """Only http(s) on the crawled site's host and port: a sitemap, robots.txt or
+    redirect naming `file:///dev/zero`, `ftp://` or another port is not followed."""
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 (raises on a port that is no number)
+    except ValueError:
+        return False
+    return parts.scheme.lower() in FETCHABLE_SCHEMES and site.same_site(url, base_url)
+
+
+def without_credentials(url: str) -> str:
+    """The URL with any `user:password@` removed, for the archive and the log."""
+    parts = urlsplit(url)
+    if "@" not in parts.netloc:
+        return url
+    return urlunsplit((parts.scheme, parts.netloc.rsplit("@", 1)[1], parts.path,
+                       parts.query, parts.fragment))

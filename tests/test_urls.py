@@ -1,0 +1,52 @@
+"""URL identity and which URLs a crawl may fetch (kantkg.urls)."""
+
+from __future__ import annotations
+
+import pytest
+
+from kantkg.urls import article_url, is_fetchable, without_credentials
+
+BASE = "http://127.0.0.1:8000"
+ONE = "http://127.0.0.1:8000/2021-05-25/vstrecha/"
+
+
+@pytest.mark.parametrize("variant", [
+    ONE, ONE + "?utm_campaign=z", ONE + "?a=1", ONE + "?a=2", ONE[:-1], ONE + "#comments",
+    "HTTP://127.0.0.1:8000/2021-05-25/vstrecha/", "http://www.127.0.0.1:8000/2021-05-25/vstrecha",
+    "http://user:secret@127.0.0.1:8000/2021-05-25/vstrecha/",
+])
+def test_every_spelling_of_an_article_url_is_one(variant):
+    assert article_url(variant, BASE) == ONE
+
+
+def test_the_base_urls_scheme_and_host_are_the_spelling():
+    base = "https://kant.kg"
+    assert article_url("http://www.kant.kg/2021-05-25/x", base) == "https://kant.kg/2021-05-25/x/"
+    assert article_url("https://kant.kg:443/2021-05-25/%D0%BF/") == \
+        "https://kant.kg/2021-05-25/%d0%bf/"
+
+
+def test_other_sites_and_pages_keep_their_own_form():
+    assert article_url("https://Other.example/a?b=1") == "https://other.example/a"
+    assert article_url("https://kant.kg/about", "https://kant.kg") == "https://kant.kg/about"
+
+
+@pytest.mark.parametrize("url, ok", [
+    (ONE, True),
+    ("http://www.127.0.0.1:8000/sitemap.xml", True),
+    ("http://127.0.0.1:8001/2021-05-25/vstrecha/", False),   # same host, other port
+    ("https://127.0.0.1:8000/x", True),
+    ("file:///dev/zero", False),
+    ("ftp://127.0.0.1:8000/sitemap.xml", False),
+    ("data:text/xml,<urlset/>", False),
+    ("http://[::1", False),
+    ("http://127.0.0.1:port/", False),
+    ("http://evil.example/", False),
+])
+def test_only_http_of_the_crawled_host_and_port_is_fetchable(url, ok):
+    assert is_fetchable(url, BASE) is ok
+
+
+def test_credentials_are_removed():
+    assert without_credentials("https://u:p@kant.kg/x?q=1") == "https://kant.kg/x?q=1"
+    assert without_credentials("https://kant.kg/x") == "https://kant.kg/x"
