@@ -18,15 +18,14 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
 import sqlite_utils
 
-from kantkg import searchpool, site, textsearch
+from kantkg import searchpool, site, textsearch, urls
 from kantkg.db import sqlite3  # pysqlite3 or stdlib: as sqlite-utils opens the file
 from kantkg.outcome import failures_by_kind
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 ARTICLE_COLUMNS = {
     "id": int,
@@ -75,7 +74,7 @@ CRAWL_COLUMNS = {
     "started": str,
     "finished": str,
     "base_url": str,
-    "status": str,  # running | ok | failed
+    "status": str,  # running | ok | incomplete (part of the site not seen) | failed
     "finish_reason": str,
     "requests": int,
     "responses": int,
@@ -94,7 +93,19 @@ CRAWL_COLUMNS = {
     "dropped_reasons": str,  # JSON: reason -> items dropped for it
     "failures": str,  # JSON: kind of failure -> count (timeouts, http 404, retried: ...)
     "warnings": str,  # JSON list: extraction drift and other signs worth a look
+    "incomplete": str,  # JSON list: why the crawl did not see the whole site ([] = it did)
     "stats": str,  # JSON of the crawler's whole stats dict
+}
+# What a crawl could not see (a sitemap that failed, an article answered 503 or 403...):
+# the next crawl asks for these first, and a success removes them.
+UNSEEN_COLUMNS = {
+    "url": str,
+    "kind": str,  # sitemap | listing | article
+    "reason": str,  # the last failure: "http 503", "TimeoutError", ...
+    "first_failed": str,
+    "last_failed": str,
+    "attempts": int,
+    "crawl_id": int,  # the last crawl that failed to see it
 }
 
 
@@ -191,6 +202,7 @@ def _create_schema(db: sqlite_utils.Database) -> None:
     db["revisions"].create(REVISION_COLUMNS, pk="id")
     db["revisions"].create_index(["article_id"])
     db["crawls"].create(CRAWL_COLUMNS, pk="id")
+    db["unseen"].create(UNSEEN_COLUMNS, pk="url")
 
 
 def _create_article_indexes(db: sqlite_utils.Database) -> None:
@@ -230,21 +242,25 @@ def _migrate_to_2(db: sqlite_utils.Database) -> None:
             db["crawls"].add_column(column, kind)
 
 
-MIGRATIONS = {2: _migrate_to_2}
+def _migrate_to_3(db: sqlite_utils.Database) -> None:
+    """v3 remembers what a crawl could not see (`unseen`), and why a crawl was incomplete."""
+    db["unseen"].create(UNSEEN_COLUMNS, pk="url", if_not_exists=True)
+    for column, kind in CRAWL_COLUMNS.items():
+        if column not in db["crawls"].columns_dict:
+            db["crawls"].add_column(column, kind)
+
+
+MIGRATIONS = {2: _migrate_to_2, 3: _migrate_to_3}
 
 
 # ------------------------------------------------------------------ articles
 
 
 def article_key(item: dict) -> str:
-    """The archive's identity of an article: its canonical URL when the page's canonical
-    is an article URL of the same site, else the URL fetched; fragment dropped."""
-    url = item["url"]
-    canonical = item.get("canonical_url")
-    if canonical and site.same_site(canonical, url) and site.is_article_url(canonical):
-        url = canonical
-    parts = urlsplit(url)
-    return urlunsplit((parts.scheme, parts.netloc, parts.path or "/", parts.query, ""))
+    """The archive's identity of an article: the one spelling of the URL it was fetched
+    at (kantkg.urls.article_url). Not its canonical link: a page naming another article
+    as canonical would overwrite that article."""
+    return urls.article_url(item["url"])
 
 
 def unarchivable_reason(item: dict) -> str | None:
@@ -531,7 +547,8 @@ def start_crawl(db: sqlite_utils.Database, base_url: str, *, since: str | None =
                 until: str | None = None, full: bool = False) -> int:
     with transaction(db):
         return _insert(db, "crawls", {
-            "started": utc_now(), "base_url": base_url, "status": "running",
+            "started": utc_now(), "base_url": urls.without_credentials(base_url),
+            "status": "running",
             "since": since, "until": until, "full": int(full),
         })
 
@@ -546,7 +563,8 @@ def last_complete_crawl_start(db: sqlite_utils.Database, base_url: str) -> str |
     sitemap not modified since then holds nothing new."""
     row = db.execute(
         "SELECT started FROM crawls WHERE status = 'ok' AND base_url = ? AND since IS NULL"
-        " AND until IS NULL ORDER BY id DESC LIMIT 1", [base_url]).fetchone()
+        " AND until IS NULL ORDER BY id DESC LIMIT 1",
+        [urls.without_credentials(base_url)]).fetchone()
     return row[0] if row else None
 
 
@@ -561,12 +579,36 @@ class PageState:
 
 def page_state(db: sqlite_utils.Database, url: str) -> PageState | None:
     row = db.execute("SELECT fetched_at, etag, last_modified FROM pages WHERE url = ?",
-                     [url]).fetchone()
+                     [urls.article_url(url)]).fetchone()
     return PageState(*row) if row else None
 
 
+def unseen_urls(db: sqlite_utils.Database, base_url: str) -> list[tuple[str, str]]:
+    """(url, kind) of what earlier crawls of this site could not see, oldest first."""
+    rows = db.execute("SELECT url, kind FROM unseen ORDER BY first_failed, url").fetchall()
+    return [(url, kind) for url, kind in rows if site.same_site(url, base_url)]
+
+
+def record_unseen(db: sqlite_utils.Database, crawl_id: int | None,
+                  failed: dict[str, tuple[str, str]], seen: set[str]) -> None:
+    """Remember what this crawl could not see (url -> (kind, reason)) and forget what it
+    saw after all, in one transaction."""
+    now = utc_now()
+    with transaction(db):
+        for url in seen - failed.keys():
+            db.execute("DELETE FROM unseen WHERE url = ?", [url])
+        for url, (kind, reason) in failed.items():
+            db.execute(
+                "INSERT INTO unseen (url, kind, reason, first_failed, last_failed, attempts,"
+                " crawl_id) VALUES (?, ?, ?, ?, ?, 1, ?) ON CONFLICT(url) DO UPDATE SET"
+                " kind = excluded.kind, reason = excluded.reason, last_failed = excluded."
+                "last_failed, attempts = attempts + 1, crawl_id = excluded.crawl_id",
+                [url, kind, reason, now, now, crawl_id])
+
+
 def finish_crawl(db: sqlite_utils.Database, crawl_id: int, status: str, reason: str,
-                 counts: dict[str, int], stats: dict, warnings: list[str] | None = None) -> None:
+                 counts: dict[str, int], stats: dict, warnings: list[str] | None = None,
+                 incomplete: list[str] | None = None) -> None:
     dropped = {key.rsplit("/", 1)[1]: value for key, value in stats.items()
                if key.startswith("kantkg/dropped/")}
     with transaction(db):
@@ -576,6 +618,7 @@ def finish_crawl(db: sqlite_utils.Database, crawl_id: int, status: str, reason: 
             "finish_reason": reason,
             **counts,
             "warnings": json.dumps(warnings or [], ensure_ascii=False),
+            "incomplete": json.dumps(incomplete or [], ensure_ascii=False),
             "dropped_reasons": json.dumps(dropped, sort_keys=True),
             "failures": json.dumps(failures_by_kind(stats), ensure_ascii=False),
             "stats": json.dumps(stats, ensure_ascii=False, default=str, sort_keys=True),
@@ -605,13 +648,14 @@ def health(db: sqlite_utils.Database, max_age: timedelta,
     and the last successful one must have finished within max_age."""
     now = now or datetime.now(UTC)
     finished = db.execute(
-        "SELECT id, status, finish_reason, exit_code, finished FROM crawls"
+        "SELECT id, status, finish_reason, exit_code, finished, incomplete FROM crawls"
         " WHERE finished IS NOT NULL ORDER BY id DESC LIMIT 1").fetchone()
     if finished is None:
         return Health(False, "no finished crawl recorded in this archive")
-    crawl_id, status, reason, code, when = finished
+    crawl_id, status, reason, code, when, incomplete = finished
     if status != "ok" or code not in (None, 0):
-        return Health(False, f"last crawl #{crawl_id} {status} ({reason}, exit code "
+        why = "; ".join(json.loads(incomplete or "[]")) or reason
+        return Health(False, f"last crawl #{crawl_id} {status} ({why}, exit code "
                              f"{code}) finished {_ago(when, now)}")
     ok = db.execute("SELECT id, finished, new, updated FROM crawls WHERE status = 'ok' AND"
                     " (exit_code IS NULL OR exit_code = 0) ORDER BY id DESC LIMIT 1").fetchone()
