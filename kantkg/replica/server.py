@@ -584,6 +584,13 @@ class _Server(ThreadingHTTPServer):
     allow_reuse_address = True
     replica: Replica
 
+    def handle_error(self, request, client_address) -> None:  # noqa: ANN001 (socketserver's)
+        """A client that hangs up mid-answer (a crawler giving up on a bomb or a slow page)
+        is ordinary here: no traceback; anything else still prints one."""
+        if isinstance(sys.exc_info()[1], ConnectionError):
+            return
+        super().handle_error(request, client_address)
+
 
 class Replica:
     """A running replica: `with Replica(articles=60) as site: ... site.base_url ...`."""
