@@ -17,7 +17,7 @@ candidate parses, the URL date (midnight, local) is the last resort, layer "url"
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta, timezone
 from email.utils import parsedate_to_datetime
 from functools import lru_cache
@@ -53,6 +53,15 @@ _ISO_DATE_ONLY_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 # Russian first; Kyrgyz month names («25-май, 2021-ж.») and English as kant.kg's other
 # languages. Few languages keep dateparser fast (~0.7 ms a call).
 LANGUAGES = ["ru", "ky", "en"]
+
+# The dates a page can have been published or modified on: from the early web to a day
+# after the fetch (zones, and servers' clocks ahead). Any other date is a fault of the
+# page (/9999-12-31/, /0001-01-01/ permalinks, placeholder dates), never stored: it is
+# recorded in the item's `date_warnings` instead. parse_date alone, without the fetch
+# time, reads years from EARLIEST's to LATEST_YEAR only.
+EARLIEST = datetime(1990, 1, 1, tzinfo=LOCAL_TZ)
+FUTURE_SLACK = timedelta(days=1)
+LATEST_YEAR = 2100
 
 
 @dataclass(frozen=True)
@@ -260,6 +269,15 @@ def parse_date(text: str | None, now: datetime | None = None) -> ParsedDate | No
 
     `now` anchors relative dates ("вчера") and should be the fetch time.
     """
+    parsed = _read_date(text, now)
+    if parsed is None or parsed.value < EARLIEST or parsed.value.year > LATEST_YEAR:
+        return None
+    return parsed
+
+
+def _read_date(text: str | None, now: datetime | None) -> ParsedDate | None:
+    """parse_date's reading, whatever the year (normalize_dates warns of the dates
+    outside its window instead of ignoring them)."""
     if not text:
         return None
     text = squash(str(text))
@@ -273,7 +291,9 @@ def parse_date(text: str | None, now: datetime | None = None) -> ParsedDate | No
         parsed = _parse_visible(head, now or datetime.now(UTC))
     if parsed is not None and own_tz is not None and parsed.has_time:
         parsed = ParsedDate(parsed.value.replace(tzinfo=own_tz), has_time=True)
-    return _plausible(parsed)
+    if parsed is not None and parsed.value.microsecond:  # stored to the second
+        parsed = ParsedDate(parsed.value.replace(microsecond=0), parsed.has_time)
+    return parsed
 
 
 @lru_cache(maxsize=4096)
@@ -291,12 +311,17 @@ def _parse_absolute(text: str) -> ParsedDate | None:
     return parsed
 
 
-def _plausible(parsed: ParsedDate | None) -> ParsedDate | None:
-    if parsed is None or not (1990 <= parsed.value.year <= 2100):
-        return None
-    if parsed.value.microsecond:  # stored to the second
-        parsed = ParsedDate(parsed.value.replace(microsecond=0), parsed.has_time)
-    return parsed
+def in_window(value: datetime, now: datetime) -> bool:
+    """Whether an aware instant can be a page's date fetched at `now` (see EARLIEST)."""
+    return EARLIEST <= value <= now + FUTURE_SLACK
+
+
+def _outside_window(what: str, day: date, now: datetime, layer: str = "") -> str:
+    """The warning for a date outside the window. (`day` as the source gave it: the
+    site's zone can be out of range at year 9999.)"""
+    latest = (now + FUTURE_SLACK).astimezone(LOCAL_TZ).date()
+    source = f" ({layer})" if layer else ""
+    return f"{what} {day.isoformat()}{source} is outside {EARLIEST.date()}..{latest}: ignored"
 
 
 def to_iso(dt: datetime) -> str:
@@ -307,13 +332,22 @@ def to_utc_iso(dt: datetime) -> str:
     return dt.astimezone(UTC).isoformat(timespec="seconds")
 
 
-def _choose(
-    candidates: list[list[str]] | None, now: datetime | None, what: str,
-    url_day: date | None = None,
-) -> tuple[ParsedDate, str, list[str]] | None:
-    """The page's date for one field from its candidates: (date, layer, warnings).
+@dataclass
+class _Choice:
+    """One field's date from its candidates, and what the choice noticed."""
 
-    1. Candidates come best layer first; the first that parses wins.
+    date: ParsedDate | None = None
+    layer: str | None = None
+    disagreements: list[str] = field(default_factory=list)
+    rejected: list[str] = field(default_factory=list)  # dates outside the window
+
+
+def _choose(candidates: list[list[str]] | None, now: datetime, what: str,
+            url_day: date | None = None) -> _Choice:
+    """The page's date for one field from its candidates.
+
+    1. Candidates come best layer first; the first that parses wins. A date outside the
+       window (see EARLIEST) is rejected, with a warning, as if it did not parse.
     2. A winner without a time of day gives way to a later candidate of the same local
        day that has one (JSON-LD "2021-05-25" + visible "25 мая 2021, 10:41").
     3. The first parseable candidate of every other layer is a cross-check: a different
@@ -322,31 +356,32 @@ def _choose(
        today's date in the top bar) gives way to the visible date with a time nearest the
        headline ("generic") of another day, unless the URL names htmldate's day.
     """
-    winner: tuple[ParsedDate, str] | None = None
+    choice = _Choice()
     checked_layers: set[str] = set()
-    warnings: list[str] = []
     for layer, text in candidates or []:
-        if winner is not None and layer in checked_layers:
+        if choice.date is not None and layer in checked_layers:
             continue
-        parsed = parse_date(text, now)
+        parsed = _read_date(text, now)
         if parsed is None:
             continue
-        checked_layers.add(layer)
-        if winner is None:
-            winner = (parsed, layer)
+        if not in_window(parsed.value, now):
+            choice.rejected.append(_outside_window(what, parsed.value.date(), now, layer))
             continue
-        best, best_layer = winner
+        checked_layers.add(layer)
+        best, best_layer = choice.date, choice.layer
+        if best is None:
+            choice.date, choice.layer = parsed, layer
+            continue
         day, best_day = _local_day(parsed), _local_day(best)
         if day != best_day:
-            warnings.append(f"{what} {best_day} ({best_layer}) disagrees with {day} ({layer})")
+            choice.disagreements.append(
+                f"{what} {best_day} ({best_layer}) disagrees with {day} ({layer})")
             if best_layer == "htmldate" and layer == "generic" and parsed.has_time and \
                     not best.has_time and best_day != url_day:
-                winner = (parsed, layer)
+                choice.date, choice.layer = parsed, layer
         elif parsed.has_time and not best.has_time:
-            winner = (parsed, layer)
-    if winner is None:
-        return None
-    return winner[0], winner[1], warnings
+            choice.date, choice.layer = parsed, layer
+    return choice
 
 
 def settled_without_text(candidates: list[list[str]], url: str) -> bool:
@@ -356,14 +391,16 @@ def settled_without_text(candidates: list[list[str]], url: str) -> bool:
     layer, or the URL's /YYYY-MM-DD/) names the same local day. Dates found in the text
     come last, so they could then not change the date (rule 2 of `_choose` needs a
     winner without a time), only add a third opinion; scanning the text for them is the
-    costliest part of extraction, and is skipped.
+    costliest part of extraction, and is skipped. (A date after the window by this
+    machine's clock is no settled date: normalize_dates, anchored at the fetch, would
+    reject it.)
     """
     days: list[date] = []
     layers: set[str] = set()
     for layer, text in candidates:
         if layer in layers or (parsed := parse_date(text)) is None:
             continue
-        if not days and not parsed.has_time:
+        if not days and not parsed.has_time or not in_window(parsed.value, datetime.now(UTC)):
             return False
         layers.add(layer)
         days.append(_local_day(parsed))
@@ -423,18 +460,20 @@ def _local_day(parsed: ParsedDate) -> date:
 def normalize_dates(item: dict, now: datetime | None = None) -> dict:
     """Fill published/modified (+ UTC, local date, warnings) from `dates_raw` in place.
 
-    `now` is the fetch time; relative dates resolve against it. The URL date
-    (/YYYY-MM-DD/) is a cross-check (disagreement recorded) and the last resort.
+    `now` is the fetch time (default: now); relative dates resolve against it, and dates
+    after it (see EARLIEST) are rejected with a warning. The URL date (/YYYY-MM-DD/) is
+    a cross-check (disagreement recorded) and the last resort.
     """
+    now = _aware(now) if now is not None else datetime.now(UTC)
     raw = item.get("dates_raw") or {}
     method = item.setdefault("method", {})
     warnings: list[str] = []
-    url_day = url_date(item.get("canonical_url") or "") or url_date(item.get("url") or "")
+    url_day = _url_day(item, now, warnings)
 
     found = _choose(raw.get("published"), now, "published", url_day)
-    if found is not None:
-        published, layer, disagreements = found
-        warnings += disagreements
+    warnings += found.rejected + found.disagreements
+    published, layer = found.date, found.layer
+    if published is not None:
         local_day = _local_day(published)
         own_permalink = site.is_article_url(item.get("canonical_url") or item.get("url") or "")
         if url_day is not None and not own_permalink and \
@@ -456,8 +495,6 @@ def normalize_dates(item: dict, now: datetime | None = None) -> dict:
     elif url_day is not None:
         published = ParsedDate(datetime.combine(url_day, time(), LOCAL_TZ), has_time=False)
         layer = "url"
-    else:
-        published, layer = None, None
 
     if published is not None:
         item["published"] = to_iso(published.value)
@@ -468,13 +505,23 @@ def normalize_dates(item: dict, now: datetime | None = None) -> dict:
         item["published"] = item["published_utc"] = item["published_date"] = None
 
     found_mod = _choose(raw.get("modified"), now, "modified")
-    if found_mod is not None:
-        modified, mod_layer, _ = found_mod
-        item["modified"] = to_iso(modified.value)
-        item["modified_utc"] = to_utc_iso(modified.value)
-        method["modified"] = mod_layer
+    warnings += found_mod.rejected  # (modified dates may differ between sources)
+    if found_mod.date is not None:
+        item["modified"] = to_iso(found_mod.date.value)
+        item["modified_utc"] = to_utc_iso(found_mod.date.value)
+        method["modified"] = found_mod.layer
     else:
         item["modified"] = item["modified_utc"] = None
 
     item["date_warnings"] = warnings
     return item
+
+
+def _url_day(item: dict, now: datetime, warnings: list[str]) -> date | None:
+    """The date in the item's URL (its canonical URL's first), when it can be a page's
+    date; one outside the window (/9999-12-31/, /0001-01-01/) is a warning instead."""
+    day = url_date(item.get("canonical_url") or "") or url_date(item.get("url") or "")
+    if day is None or in_window(datetime.combine(day, time(), LOCAL_TZ), now):
+        return day
+    warnings.append(_outside_window("URL date", day, now))
+    return None

@@ -134,3 +134,36 @@ def test_relative_dates_resolve_against_the_fetch_time():
 ])
 def test_when_the_date_is_settled_without_the_visible_text(candidates, url, settled):
     assert settled_without_text(candidates, url) is settled
+
+
+@pytest.mark.parametrize(("text", "kept"), [
+    ("2026-11-26T11:59:00+06:00", True),    # within a day after the fetch (12:00 there)
+    ("2026-11-26T12:01:00+06:00", False),   # past it
+    ("2099-05-25T10:41:00+06:00", False),
+    ("1990-01-01T00:00:00+06:00", True),
+    ("1989-12-31T23:59:00+06:00", False),
+    ("0001-01-01T00:00:00+14:00", False),   # (Bishkek's time of it is before year 1)
+    ("9999-12-31T23:00:00-10:00", False),   # (and this one after 9999)
+])
+def test_page_dates_outside_1990_to_a_day_after_the_fetch_are_warned_of(text, kept):
+    item = {"url": "https://kant.kg/slug/",
+            "dates_raw": {"published": [["jsonld", text], ["meta", "2021-05-25T10:41:00+06:00"]],
+                          "modified": [["meta", text]]}}
+    normalize_dates(item, NOW)
+    if kept:
+        assert item["published"] == text and item["modified"] == text
+    else:
+        assert item["published"] == "2021-05-25T10:41:00+06:00"
+        assert item["method"]["published"] == "meta" and item["modified"] is None
+        day = text[:10]
+        assert item["date_warnings"] == [
+            f"published {day} (jsonld) is outside 1990-01-01..2026-11-26: ignored",
+            f"modified {day} (meta) is outside 1990-01-01..2026-11-26: ignored"]
+
+
+def test_a_url_date_after_the_fetch_is_no_publication_date():
+    item = {"url": "https://kant.kg/2026-11-27/slug/", "dates_raw": {"published": []}}
+    normalize_dates(item, NOW)
+    assert item["published"] is None
+    assert item["date_warnings"] == [
+        "URL date 2026-11-27 is outside 1990-01-01..2026-11-26: ignored"]
