@@ -17,6 +17,7 @@ from kantkg.extract.load import Page
 from kantkg.extract.text import (
     ALWAYS_NOISE_TAGS,
     BLOCK_TAGS,
+    INLINE_TAGS,
     TEXTLESS_TAGS,
     class_words,
     link_text_len,
@@ -269,8 +270,11 @@ _NOT_VOTING_TAGS = ALWAYS_NOISE_TAGS | {"a", "li", "h1", "h2", "h3"}
 def container(body):
     """The element holding the most paragraph text (readability-style voting): a <p>
     votes for its parent (and half for the grandparent); text sitting directly in a
-    block votes for that block, or for its parent when the block is one paragraph."""
+    block, or in inline markup in it (<b>, <span>, ...), votes for that block, or for
+    its parent when the block is one paragraph."""
     scores: dict = defaultdict(float)
+    own: dict = defaultdict(int)   # block -> its text outside elements that vote
+    home: dict = {}                # inline element -> the block its text belongs to
     for el in body.iter(etree.Element):
         if el.tag in _NOT_VOTING_TAGS:
             continue
@@ -282,15 +286,23 @@ def container(body):
             if length >= MIN_PARAGRAPH_SCORE_CHARS:
                 _vote(scores, parent, length)
             continue
-        own = len((el.text or "").strip()) + sum(len((c.tail or "").strip()) for c in el)
-        if own < MIN_PARAGRAPH_SCORE_CHARS:
+        block = el
+        if el.tag in INLINE_TAGS:
+            # (an unclosed <b> in each paragraph nests them 300 deep: one block's text)
+            block = home[el] = home.get(parent) if parent.tag in INLINE_TAGS else \
+                (None if parent.tag == "p" or parent.tag in _NOT_VOTING_TAGS else parent)
+        if block is not None:
+            own[block] += len((el.text or "").strip()) + \
+                sum(len((c.tail or "").strip()) for c in el)
+    for el, length in own.items():
+        if length < MIN_PARAGRAPH_SCORE_CHARS:
             continue
         breaks = sum(1 for c in el if c.tag == "br")
         has_block = any(c.tag in BLOCK_TAGS for c in el)
         is_paragraph = el.tag == "div" and breaks < 2 and not has_block
-        target = parent if is_paragraph else el
+        target = el.getparent() if is_paragraph else el
         if target is not None:
-            _vote(scores, target, own, also_parent=target is parent)
+            _vote(scores, target, length, also_parent=target is not el)
     return max(scores, key=scores.__getitem__) if scores else None
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 
+import lxml.html
 from lxml import etree
 from lxml.html import HtmlElement
 
@@ -21,6 +22,13 @@ LIBRARY_BLOCK_TAGS = BLOCK_TAGS | {"aside", "br", "figure", "figcaption", "head"
                                    "list", "quote", "row", "cell", "code", "lb", "doc"}
 
 HTMLDATE_FORMAT = "%Y-%m-%dT%H:%M:%S%z"
+
+# The libraries' own parsers read a page only to libxml2's nesting depth of 256 and drop
+# the rest silently; these are theirs (trafilatura's options) with huge_tree, as ours.
+_LIBRARY_PARSER = lxml.html.HTMLParser(collect_ids=False, default_doctype=False,
+                                       encoding="utf-8", remove_comments=True,
+                                       remove_pis=True, huge_tree=True)
+_SUMMARY_PARSER = etree.HTMLParser(huge_tree=True)
 
 
 def htmldate_published(page_html: bytes | str, url: str) -> str | None:
@@ -43,13 +51,26 @@ def htmldate_published(page_html: bytes | str, url: str) -> str | None:
 
 
 def parse_for_libraries(html: str) -> HtmlElement | None:
-    """One parse for both extractors (trafilatura's own loader, which repairs common
-    markup faults): trafilatura copies the tree it gets, readability changes it."""
-    from trafilatura.utils import load_html
+    """One parse for both extractors: trafilatura copies the tree it gets, readability
+    changes it. As trafilatura's own loader parses (its repairs of common markup faults,
+    the text then its UTF-8 bytes, a page not starting like HTML needs two children),
+    with _LIBRARY_PARSER."""
+    from trafilatura.utils import is_dubious_html, repair_faulty_html
 
+    beginning = html[:50].lower()
+    repaired = repair_faulty_html(html, beginning)
+    tree = _library_tree(repaired)
+    if tree is None or len(tree) < 1:
+        tree = _library_tree(repaired.encode("utf-8", "surrogatepass"))
+    if tree is not None and is_dubious_html(beginning) and len(tree) < 2:
+        return None
+    return tree
+
+
+def _library_tree(data: str | bytes) -> HtmlElement | None:
     try:
-        return load_html(html)
-    except (TypeError, ValueError):
+        return lxml.html.fromstring(data, parser=_LIBRARY_PARSER)
+    except (etree.LxmlError, ValueError):  # (empty; a str with an encoding declaration)
         return None
 
 
@@ -80,7 +101,7 @@ def readability_paragraphs(tree: HtmlElement) -> list[str]:
         return []
     if not summary.strip():
         return []
-    return block_texts(etree.fromstring(summary, etree.HTMLParser()))
+    return block_texts(etree.fromstring(summary, _SUMMARY_PARSER))
 
 
 def block_texts(root) -> list[str]:

@@ -21,6 +21,11 @@ BLOCK_TAGS = frozenset({
     "tfoot", "tr", "td", "th", "pre", "hr", "center", "address", "details", "summary",
     "caption",
 })
+# Inline formatting: text inside them is the text of the block around them.
+INLINE_TAGS = frozenset({
+    "b", "strong", "i", "em", "u", "s", "span", "font", "small", "big", "sub", "sup",
+    "mark", "cite", "q", "abbr", "time", "label",
+})
 # Always furniture, however much text they hold.
 ALWAYS_NOISE_TAGS = frozenset({
     "script", "style", "noscript", "template", "svg", "canvas", "iframe", "object", "embed",
@@ -138,27 +143,45 @@ def text_blocks(container, block_tags: frozenset[str] = BLOCK_TAGS,
             if block:
                 blocks.append((block, min(1.0, links / len(block))))
 
-    def walk(el) -> None:
-        if el.text:
-            buf.append(el.text)
-        for child in el:
-            tag = child.tag  # (a comment's or processing instruction's is a function)
-            if tag in block_tags:
+    # Depth first without recursion (pages nest up to bounds.PARSER_MAX_DEPTH deep,
+    # past Python's recursion limit): each open element with its children left and how
+    # it closes ("block" ends a block, "a" its link text, the container nothing).
+    if container.text:
+        buf.append(container.text)
+    stack = [(container, iter(container), "")]
+    while stack:
+        el, children, kind = stack[-1]
+        child = next(children, None)
+        if child is None:
+            stack.pop()
+            if kind == "block":
                 flush()
-                walk(child)
-                flush()
-            elif tag == "br":
-                buf.append(_BR)
-            elif tag == "a":
-                buf.append(_LINK_START)
-                walk(child)
+            elif kind == "a":
                 buf.append(_LINK_END)
-            elif isinstance(tag, str) and tag not in ALWAYS_NOISE_TAGS:
-                walk(child)
-            if child.tail:  # (a comment's tail counts, its text does not)
+            if stack and el.tail:
+                buf.append(el.tail)
+            continue
+        tag = child.tag  # (a comment's or processing instruction's is a function)
+        if tag in block_tags:
+            flush()
+            kind = "block"
+        elif tag == "br":
+            buf.append(_BR)
+            kind = None
+        elif tag == "a":
+            buf.append(_LINK_START)
+            kind = "a"
+        elif isinstance(tag, str) and tag not in ALWAYS_NOISE_TAGS:
+            kind = "inline"
+        else:
+            kind = None
+        if kind is None:  # no text of its own (a comment's tail counts, its text does not)
+            if child.tail:
                 buf.append(child.tail)
-
-    walk(container)
+            continue
+        if child.text:
+            buf.append(child.text)
+        stack.append((child, iter(child), kind))
     flush()
     return blocks
 
