@@ -12,7 +12,10 @@ def explain_article(html: bytes | str, url: str, now=None, encoding: str | None 
     """The one chain (extract -> normalize dates -> clean paragraphs), explained:
     -> (item, why the page is no article, paragraphs removed with their reasons).
 
-    The crawl runs the same three steps, as the spider and two item pipelines.
+    The crawl runs the same three steps, as the spider and two item pipelines. An item
+    can be junk all the same (a page or article beyond kantkg.bounds: too many elements,
+    nested too deep to read whole, a huge title or body): the caller that stores it asks
+    `kantkg.bounds.junk_reason(item)`, as the archive does, and records it as failed.
     """
     from kantkg.dates import normalize_dates
     from kantkg.extract import explain_raw
@@ -29,6 +32,8 @@ def extract_article(html: bytes | str, url: str, now=None) -> dict | None:
     """The whole chain in one call: extract -> normalize dates -> clean paragraphs.
 
     Returns exactly what the archive would store for the page, or None when the page
-    is not a single article. `now` (aware datetime) anchors relative dates; default: now.
+    is not a single article (an item may still be junk: see explain_article). `now` is
+    the fetch time (aware): it anchors relative dates and bounds them
+    (kantkg.dates.EARLIEST); default: now.
     """
     return explain_article(html, url, now)[0]

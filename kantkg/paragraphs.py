@@ -13,7 +13,7 @@ import unicodedata
 from bisect import bisect_left, bisect_right
 from dataclasses import dataclass, field
 
-from kantkg import site
+from kantkg import bounds, site
 from kantkg.whitespace import is_squashed, squash
 
 # Short lines may legitimately repeat («—» separators, «Вопрос:» labels in interviews).
@@ -139,11 +139,18 @@ class _WordSets:
 
 
 def clean_paragraphs(paragraphs: list[str]) -> CleanResult:
-    """Keep article paragraphs in reading order; every removal is listed with its reason."""
+    """Keep article paragraphs in reading order; every removal is listed with its reason.
+
+    Near-duplicates are looked for only up to bounds.MAX_PARAGRAPHS paragraphs: the
+    search compares each long paragraph with the earlier ones of about its size, and a
+    page of 49,000 such took hours; a page of more is junk (bounds.junk_reason) unless
+    its exact repeats bring it under the bound.
+    """
     result = CleanResult()
     seen: set[str] = set()
     long_word_sets = _WordSets()
     texts = [text for text in map(normalize_text, paragraphs) if text]
+    near_duplicates = len(texts) <= bounds.MAX_PARAGRAPHS
     for text, key in zip(texts, comparison_keys(texts), strict=True):
         reason = boilerplate_reason(text, key)
         if reason:
@@ -153,7 +160,8 @@ def clean_paragraphs(paragraphs: list[str]) -> CleanResult:
             if key in seen:
                 result.removed.append((text, "duplicate"))
                 continue
-            words = frozenset(key.split()) if len(key) >= NEAR_DUPLICATE_MIN_CHARS else None
+            words = frozenset(key.split()) \
+                if near_duplicates and len(key) >= NEAR_DUPLICATE_MIN_CHARS else None
             if words and long_word_sets.has_near_duplicate(words):
                 result.removed.append((text, "near-duplicate"))
                 continue

@@ -291,3 +291,9 @@ def test_json_ld_nested_deeply_is_no_crash():
             "</body></html>")
     item = extract_raw(page, f"{BASE}/2021-05-25/zagolovok/")
     assert item is not None and item["title"] == "Заголовок"
+
+
+def test_text_blocks_of_a_tree_nested_past_the_recursion_limit():
+    root = parse_html("<html><body><div>" + "<span>" * 2000 + "Первый абзац." +
+                      "</span>" * 2000 + "<br><br>Второй абзац.</div></body></html>")
+    assert text_blocks(root) == [("Первый абзац.", 0.0), ("Второй абзац.", 0.0)]

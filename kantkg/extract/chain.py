@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from urllib.parse import urljoin
 
-from kantkg import dates, site
+from kantkg import bounds, dates, site
 from kantkg.encoding import decode_html
 from kantkg.extract import ensemble, generic, structured
 from kantkg.extract.classify import (
@@ -25,7 +25,7 @@ from kantkg.extract.classify import (
 )
 from kantkg.extract.kant import LAYOUTS
 from kantkg.extract.libraries import htmldate_published
-from kantkg.extract.load import Page, parse
+from kantkg.extract.load import Page, parse_bounded
 from kantkg.extract.text import remove_noise
 from kantkg.extract.title import strip_site_name
 
@@ -33,8 +33,14 @@ MIN_BODY_CHARS = 60  # less text than this is no article body
 
 
 def load_page(page_html: bytes | str, url: str, encoding: str | None = None) -> Page | None:
-    root = parse(page_html, encoding)
-    return structured.load(Page(url=url, root=root)) if root is not None else None
+    return _load_page(page_html, url, encoding)[0]
+
+
+def _load_page(page_html: bytes | str, url: str, encoding: str | None = None,
+               ) -> tuple[Page | None, str | None]:
+    """-> (the page, or None; the page bound it hit: kantkg.bounds)."""
+    root, limit = parse_bounded(page_html, encoding)
+    return (structured.load(Page(url=url, root=root)) if root is not None else None), limit
 
 
 def _site_names(page: Page) -> tuple[str, ...]:
@@ -201,11 +207,37 @@ def explain_raw(page_html: bytes | str, url: str,
                 encoding: str | None = None) -> tuple[dict | None, str | None]:
     """Raw article fields of one page, or (None, why it is not an article).
 
-    `encoding` is the charset an HTTP header declared, if any.
+    `encoding` is the charset an HTTP header declared, if any. A page beyond a page
+    bound of kantkg.bounds comes back with the bound under bounds.LIMIT_KEY, for
+    bounds.junk_reason (or, where nothing says it is an article, as the reason).
     """
-    page = load_page(page_html, url, encoding)
+    page, limit = _load_page(page_html, url, encoding)
+    if limit == bounds.TOO_MANY_ELEMENTS:
+        return _unread(url, limit)
     if page is None:
         return None, "empty or unparseable page"
+    item, reason = _explain_page(page, url, page_html, encoding)
+    if limit and item is not None:
+        item[bounds.LIMIT_KEY] = limit
+    elif limit:
+        reason = f"{reason} ({limit}: read to a depth of {bounds.PARSER_MAX_DEPTH} only)"
+    return item, reason
+
+
+def _unread(url: str, limit: str) -> tuple[dict | None, str | None]:
+    """A page not read, being beyond a bound: at an article's URL, an item without text
+    that names the bound (the archive records it as failed, with that reason, rather
+    than missing); elsewhere nothing says it is an article."""
+    if not (site.is_article_url(url) or looks_like_article_url(url)):
+        return None, f"{limit}: more than {bounds.MAX_ELEMENTS:,} elements, not read"
+    return {"url": url, "canonical_url": url, "title": None, "author": None,
+            "section": None, "tags": [], "paragraphs": [], "dates_raw": {}, "method": {},
+            bounds.LIMIT_KEY: limit}, None
+
+
+def _explain_page(page: Page, url: str, page_html: bytes | str,
+                  encoding: str | None) -> tuple[dict | None, str | None]:
+    """explain_raw for a parsed page."""
     title, title_layer = extract_title(page)
     if reason := non_article_reason(page, title):
         return None, reason
