@@ -21,7 +21,7 @@ from pathlib import Path
 
 import sqlite_utils
 
-from kantkg import searchpool, site, textsearch, urls
+from kantkg import bounds, searchpool, site, textsearch, urls
 from kantkg.db import sqlite3  # pysqlite3 or stdlib: as sqlite-utils opens the file
 from kantkg.outcome import failures_by_kind
 
@@ -264,7 +264,11 @@ def article_key(item: dict) -> str:
 
 
 def unarchivable_reason(item: dict) -> str | None:
-    """Why an item cannot become an article row (the pipeline drops and counts it)."""
+    """Why an item cannot become an article row (the pipeline drops and counts it): junk
+    beyond a sanity bound (kantkg.bounds; checked first, as a page refused unread has no
+    title either), or no title or body."""
+    if junk := bounds.junk_reason(item):
+        return junk
     if not (item.get("title") or "").strip():
         return "no-title"
     if not item.get("paragraphs"):

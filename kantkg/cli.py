@@ -26,6 +26,7 @@ from kantkg.outcome import (
     EXIT_ARCHIVE,
     EXIT_ERROR_RATE,
     EXIT_FAILED,
+    EXIT_INCOMPLETE,
     EXIT_LOCKED,
     EXIT_OK,
     EXIT_UNREACHABLE,
@@ -44,6 +45,7 @@ EXIT_MEANINGS = {
     EXIT_LOCKED: "another crawl holds the lock",
     EXIT_UNREACHABLE: "site unreachable: no request got a response",
     EXIT_ERROR_RATE: "crawl failed: too many requests failed",
+    EXIT_INCOMPLETE: "crawl incomplete: part of the site was not seen (the next run retries it)",
 }
 
 def fail(message: str, code: int) -> None:
@@ -99,7 +101,8 @@ def crawl(base_url: str, db: str, since: str | None, until: str | None, full: bo
     """Run the kant spider once, incrementally; the exit code says how it went.
 
     0 ok, 1 crawl did not finish, 2 bad arguments, 5 archive not writable, 7 another
-    crawl holds the lock, 8 site unreachable, 9 too many failed requests.
+    crawl holds the lock, 8 site unreachable, 9 too many failed requests, 10 part of
+    the site not seen (retried by the next run).
     """
     from kantkg.crawl import LOOPBACK_SETTINGS, run_in_process
     from kantkg.lock import CrawlLock, LockHeld

@@ -6,9 +6,11 @@ is testable without Scrapy.
 
 from __future__ import annotations
 
-import gzip
+import re
+import zlib
 from dataclasses import dataclass
 from datetime import date
+from typing import NamedTuple
 from urllib.parse import urljoin
 
 from lxml import etree
@@ -19,6 +21,8 @@ from kantkg.dates import LOCAL_TZ, parse_date
 
 # WordPress/Yoast/core sitemap locations, tried when robots.txt names none.
 FALLBACK_SITEMAPS = ("/sitemap_index.xml", "/wp-sitemap.xml", "/sitemap.xml")
+# The sitemap protocol's own limit on one (uncompressed) sitemap file.
+SITEMAP_MAX_BYTES = 50 * 1024 * 1024
 
 
 class BadRange(ValueError):
@@ -103,22 +107,58 @@ _XML_PARSER = etree.XMLParser(
 )
 
 
-def parse_sitemap(body: bytes) -> tuple[str, list[SitemapEntry]]:
-    """-> ("sitemapindex" | "urlset" | "invalid", entries). Gzip bodies are unpacked."""
+class TooLarge(ValueError):
+    """A compressed document that unpacks to more than the limit (a gzip bomb)."""
+
+
+def gunzip(body: bytes, max_bytes: int) -> bytes:
+    """Unpack a gzip body, streamed, refusing to grow past max_bytes: 1.9 MB of `.xml.gz`
+    can unpack to gigabytes. -> bytes; TooLarge; ValueError when it is no valid gzip."""
+    inflater = zlib.decompressobj(16 + zlib.MAX_WBITS)
+    try:
+        out = inflater.decompress(body, max_bytes + 1)
+    except zlib.error as exc:
+        raise ValueError(f"not valid gzip: {exc}") from None
+    if len(out) > max_bytes or inflater.unconsumed_tail:
+        raise TooLarge(f"unpacks to more than {max_bytes // 2**20} MB")
+    if not inflater.eof:
+        raise ValueError("truncated gzip")
+    return out
+
+
+# The root element's end tag, then nothing but space and comments: the document is whole.
+_CLOSED_RE = re.compile(rb"</(?:[\w.-]+:)?(?:urlset|sitemapindex)\s*>(?:\s|<!--.*?-->)*\Z",
+                        re.IGNORECASE | re.DOTALL)
+
+
+class Sitemap(NamedTuple):
+    kind: str  # "sitemapindex" | "urlset" | "invalid" | "too-large"
+    entries: list[SitemapEntry]
+    # False: the document stops before its root element closes (a cut download); lxml's
+    # recovery still yields the entries before the cut, but the rest is unseen.
+    whole: bool = True
+
+
+def parse_sitemap(body: bytes, max_bytes: int = SITEMAP_MAX_BYTES) -> Sitemap:
+    """A sitemap or sitemap index; gzip bodies are unpacked, at most max_bytes of them."""
     if body[:2] == b"\x1f\x8b":
         try:
-            body = gzip.decompress(body)
-        except (OSError, EOFError):
-            return "invalid", []
+            body = gunzip(body, max_bytes)
+        except TooLarge:
+            return Sitemap("too-large", [])
+        except ValueError:
+            return Sitemap("invalid", [])
+    elif len(body) > max_bytes:
+        return Sitemap("too-large", [])
     try:
         root = etree.fromstring(body, parser=_XML_PARSER)
     except etree.XMLSyntaxError:
-        return "invalid", []
+        return Sitemap("invalid", [])
     if root is None:
-        return "invalid", []
+        return Sitemap("invalid", [])
     kind = etree.QName(root).localname.lower()
     if kind not in ("sitemapindex", "urlset"):
-        return "invalid", []
+        return Sitemap("invalid", [])
     entries = []
     for node in root:
         if not isinstance(node.tag, str):
@@ -127,7 +167,7 @@ def parse_sitemap(body: bytes) -> tuple[str, list[SitemapEntry]]:
                   for child in node if isinstance(child.tag, str)}
         if fields.get("loc"):
             entries.append(SitemapEntry(fields["loc"], fields.get("lastmod") or None))
-    return kind, entries
+    return Sitemap(kind, entries, bool(_CLOSED_RE.search(body[-4096:])))
 
 
 def feed_links(body: bytes) -> list[str]:

@@ -69,6 +69,9 @@ _FAILURE_PREFIXES = {
     "offsite/filtered": "off-site link not followed",
     "kantkg/archive_errors": "archive write failed",
     "kantkg/failed/": "failed: ",
+    "kantkg/unseen/": "not seen: ",
+    "kantkg/refused/": "refused (not http(s) on the site): ",
+    "kantkg/capped/": "stopped at the bound on ",
 }
 
 
@@ -87,13 +90,63 @@ def failures_by_kind(stats: dict) -> dict[str, int]:
     return dict(sorted(found.items()))
 
 
+# What the crawl could not see, by kind and reason: the spider counts
+# `kantkg/unseen/<kind>/<reason>` (kind: sitemap, listing, article) and
+# `kantkg/capped/<what>` when a bound stopped it; the next run asks for them again.
+UNSEEN_PREFIX = "kantkg/unseen/"
+CAPPED_PREFIX = "kantkg/capped/"
+# Answers that say "this article is gone": recorded, and not a hole in the archive.
+GONE_STATUSES = (404, 410)
+# More than this share of the article requests refused (401/403/429): the crawler is blocked.
+BLOCKED_SHARE = 0.5
+REFUSED_REASONS = ("http 401", "http 403", "http 429")
+# Finish reasons of a crawl that ran to its end, or to its time bound.
+ENDED = ("finished", "closespider_timeout")
+
+
+def unseen(stats: dict) -> dict[str, dict[str, int]]:
+    """kind -> reason -> count of what this crawl could not see."""
+    found: dict[str, dict[str, int]] = {}
+    for key, value in stats.items():
+        if key.startswith(UNSEEN_PREFIX) and isinstance(value, int) and value:
+            kind, _, reason = key[len(UNSEEN_PREFIX):].partition("/")
+            found.setdefault(kind, {})[reason] = value
+    return found
+
+
+def _detail(reasons: dict[str, int]) -> str:
+    return ", ".join(f"{reason}: {count}" for reason, count in sorted(reasons.items()))
+
+
+def incompleteness(stats: dict) -> list[str]:
+    """Why this crawl did not see the whole site, one line per cause; [] = it did."""
+    problems = []
+    holes = unseen(stats)
+    for kind in ("sitemap", "listing"):
+        if kind in holes:
+            count = sum(holes[kind].values())
+            problems.append(f"{count} {kind} page(s) not read ({_detail(holes[kind])})")
+    if "article" in holes:
+        failed = sum(holes["article"].values())
+        asked = int(stats.get("kantkg/article_requests", 0) or 0)
+        refused = sum(n for reason, n in holes["article"].items() if reason in REFUSED_REASONS)
+        blocked = "blocked? " if asked and refused > BLOCKED_SHARE * asked else ""
+        problems.append(f"{blocked}{failed} of {asked} article requests failed "
+                        f"({_detail(holes['article'])})")
+    for key, value in sorted(stats.items()):
+        if key.startswith(CAPPED_PREFIX) and value:
+            problems.append(f"stopped at the bound on {key[len(CAPPED_PREFIX):]}")
+    if stats.get("finish_reason") == "closespider_timeout":
+        problems.append("stopped at the crawl's time bound (CLOSESPIDER_TIMEOUT)")
+    return problems
+
+
 def crawl_status(stats: dict, finish_reason: str) -> str:
-    """'ok' when the spider finished and the site answered at all, else 'failed'."""
-    if finish_reason != "finished":
+    """'ok' when the crawl ran to its end and saw the whole site; 'incomplete' when it
+    ended but missed part of it (the next run catches up); else 'failed'."""
+    if finish_reason not in ENDED or not stats.get("downloader/response_count"):
         return "failed"
-    if not stats.get("downloader/response_count"):
-        return "failed"
-    return "ok"
+    return "incomplete" if incompleteness({**stats, "finish_reason": finish_reason}) else "ok"
 
 
 # Exit codes of `kantkg crawl` (README lists them; cron and monitors rely on them).
@@ -104,6 +157,7 @@ EXIT_ARCHIVE = 5           # the archive cannot be opened or written
 EXIT_LOCKED = 7            # another crawl holds the lock
 EXIT_UNREACHABLE = 8       # the site could not be reached: no response at all
 EXIT_ERROR_RATE = 9        # finished, but too many requests failed
+EXIT_INCOMPLETE = 10       # finished, but part of the site was not seen
 DEFAULT_MAX_ERROR_RATE = 0.2
 
 
@@ -116,9 +170,11 @@ def exit_code(stats: dict, max_error_rate: float = DEFAULT_MAX_ERROR_RATE) -> in
         return EXIT_ARCHIVE
     if reason == "unreachable" or not stats.get("downloader/response_count"):
         return EXIT_UNREACHABLE
-    if reason != "finished":
+    if reason not in ENDED:
         return EXIT_FAILED
     counts = crawl_counts(stats)
     if counts["requests"] and counts["errors"] / counts["requests"] > max_error_rate:
         return EXIT_ERROR_RATE
+    if incompleteness(stats):
+        return EXIT_INCOMPLETE
     return EXIT_OK

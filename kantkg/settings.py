@@ -49,7 +49,21 @@ KANT_GIVE_UP_AFTER = 8
 DOWNLOADER_MIDDLEWARES = {
     "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
     "spiders.middlewares.RetryAfterMiddleware": 550,
+    # After Scrapy's offsite filter (50): only http(s) of the crawled host *and port*,
+    # redirects included.
+    "spiders.middlewares.SameSiteMiddleware": 60,
 }
+# Only the web: a `Sitemap: file:///dev/zero` (or ftp://, s3://, data:) in robots.txt or a
+# redirect is never fetched.
+DOWNLOAD_HANDLERS = {"file": None, "ftp": None, "s3": None, "data": None}
+# Article pages need no session; 1,000 cookies of 4 KB set by a page would otherwise ride
+# along on every later request (a 4 MB Cookie header, and 400s from the server).
+COOKIES_ENABLED = False
+# Every crawl ends: at most this long (seconds; then it stops as "incomplete", exit 10, and
+# the next run goes on), at most this many sitemaps and listing pages.
+CLOSESPIDER_TIMEOUT = 6 * 3600
+KANT_MAX_SITEMAPS = 1000
+KANT_MAX_LISTING_PAGES = 5000
 # The spider dedupes article URLs itself (and the archive remembers across runs), so
 # Scrapy's fingerprint set -- one entry per request, kept in memory -- is not needed.
 DUPEFILTER_CLASS = "scrapy.dupefilters.BaseDupeFilter"

@@ -12,9 +12,9 @@ from scrapy.exceptions import DropItem, NotConfigured
 from scrapy.utils.asyncio import create_looping_call
 from scrapy.utils.defer import deferred_from_coro
 
-from kantkg import archive
+from kantkg import archive, urls
 from kantkg.db import sqlite3  # the archive's SQLite: its errors, not the stdlib's
-from kantkg.outcome import crawl_counts, crawl_status, drift_warnings
+from kantkg.outcome import crawl_counts, crawl_status, drift_warnings, incompleteness
 
 logger = logging.getLogger(__name__)
 PROGRESS_EVERY = 2.0  # seconds between progress lines
@@ -58,7 +58,8 @@ class ArchivePipeline:
         # Commit on a clock too, so a slow or paused crawl never sits on the write lock.
         self._committer = create_looping_call(self._commit, only_if_due=True)
         self._committer.start(COMMIT_EVERY, now=False)
-        logger.info("archiving into %s (crawl #%s)", self.db_path, self.crawl_id)
+        logger.info("archiving %s into %s (crawl #%s)", urls.without_credentials(self.base_url),
+                    self.db_path, self.crawl_id)
 
     def process_item(self, item: dict) -> dict:
         reason = archive.unarchivable_reason(item)
@@ -129,8 +130,13 @@ class ArchivePipeline:
         warnings = drift_warnings(stats)
         for warning in warnings:
             logger.warning("extraction drift: %s", warning)
+        holes = incompleteness({**stats, "finish_reason": reason})
+        for hole in holes:
+            logger.warning("crawl incomplete: %s", hole)
+        archive.record_unseen(self.db, self.crawl_id, getattr(spider, "failed", {}),
+                              getattr(spider, "seen_again", set()))
         archive.finish_crawl(self.db, self.crawl_id, status, reason, crawl_counts(stats), stats,
-                             warnings)
+                             warnings, holes)
         logger.info("crawl #%s %s (%s): %s", self.crawl_id, status, reason, crawl_counts(stats))
         self.db.close()
         self.db = None

@@ -9,6 +9,13 @@ when a sitemap lists a later modification, and then conditionally (304 if unchan
 sub-sitemaps unchanged since the last complete crawl are not fetched; pagination stops
 at a page with nothing new. `-s KANT_FULL=1` (or `-a full=1`) fetches everything.
 
+Nothing unseen is forgotten: a sitemap, listing or article that got no usable answer
+(5xx after retries, 403, a timeout...) is counted as `kantkg/unseen/<kind>/<reason>`
+(kantkg.outcome: the crawl is then "incomplete", exit 10), remembered in the archive's
+`unseen` table, and asked for first by the next run. Every crawl ends: sitemap and
+listing URLs are fetched once each, pagination stops at a cycle, at a page without new
+article links and at KANT_MAX_LISTING_PAGES; CLOSESPIDER_TIMEOUT bounds the whole run.
+
     scrapy crawl kant [-a since=YYYY-MM-DD] [-a until=YYYY-MM-DD] [-s KANT_BASE_URL=...]
 """
 
@@ -21,17 +28,17 @@ from urllib.parse import urlsplit
 
 import scrapy
 from scrapy import signals
-from scrapy.exceptions import IgnoreRequest
+from scrapy.exceptions import DownloadCancelledError, IgnoreRequest
 from scrapy.http import Response, TextResponse
 from scrapy.settings import SETTINGS_PRIORITIES
 from scrapy.spidermiddlewares.httperror import HttpError
 from scrapy.utils.asyncio import is_asyncio_available
 
-from kantkg import __version__, archive, discovery, site
+from kantkg import __version__, archive, discovery, site, urls
 from kantkg.encoding import charset_from_content_type, looks_binary
 from kantkg.incremental import Fetch, conditional_headers, decide, sitemap_may_have_changed
 from kantkg.offload import Extractor, default_workers
-from kantkg.outcome import DRIFT_FIELDS
+from kantkg.outcome import DRIFT_FIELDS, GONE_STATUSES
 
 # Articles before listings before sitemaps: the queue drains one sitemap's articles
 # before the next sitemap adds more, so memory stays flat on a 50,000-article backfill.
@@ -56,6 +63,18 @@ class KantSpider(scrapy.Spider):
         self.queued: set[int] = set()
         self.pending_sitemaps: deque[str] = deque()
         self.extractor: Extractor | None = None
+        # Discovery pages asked for this run, by kind: each is fetched once (a sitemap
+        # index listing itself, a pagination cycle), and at most `caps[kind]` of them.
+        self.requested: dict[str, set[str]] = {"sitemap": set(), "listing": set()}
+        self.caps = {"sitemap": 1000, "listing": 5000}
+        # hash(article URL) of every link seen on listing pages: a backfill walks on only
+        # while pages bring links it has not seen (an endless /page/N/ repeats them).
+        self.listed: set[int] = set()
+        # What this run could not see (url -> (kind, reason)), and what earlier runs could
+        # not see (`unseen` table) that this one did: the archive pipeline records both.
+        self.failed: dict[str, tuple[str, str]] = {}
+        self.retrying: set[str] = set()
+        self.seen_again: set[str] = set()
 
     @classmethod
     def update_settings(cls, settings) -> None:
@@ -71,6 +90,8 @@ class KantSpider(scrapy.Spider):
         spider.base_url = crawler.settings.get("KANT_BASE_URL").rstrip("/")
         spider.db_path = crawler.settings.get("KANT_DB")
         spider.full = spider.full or crawler.settings.getbool("KANT_FULL")
+        spider.caps = {"sitemap": crawler.settings.getint("KANT_MAX_SITEMAPS", 1000),
+                       "listing": crawler.settings.getint("KANT_MAX_LISTING_PAGES", 5000)}
         host = urlsplit(spider.base_url).hostname or ""
         spider.allowed_domains = [host.removeprefix("www.")]
         crawler.signals.connect(spider.closed_archive, signal=signals.spider_closed)
@@ -97,9 +118,27 @@ class KantSpider(scrapy.Spider):
         yield scrapy.Request(f"{base}/robots.txt", callback=self.parse_robots,
                              errback=self.robots_failed, meta={"handle_httpstatus_list": [404]},
                              priority=SITEMAP_PRIORITY)
-        yield scrapy.Request(f"{base}/feed/", callback=self.parse_feed,
-                             priority=LISTING_PRIORITY)
-        yield scrapy.Request(f"{base}/", callback=self.parse_listing, priority=LISTING_PRIORITY)
+        for request in self._retry_unseen():
+            yield request
+        for request in self._listing_request(f"{base}/feed/", self.parse_feed):
+            yield request
+        for request in self._listing_request(f"{base}/", self.parse_listing):
+            yield request
+
+    def _retry_unseen(self) -> Iterator[scrapy.Request]:
+        """What earlier runs could not see, asked for again first. A sitemap is asked for
+        when its index lists it, then even if its lastmod says "unchanged"."""
+        for url, kind in archive.unseen_urls(self.archive, self.base_url):
+            self.retrying.add(url)
+            if kind == "sitemap":
+                continue
+            self.crawler.stats.inc_value(f"kantkg/retry_unseen/{kind}")
+            if kind == "listing":
+                feed = url.rstrip("/").endswith("/feed")
+                yield from self._listing_request(
+                    url, self.parse_feed if feed else self.parse_listing)
+            else:
+                yield from self._article_request(url, "retry", retry=True)
 
     def closed_archive(self, spider) -> None:
         if self.extractor is not None:
@@ -120,46 +159,105 @@ class KantSpider(scrapy.Spider):
         yield from self._sitemap_requests([])
 
     def _sitemap_requests(self, sitemaps: list[str]) -> Iterator[scrapy.Request]:
-        if not sitemaps:
+        fallback = not sitemaps
+        if fallback:
             self.crawler.stats.inc_value("kantkg/sitemaps/fallback")
             sitemaps = [self.base_url + path for path in discovery.FALLBACK_SITEMAPS]
         for url in sitemaps:
-            yield scrapy.Request(url, callback=self.parse_sitemap, priority=SITEMAP_PRIORITY,
-                                 meta={"handle_httpstatus_list": [404]})
+            yield from self._sitemap_request(url, fallback=fallback)
+
+    def _sitemap_request(self, url: str, fallback: bool = False) -> Iterator[scrapy.Request]:
+        # A guessed (fallback) location that does not exist is no hole in the crawl.
+        meta = {"handle_httpstatus_list": [404], "kantkg_fallback": True} if fallback else {}
+        yield from self._discovery_request(url, "sitemap", self.parse_sitemap,
+                                           SITEMAP_PRIORITY, meta)
+
+    def _listing_request(self, url: str, callback) -> Iterator[scrapy.Request]:
+        yield from self._discovery_request(url, "listing", callback, LISTING_PRIORITY, {})
+
+    def _discovery_request(self, url: str, kind: str, callback, priority: int,
+                           meta: dict) -> Iterator[scrapy.Request]:
+        """A sitemap or listing page: only http(s) of the crawled site, each URL once, at
+        most caps[kind] a run; failures go to discovery_failed."""
+        stats = self.crawler.stats
+        url = url.split("#", 1)[0]
+        if not urls.is_fetchable(url, self.base_url):
+            stats.inc_value(f"kantkg/refused/{kind}")
+            self.logger.warning("not fetching the %s %s: not an http(s) URL of %s", kind,
+                                urls.without_credentials(url)[:200], self.base_url)
+            return
+        requested = self.requested[kind]
+        if url in requested:
+            stats.inc_value(f"kantkg/repeated/{kind}")
+            return
+        if len(requested) >= self.caps[kind]:
+            stats.inc_value(f"kantkg/capped/{kind}s")
+            return
+        requested.add(url)
+        yield scrapy.Request(url, callback=callback, errback=self.discovery_failed,
+                             priority=priority, meta={**meta, "kantkg_kind": kind,
+                                                      "kantkg_url": url})
+
+    def discovery_failed(self, failure) -> Iterator[scrapy.Request]:
+        """A sitemap or listing page with no usable answer: the crawl has not seen what it
+        lists. Recorded; the sitemap chain goes on with the next one."""
+        meta = failure.request.meta
+        url, kind = meta.get("kantkg_url", failure.request.url), meta["kantkg_kind"]
+        gone = failure.check(HttpError) and failure.value.response.status in GONE_STATUSES
+        if gone and kind == "listing" and url in self.retrying:
+            self._saw(url)  # a page an earlier run missed, since dropped from the listing
+        else:
+            self._unseen(url, kind, failure_reason(failure))
+        if kind == "sitemap":
+            yield from self._next_sitemap()
 
     def parse_sitemap(self, response: Response) -> Iterator[scrapy.Request]:
-        if response.status != 200:
-            return
         stats = self.crawler.stats
-        kind, entries = discovery.parse_sitemap(response.body)
+        url = response.meta.get("kantkg_url", response.url)
+        if response.status != 200:  # 404: only guessed locations get here
+            yield from self._next_sitemap()
+            return
+        max_bytes = self.settings.getint("DOWNLOAD_MAXSIZE") or discovery.SITEMAP_MAX_BYTES
+        kind, entries, whole = discovery.parse_sitemap(response.body, max_bytes)
         stats.inc_value(f"kantkg/sitemaps/{kind}")
+        if kind in ("invalid", "too-large") or not whole:
+            self._unseen(url, "sitemap", kind if whole else "truncated")
+        else:
+            self._saw(url)
         if kind == "sitemapindex":
             for entry in entries:
-                url = response.urljoin(entry.loc)
-                if not site.is_post_sitemap(url):
+                child = response.urljoin(entry.loc)
+                if not site.is_post_sitemap(child):
                     continue
                 if not self.date_range.may_hold_changes_since(entry.lastmod):
                     stats.inc_value("kantkg/sitemaps/out_of_range")
-                elif not sitemap_may_have_changed(entry.lastmod, self.reference):
+                elif child not in self.retrying and \
+                        not sitemap_may_have_changed(entry.lastmod, self.reference):
                     stats.inc_value("kantkg/sitemaps/unchanged")
                 else:
-                    self.pending_sitemaps.append(url)
+                    self.pending_sitemaps.append(child)
         elif kind == "urlset":
             for entry in entries:
                 yield from self._article_request(response.urljoin(entry.loc), "sitemap",
                                                  entry.lastmod)
-        # One post sitemap at a time: the next is asked for only once this one's articles
-        # are queued, and (lower priority) fetched once they have left the queue.
-        if self.pending_sitemaps:
-            yield scrapy.Request(self.pending_sitemaps.popleft(), callback=self.parse_sitemap,
-                                 priority=SITEMAP_PRIORITY,
-                                 meta={"handle_httpstatus_list": [404]})
+        yield from self._next_sitemap()
+
+    def _next_sitemap(self) -> Iterator[scrapy.Request]:
+        """One post sitemap at a time: the next is asked for only once this one's articles
+        are queued, and (lower priority) fetched once they have left the queue."""
+        while self.pending_sitemaps:
+            requests = list(self._sitemap_request(self.pending_sitemaps.popleft()))
+            if requests:
+                yield from requests
+                return
 
     def parse_feed(self, response: Response) -> Iterator[scrapy.Request]:
+        self._saw(response.meta.get("kantkg_url", response.url))
         for url in discovery.feed_links(response.body):
             yield from self._article_request(response.urljoin(url), "feed")
 
     def parse_listing(self, response: Response) -> Iterator[scrapy.Request]:
+        self._saw(response.meta.get("kantkg_url", response.url))
         if not isinstance(response, TextResponse):
             return
         listing = discovery.parse_listing(response.text, response.url, self.base_url)
@@ -168,26 +266,32 @@ class KantSpider(scrapy.Spider):
         all_too_old = bool(listing.article_urls) and all(
             self.date_range.is_before(url) for url in listing.article_urls
         )
+        keys = {hash(urls.article_url(url, self.base_url)) for url in listing.article_urls}
+        unlisted = bool(keys - self.listed)
+        self.listed |= keys
         yield from requests
         # Pages are newest first: stop at a page that is all too old, and (incremental
         # runs) at one that brings nothing new. A backfill walks on past known pages: the
-        # listing is its way to old articles when the site has no sitemaps.
-        walk_on = bool(requests) or ((self.bounded or self.full) and bool(listing.article_urls))
+        # listing is its way to old articles when the site has no sitemaps; but not past
+        # a page whose links all appeared on earlier pages (an endless /page/N/).
+        walk_on = bool(requests) or ((self.bounded or self.full) and unlisted)
         if listing.next_url and walk_on and not all_too_old:
-            yield scrapy.Request(listing.next_url, callback=self.parse_listing,
-                                 priority=LISTING_PRIORITY)
+            yield from self._listing_request(listing.next_url, self.parse_listing)
 
-    def _article_request(self, url: str, source: str,
-                         lastmod: str | None = None) -> Iterator[scrapy.Request]:
+    def _article_request(self, url: str, source: str, lastmod: str | None = None,
+                         retry: bool = False) -> Iterator[scrapy.Request]:
+        """A request for an article permalink of the site, in its one spelling
+        (kantkg.urls.article_url), once a run; retry: an article an earlier run missed."""
         stats = self.crawler.stats
-        if not discovery.is_site_article(url, self.base_url):
+        if not (urls.is_fetchable(url, self.base_url) and site.is_article_url(url)):
             stats.inc_value("kantkg/links/ignored")
             return
+        url = urls.article_url(url, self.base_url)
         key = hash(url)
         if not self.date_range.contains_url(url) or key in self.queued:
             return
         state = archive.page_state(self.archive, url)
-        decision = decide(state, lastmod, self.full)
+        decision = decide(state, lastmod, self.full or retry)
         self.queued.add(key)
         if decision is Fetch.KNOWN:
             stats.inc_value("kantkg/skipped/known")
@@ -197,27 +301,41 @@ class KantSpider(scrapy.Spider):
         stats.inc_value("kantkg/article_requests")
         headers = conditional_headers(state) if decision is Fetch.CHANGED and not self.full \
             else {}
+        meta: dict = {"kantkg_url": url}
+        if headers:
+            meta["handle_httpstatus_list"] = [304]
         yield scrapy.Request(url, callback=self.parse_article, headers=headers,
-                             errback=self.article_failed, priority=ARTICLE_PRIORITY,
-                             meta={"handle_httpstatus_list": [304]} if headers else {})
+                             errback=self.article_failed, priority=ARTICLE_PRIORITY, meta=meta)
 
     def article_failed(self, failure) -> None:
-        """Error statuses (404/410 of vanished articles) and requests dropped without a
-        response (redirect loops) leave no stat of their own once a request has an
-        errback; count them so the crawls row shows them. (Timeouts and resets are counted
-        by Scrapy's downloader stats already.)"""
-        if failure.check(HttpError):
-            reason = f"http {failure.value.response.status}"
-        elif failure.check(IgnoreRequest):
-            reason = str(failure.value) or "ignored"
+        """An article with no usable answer. Gone (404/410) or refused by our own rules
+        (robots.txt, a redirect off the site, a redirect loop): counted as failed, done
+        with. Anything else -- a 5xx after retries, 403, a timeout, a reset -- leaves a
+        hole: unseen, asked for again by the next run."""
+        url = failure.request.meta.get("kantkg_url", failure.request.url)
+        reason = failure_reason(failure)
+        status = failure.value.response.status if failure.check(HttpError) else None
+        if status in GONE_STATUSES or reason == TOO_LARGE or \
+                (status is None and failure.check(IgnoreRequest)):
+            self.crawler.stats.inc_value(f"kantkg/failed/{reason}")
+            self._saw(url)
         else:
-            return
-        self.crawler.stats.inc_value(f"kantkg/failed/{reason}")
+            self._unseen(url, "article", reason)
+
+    def _unseen(self, url: str, kind: str, reason: str) -> None:
+        self.crawler.stats.inc_value(f"kantkg/unseen/{kind}/{reason}")
+        self.failed[url] = (kind, reason)
+        self.logger.warning("could not see the %s %s: %s", kind, url, reason)
+
+    def _saw(self, url: str) -> None:
+        if url in self.retrying:
+            self.seen_again.add(url)
 
     # ------------------------------------------------------------- articles
 
     async def parse_article(self, response: Response) -> AsyncIterator[dict]:
         stats = self.crawler.stats
+        self._saw(response.meta.get("kantkg_url", response.url))
         if response.status == 304:
             stats.inc_value("kantkg/not_modified")
             return
@@ -228,7 +346,8 @@ class KantSpider(scrapy.Spider):
         header = response.headers.get
         content_type = (header("Content-Type") or b"").decode("latin-1") or None
         declared = charset_from_content_type(content_type)
-        item = await self.extractor.extract(response.body, response.url, declared)
+        url = urls.article_url(response.url, self.base_url)
+        item = await self.extractor.extract(response.body, url, declared)
         if item is None:
             stats.inc_value("kantkg/skipped/not_article")
             self.logger.info("not an article page: %s", response.url)
@@ -244,3 +363,18 @@ class KantSpider(scrapy.Spider):
             last_modified=(header("Last-Modified") or b"").decode("latin-1") or None,
         )
         yield item
+
+
+TOO_LARGE = "larger than DOWNLOAD_MAXSIZE"
+
+
+def failure_reason(failure) -> str:
+    """A request's failure in a few words: "http 503", "DownloadTimeoutError", or the
+    reason a request was dropped ("max redirections reached", "Forbidden by robots.txt")."""
+    if failure.check(HttpError):
+        return f"http {failure.value.response.status}"
+    if failure.check(IgnoreRequest):
+        return str(failure.value) or "ignored"
+    if failure.check(DownloadCancelledError) and "max size" in str(failure.value):
+        return TOO_LARGE  # the page's own size, not a passing failure
+    return failure.type.__name__

@@ -1,5 +1,5 @@
-"""Downloader middleware: retries that wait -- Retry-After on 429/503 (Scrapy's retry
-ignores it) and exponential backoff otherwise.
+"""Downloader middlewares: requests only to the crawled site; retries that wait --
+Retry-After on 429/503 (Scrapy's retry ignores it) and exponential backoff otherwise.
 
 Thin adapter over kantkg.retry: the whole crawl pauses for the time the site asked for
 (capped by KANT_RETRY_AFTER_MAX seconds), then the normal retry logic re-queues the
@@ -11,8 +11,10 @@ from __future__ import annotations
 import logging
 
 from scrapy.downloadermiddlewares.retry import RetryMiddleware
+from scrapy.exceptions import IgnoreRequest
 from scrapy.utils.defer import deferred_from_coro
 
+from kantkg import urls
 from kantkg.retry import retry_after_seconds
 
 logger = logging.getLogger(__name__)
@@ -101,3 +103,23 @@ class RetryAfterMiddleware(RetryMiddleware):
     def _resume(self, resume_at: float) -> None:
         if resume_at >= self._resume_at and self.crawler.engine is not None:
             self.crawler.engine.unpause()
+
+
+class SameSiteMiddleware:
+    """Drop any request that is not http(s) on the crawled site's host and port:
+    Scrapy's offsite filter compares host names only, so a redirect to the same host on
+    another port was followed and archived."""
+
+    def __init__(self, base_url: str, stats) -> None:
+        self.base_url = base_url
+        self.stats = stats
+
+    @classmethod
+    def from_crawler(cls, crawler):
+        return cls(crawler.settings.get("KANT_BASE_URL"), crawler.stats)
+
+    def process_request(self, request, spider=None):
+        if urls.is_fetchable(request.url, self.base_url):
+            return None
+        self.stats.inc_value("kantkg/refused/not_on_site")
+        raise IgnoreRequest(f"not on the crawled site: {urls.without_credentials(request.url)}")

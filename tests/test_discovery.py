@@ -24,8 +24,8 @@ URLSET = b"""<?xml version="1.0" encoding="UTF-8"?>
 
 @pytest.mark.parametrize("body", [URLSET, gzip.compress(URLSET)])
 def test_parse_urlset_plain_and_gzip(body):
-    kind, entries = discovery.parse_sitemap(body)
-    assert kind == "urlset"
+    kind, entries, whole = discovery.parse_sitemap(body)
+    assert kind == "urlset" and whole
     assert [(e.loc, e.lastmod) for e in entries] == [
         (f"{BASE}/2021-05-25/a/", "2021-05-25T10:41:23+06:00"), (f"{BASE}/2021-05-26/b/", None)]
 
@@ -33,7 +33,21 @@ def test_parse_urlset_plain_and_gzip(body):
 @pytest.mark.parametrize("body", [b"", b"<html><body>404</body></html>", b"\x1f\x8bjunk",
                                   b"<?xml version='1.0'?><!DOCTYPE x [<!ENTITY a 'b'>]><x>&a;</x>"])
 def test_bad_sitemaps_are_invalid_not_errors(body):
-    assert discovery.parse_sitemap(body) == ("invalid", [])
+    assert discovery.parse_sitemap(body)[:2] == ("invalid", [])
+
+
+def test_a_cut_sitemap_keeps_its_entries_and_says_it_is_not_whole():
+    kind, entries, whole = discovery.parse_sitemap(URLSET[:URLSET.rindex(b"<url>")])
+    assert (kind, len(entries), whole) == ("urlset", 1, False)
+    assert discovery.parse_sitemap(URLSET + b"\n<!-- generated -->\n").whole
+
+
+def test_a_gzip_bomb_is_unpacked_only_up_to_the_limit():
+    bomb = gzip.compress(URLSET.replace(b"</urlset>", b" " * (8 << 20) + b"</urlset>"))
+    assert len(bomb) < 100_000
+    assert discovery.parse_sitemap(bomb, max_bytes=1 << 20)[:2] == ("too-large", [])
+    assert discovery.parse_sitemap(bomb, max_bytes=16 << 20).kind == "urlset"
+    assert discovery.parse_sitemap(URLSET, max_bytes=100).kind == "too-large"
 
 
 def test_feed_links_rss_and_atom():

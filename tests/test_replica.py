@@ -75,13 +75,14 @@ def test_seed_article_is_served_verbatim(replica):
 def test_robots_sitemaps_and_feed_cover_every_article(replica):
     robots = get(replica, "/robots.txt").body.decode()
     (index_url,) = sitemaps_from_robots(robots, replica.base_url)
-    kind, sitemaps = parse_sitemap(get(replica, urlsplit(index_url).path).body)
+    kind, sitemaps, _ = parse_sitemap(get(replica, urlsplit(index_url).path).body)
     assert kind == "sitemapindex"
     posts = [s for s in sitemaps if "post-sitemap" in s.loc]
     assert posts and all(s.lastmod for s in posts)
     listed = []
     for sitemap in posts:
-        kind, entries = parse_sitemap(get(replica, urlsplit(sitemap.loc).path).body)
+        kind, entries, whole = parse_sitemap(get(replica, urlsplit(sitemap.loc).path).body)
+        assert whole
         assert kind == "urlset" and all(e.lastmod for e in entries)
         listed += [e.loc for e in entries]
     truth = [a.url for a in replica.truth()]
