@@ -9,8 +9,10 @@ another article would overwrite that article.
 
 from __future__ import annotations
 
+import base64
+import logging
 import re
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import unquote, urlsplit, urlunsplit
 
 from kantkg import site
 
@@ -68,3 +70,32 @@ def without_credentials(url: str) -> str:
         return url
     return urlunsplit((parts.scheme, parts.netloc.rsplit("@", 1)[1], parts.path,
                        parts.query, parts.fragment))
+
+
+def basic_auth(url: str) -> str | None:
+    """The Authorization header for a URL's `user:password@`, or None without them."""
+    parts = urlsplit(url)
+    if parts.username is None:
+        return None
+    pair = f"{unquote(parts.username)}:{unquote(parts.password or '')}"
+    return "Basic " + base64.b64encode(pair.encode()).decode("ascii")
+
+
+_CREDENTIALS_RE = re.compile(r"(?<=://)[^/\s@'\"<>]+@")
+
+
+def redact_credentials(text: str) -> str:
+    """`https://user:pw@host/...` -> `https://***@host/...` wherever it appears."""
+    return _CREDENTIALS_RE.sub("***@", text)
+
+
+class _RedactingRecord(logging.LogRecord):
+    def getMessage(self) -> str:  # noqa: N802 (logging's naming)
+        return redact_credentials(super().getMessage())
+
+
+def redact_credentials_in_logs() -> None:
+    """Every log record of this process, from any logger, formatted without URL
+    credentials (a record factory, so handlers installed later are covered too)."""
+    if logging.getLogRecordFactory() is logging.LogRecord:
+        logging.setLogRecordFactory(_RedactingRecord)

@@ -40,6 +40,10 @@ from kantkg.incremental import Fetch, conditional_headers, decide, sitemap_may_h
 from kantkg.offload import Extractor, default_workers
 from kantkg.outcome import DRIFT_FIELDS, GONE_STATUSES
 
+# No log line of the crawl carries a password given in a URL (`https://user:pw@...`), not
+# even Scrapy's own "Overridden settings".
+urls.redact_credentials_in_logs()
+
 # Articles before listings before sitemaps: the queue drains one sitemap's articles
 # before the next sitemap adds more, so memory stays flat on a 50,000-article backfill.
 ARTICLE_PRIORITY, LISTING_PRIORITY, SITEMAP_PRIORITY = 20, 10, 0
@@ -87,7 +91,9 @@ class KantSpider(scrapy.Spider):
     @classmethod
     def from_crawler(cls, crawler, *args, **kwargs):
         spider = super().from_crawler(crawler, *args, **kwargs)
-        spider.base_url = crawler.settings.get("KANT_BASE_URL").rstrip("/")
+        # Credentials in the base URL are the SameSiteMiddleware's to send, not the URLs'.
+        spider.base_url = urls.without_credentials(crawler.settings.get("KANT_BASE_URL"))
+        spider.base_url = spider.base_url.rstrip("/")
         spider.db_path = crawler.settings.get("KANT_DB")
         spider.full = spider.full or crawler.settings.getbool("KANT_FULL")
         spider.caps = {"sitemap": crawler.settings.getint("KANT_MAX_SITEMAPS", 1000),
@@ -378,3 +384,4 @@ def failure_reason(failure) -> str:
     if failure.check(DownloadCancelledError) and "max size" in str(failure.value):
         return TOO_LARGE  # the page's own size, not a passing failure
     return failure.type.__name__
+

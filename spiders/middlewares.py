@@ -108,10 +108,12 @@ class RetryAfterMiddleware(RetryMiddleware):
 class SameSiteMiddleware:
     """Drop any request that is not http(s) on the crawled site's host and port:
     Scrapy's offsite filter compares host names only, so a redirect to the same host on
-    another port was followed and archived."""
+    another port was followed and archived. Credentials in KANT_BASE_URL become an
+    Authorization header on the site's requests only (never part of a URL or a log)."""
 
     def __init__(self, base_url: str, stats) -> None:
-        self.base_url = base_url
+        self.base_url = urls.without_credentials(base_url)
+        self.authorization = urls.basic_auth(base_url)
         self.stats = stats
 
     @classmethod
@@ -119,7 +121,10 @@ class SameSiteMiddleware:
         return cls(crawler.settings.get("KANT_BASE_URL"), crawler.stats)
 
     def process_request(self, request, spider=None):
-        if urls.is_fetchable(request.url, self.base_url):
-            return None
-        self.stats.inc_value("kantkg/refused/not_on_site")
-        raise IgnoreRequest(f"not on the crawled site: {urls.without_credentials(request.url)}")
+        if not urls.is_fetchable(request.url, self.base_url):
+            self.stats.inc_value("kantkg/refused/not_on_site")
+            raise IgnoreRequest(
+                f"not on the crawled site: {urls.without_credentials(request.url)}")
+        if self.authorization and b"Authorization" not in request.headers:
+            request.headers["Authorization"] = self.authorization
+        return None

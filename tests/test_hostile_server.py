@@ -277,3 +277,17 @@ def test_impossible_url_dates_are_not_stored_and_lose_no_page(tmp_path):
         assert row["title"] == article.title
         assert row["published"] is None or row["published"][:4] not in ("9999", "0001")
         assert json.loads(row["date_warnings"])
+
+
+def test_credentials_in_the_base_url_reach_neither_the_archive_nor_the_log(tmp_path):
+    db, log = tmp_path / "kant.db", tmp_path / "crawl.log"
+    with Replica(articles=6, seed=17) as site:
+        base = site.base_url.replace("http://", "http://reader:s3cret-pw@")
+        result = run_scrapy_crawl(base, db, LOG_FILE=str(log), LOG_LEVEL="DEBUG", **FAST)
+        assert result.returncode == 0
+        authorized = list(site.authorizations)
+    assert set(rows(db)) == {a.url for a in site.truth()}
+    assert "s3cret" not in log.read_text() + result.stderr
+    for path in tmp_path.iterdir():
+        assert b"s3cret" not in path.read_bytes(), path
+    assert authorized and all(value.startswith("Basic ") for value in authorized)

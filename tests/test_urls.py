@@ -50,3 +50,24 @@ def test_only_http_of_the_crawled_host_and_port_is_fetchable(url, ok):
 def test_credentials_are_removed():
     assert without_credentials("https://u:p@kant.kg/x?q=1") == "https://kant.kg/x?q=1"
     assert without_credentials("https://kant.kg/x") == "https://kant.kg/x"
+
+
+def test_basic_auth_from_the_urls_credentials():
+    from kantkg.urls import basic_auth
+
+    assert basic_auth("https://kant.kg/") is None
+    assert basic_auth("https://us%40er:p%3Aw@kant.kg/") == "Basic dXNAZXI6cDp3"  # us@er:p:w
+
+
+def test_credentials_are_redacted_from_any_log_message():
+    import logging
+
+    from kantkg.urls import redact_credentials, redact_credentials_in_logs
+
+    assert redact_credentials("GET http://u:pw@h:1/x and ftp://a@b/") == \
+        "GET http://***@h:1/x and ftp://***@b/"
+    redact_credentials_in_logs()
+    record = logging.getLogger("any").makeRecord(
+        "any", logging.INFO, __file__, 1, "settings %s", ({"URL": "https://u:pw@kant.kg"},),
+        None)
+    assert "pw" not in record.getMessage() and "***@kant.kg" in record.getMessage()

@@ -400,6 +400,8 @@ class _Handler(BaseHTTPRequestHandler):
             self._headers_too_large(linger=False)
             return
         path = urlsplit(self.path).path
+        if authorization := self.headers.get("Authorization"):
+            replica.record_authorization(authorization)
         fault = replica.fault_for(path)
         if fault is not None and fault.kind == "reset":
             replica.record(self.command, self.path, 0)
@@ -614,6 +616,7 @@ class Replica:
         self.requests: Counter[str] = Counter()
         self.statuses: Counter[int] = Counter()
         self.log: list[tuple[float, str, int]] = []  # (monotonic time, path, status)
+        self.authorizations: list[str] = []  # Authorization headers received
         self._faults: dict[str, list[Response]] = {}
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
@@ -652,6 +655,10 @@ class Replica:
             self.requests[urlsplit(path).path] += 1
             self.statuses[status] += 1
             self.log.append((time.monotonic(), urlsplit(path).path, status))
+
+    def record_authorization(self, value: str) -> None:
+        with self._lock:
+            self.authorizations.append(value)
 
     def add_fault(self, spec: Fault | str) -> Fault:
         fault = parse_fault(spec) if isinstance(spec, str) else spec
