@@ -7,8 +7,10 @@ it last. A second `kantkg crawl` fails at once instead of waiting.
 
 from __future__ import annotations
 
+import errno
 import fcntl
 import os
+import stat
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -28,7 +30,12 @@ class CrawlLock:
 
     def acquire(self) -> CrawlLock:
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        # Not through a symlink, and only a regular file: the lock file is truncated below,
+        # and a link planted at <db>.lock must not make that truncate another file.
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_NONBLOCK, 0o644)
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            os.close(fd)
+            raise OSError(errno.EINVAL, "not a regular file", str(self.path))
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
