@@ -6,6 +6,12 @@ value, every date candidate, and each paragraph kept or removed with the reason.
 
 from __future__ import annotations
 
+import http.client
+import os
+import select
+import stat
+import threading
+import time
 import urllib.error
 import urllib.request
 from dataclasses import dataclass, field
@@ -15,8 +21,9 @@ from pathlib import Path
 from kantkg import __version__, explain_article
 from kantkg.encoding import charset_from_content_type, detect_encoding
 
-FETCH_TIMEOUT = 30
+FETCH_TIMEOUT = 30  # seconds for the whole fetch or read, not per socket operation
 MAX_PAGE_BYTES = 10 * 1024 * 1024
+_CHUNK = 64 * 1024
 
 
 class DoctorError(Exception):
@@ -32,29 +39,109 @@ class Diagnosis:
     removed: list[tuple[str, str]] = field(default_factory=list)
 
 
-def read_target(target: str) -> tuple[bytes, str | None, str]:
-    """-> (page bytes, declared charset, URL) from an http(s) URL or a file."""
+def read_target(target: str, timeout: float = FETCH_TIMEOUT) -> tuple[bytes, str | None, str]:
+    """-> (page bytes, declared charset, URL) from an http(s) URL or a file, at most
+    MAX_PAGE_BYTES of it, all within `timeout` seconds."""
     if target.startswith(("http://", "https://")):
+        return _fetch_within(target, timeout)
+    data = _read_file(target, timeout)
+    return data, None, Path(target).resolve().as_uri()
+
+
+def _too_big(target: str) -> DoctorError:
+    return DoctorError(f"{target} is larger than {MAX_PAGE_BYTES // 2**20} MB")
+
+
+class _HttpRedirectsOnly(urllib.request.HTTPRedirectHandler):
+    """urllib also follows redirects to ftp://; a page is only ever http(s)."""
+
+    def redirect_request(self, req, fp, code, msg, headers, newurl):
+        if not newurl.lower().startswith(("http://", "https://")):
+            raise urllib.error.HTTPError(newurl, code, f"redirect to {newurl}", headers, fp)
+        return super().redirect_request(req, fp, code, msg, headers, newurl)
+
+
+def _fetch(target: str, timeout: float) -> tuple[bytes, str | None, str]:
+    opener = urllib.request.build_opener(_HttpRedirectsOnly)
+    try:
         request = urllib.request.Request(
             target, headers={"User-Agent": f"kantkg/{__version__} (doctor)"})
+        with opener.open(request, timeout=timeout) as response:
+            data = response.read(MAX_PAGE_BYTES + 1)
+            charset = charset_from_content_type(response.headers.get("Content-Type"))
+            final_url = response.geturl()
+    except urllib.error.HTTPError as exc:
+        raise DoctorError(f"cannot fetch {target}: HTTP {exc.code} {exc.reason}") from None
+    except (OSError, ValueError, http.client.HTTPException) as exc:
+        raise DoctorError(f"cannot fetch {target}: {getattr(exc, 'reason', exc)}") from None
+    if len(data) > MAX_PAGE_BYTES:
+        raise _too_big(target)
+    return data, charset, final_url
+
+
+def _fetch_within(target: str, timeout: float) -> tuple[bytes, str | None, str]:
+    """_fetch with an overall deadline: the socket timeout starts again with every byte,
+    so a server trickling a byte a second would keep it reading for hours. The fetch runs
+    in a daemon thread that is abandoned when the deadline passes."""
+    outcome: dict[str, object] = {}
+
+    def run() -> None:
         try:
-            with urllib.request.urlopen(request, timeout=FETCH_TIMEOUT) as response:
-                data = response.read(MAX_PAGE_BYTES + 1)
-                charset = charset_from_content_type(response.headers.get("Content-Type"))
-                final_url = response.geturl()
-        except urllib.error.HTTPError as exc:
-            raise DoctorError(f"cannot fetch {target}: HTTP {exc.code} {exc.reason}") from None
-        except (OSError, ValueError) as exc:
-            raise DoctorError(f"cannot fetch {target}: {getattr(exc, 'reason', exc)}") from None
-        if len(data) > MAX_PAGE_BYTES:
-            raise DoctorError(f"{target} is larger than {MAX_PAGE_BYTES // 2**20} MB")
-        return data, charset, final_url
-    path = Path(target)
+            outcome["page"] = _fetch(target, timeout)
+        except BaseException as exc:  # handed to the caller's thread
+            outcome["error"] = exc
+
+    thread = threading.Thread(target=run, name="kantkg-doctor-fetch", daemon=True)
+    thread.start()
+    thread.join(timeout)
+    if thread.is_alive():
+        raise DoctorError(f"cannot fetch {target}: no complete answer within {timeout:g} s")
+    if "error" in outcome:
+        raise outcome["error"]
+    return outcome["page"]
+
+
+def _read_file(target: str, timeout: float) -> bytes:
+    """At most MAX_PAGE_BYTES + 1 bytes of a file: /dev/zero, a FIFO nobody writes to or a
+    directory end in a DoctorError, not in a MemoryError or a hang."""
     try:
-        data = path.read_bytes()
+        fd = os.open(target, os.O_RDONLY | os.O_NONBLOCK)  # a FIFO must not block the open
+    except (OSError, ValueError) as exc:
+        raise DoctorError(f"cannot read {target}: {getattr(exc, 'strerror', None) or exc}"
+                          ) from None
+    try:
+        if stat.S_ISDIR(os.fstat(fd).st_mode):
+            raise DoctorError(f"cannot read {target}: Is a directory")
+        data = _read_bounded(fd, time.monotonic() + timeout)
+    except TimeoutError:
+        raise DoctorError(f"cannot read {target}: no end of file within {timeout:g} s"
+                          ) from None
     except OSError as exc:
         raise DoctorError(f"cannot read {target}: {exc.strerror or exc}") from None
-    return data, None, path.resolve().as_uri()
+    finally:
+        os.close(fd)
+    if len(data) > MAX_PAGE_BYTES:
+        raise _too_big(target)
+    return data
+
+
+def _read_bounded(fd: int, deadline: float) -> bytes:
+    """Read until end of file, MAX_PAGE_BYTES + 1 bytes or the deadline (TimeoutError)."""
+    chunks: list[bytes] = []
+    size = 0
+    while size <= MAX_PAGE_BYTES:
+        remaining = deadline - time.monotonic()
+        if remaining <= 0 or not select.select([fd], [], [], remaining)[0]:
+            raise TimeoutError
+        try:
+            chunk = os.read(fd, min(_CHUNK, MAX_PAGE_BYTES + 1 - size))
+        except BlockingIOError:
+            continue
+        if not chunk:
+            break
+        chunks.append(chunk)
+        size += len(chunk)
+    return b"".join(chunks)
 
 
 def diagnose(data: bytes, url: str, declared: str | None = None,
