@@ -8,6 +8,7 @@ to crawl or search. The search rule reaches Datasette's SQL through a small plug
 from __future__ import annotations
 
 import json
+import os
 import sys
 import tempfile
 from importlib import resources
@@ -75,11 +76,17 @@ def metadata(db_name: str) -> dict:
 
 
 def datasette_argv(db: str, host: str, port: int) -> list[str]:
-    """The `datasette serve` command line for an archive, metadata written to a temp file."""
+    """The `datasette serve` command line for an archive, metadata written to a temp file.
+
+    The file has a new, unguessable name each time (mkstemp: O_EXCL, mode 0600): a fixed
+    name in the shared temporary directory let anyone plant a symlink there and have
+    `kantkg serve` overwrite whatever it pointed to. It stays behind when Datasette
+    exits (Datasette reads it after this process has become Datasette)."""
     name = Path(db).stem
-    meta_path = Path(tempfile.gettempdir()) / f"kantkg-datasette-{name}.json"
-    meta_path.write_text(json.dumps(metadata(name), ensure_ascii=False, indent=1))
+    fd, meta_path = tempfile.mkstemp(prefix="kantkg-datasette-", suffix=".json")
+    with os.fdopen(fd, "w", encoding="utf-8") as meta:
+        meta.write(json.dumps(metadata(name), ensure_ascii=False, indent=1))
     plugins = resources.files("kantkg") / "datasette_plugins"
     return [sys.executable, "-m", "datasette", "serve", str(db), "--host", host,
-            "--port", str(port), "--metadata", str(meta_path),
+            "--port", str(port), "--metadata", meta_path,
             "--plugins-dir", str(plugins), "--setting", "sql_time_limit_ms", "5000"]
