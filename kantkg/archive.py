@@ -169,8 +169,16 @@ def _cap_size(db: sqlite_utils.Database) -> None:
     limit = os.environ.get("KANT_DB_MAX_MB")
     if not limit:
         return
+    try:
+        megabytes = float(limit)
+    except ValueError:
+        megabytes = float("nan")
+    if not 0 < megabytes < float("inf"):  # also false for nan
+        # A ValueError, not an ArchiveError: the setting is wrong, not the file (exit 2).
+        raise ValueError(f"KANT_DB_MAX_MB={limit!r} is not a size in MB (a number above 0,"
+                         " e.g. 500)")
     page_size = db.execute("PRAGMA page_size").fetchone()[0]
-    pages = max(1, int(float(limit) * 1024 * 1024 / page_size))
+    pages = min(max(1, int(megabytes * 1024 * 1024 / page_size)), 4294967294)  # SQLite's max
     db.execute(f"PRAGMA max_page_count = {pages}")
 
 
