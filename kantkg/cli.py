@@ -1,21 +1,27 @@
 """The `kantkg` command: crawl, search, show, stats, export, reparse, serve, doctor,
-replica, demo.
+replica, demo, health.
 
 Every failure a user can cause ends in one line on stderr and a non-zero exit code,
-never a traceback.
+never a traceback: Click's own usage errors too (one line, exit 2), text that is not
+UTF-8, numbers too large for SQLite or a timedelta, special files and a full stdout.
 """
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
+import math
 import os
 import re
+import socket
+import stat
 import subprocess
 import sys
 import time
 from datetime import timedelta
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import click
 
@@ -39,6 +45,7 @@ from kantkg.replica.corpus import MARKUPS
 EXIT_NOT_ARTICLE = 3
 EXIT_UNREADABLE = 4
 EXIT_NOT_FOUND = 6
+SQLITE_MAX_INT = 2**63 - 1
 EXIT_MEANINGS = {
     EXIT_FAILED: "crawl did not finish",
     EXIT_ARCHIVE: "archive not writable",
@@ -51,6 +58,120 @@ EXIT_MEANINGS = {
 def fail(message: str, code: int) -> None:
     click.echo(f"kantkg: {message}", err=True)
     sys.exit(code)
+
+
+class OneLineError(click.ClickException):
+    """A Click error shown as one `kantkg: ...` line, like every other failure."""
+
+    def show(self, file=None) -> None:
+        click.echo(f"kantkg: {self.message}", err=True)
+
+
+def _one_line(exc: click.ClickException) -> OneLineError:
+    message = " ".join(exc.format_message().splitlines())
+    ctx = getattr(exc, "ctx", None)
+    if isinstance(exc, click.UsageError) and ctx is not None:
+        message += f" (see `{ctx.command_path} --help`)"
+    error = OneLineError(message)
+    error.exit_code = exc.exit_code
+    return error
+
+
+class KantkgGroup(click.Group):
+    """Click's usage errors (three lines: usage, hint, error) become one line; an
+    output that cannot be written (stdout on a full disk) becomes one line too."""
+
+    def make_context(self, *args, **kwargs) -> click.Context:
+        try:
+            return super().make_context(*args, **kwargs)
+        except click.exceptions.NoArgsIsHelpError:
+            raise  # plain `kantkg`: the help is what was asked for
+        except click.ClickException as exc:
+            raise _one_line(exc) from None
+
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except click.exceptions.NoArgsIsHelpError:
+            raise
+        except click.ClickException as exc:
+            raise _one_line(exc) from None
+
+    def main(self, *args, **kwargs):
+        try:
+            return super().main(*args, **kwargs)
+        except OSError as exc:  # Click already ends a broken pipe quietly
+            if not _output_error(exc):
+                raise
+            with contextlib.suppress(OSError, ValueError, AttributeError):
+                _silence_stdout()  # Python's own flush at exit must not add a second error
+            fail(f"cannot write to standard output: {exc.strerror or exc}", EXIT_FAILED)
+
+
+# What a write to a full disk, a broken terminal or a closed descriptor raises. Every
+# file kantkg opens itself is handled where it is opened (and such errors name the file).
+_OUTPUT_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EIO, errno.EBADF,
+                  errno.EAGAIN}
+
+
+def _output_error(exc: OSError) -> bool:
+    """Is this the standard output failing? (a write error names no file)"""
+    return exc.filename is None and exc.errno in _OUTPUT_ERRNOS
+
+
+def _silence_stdout() -> None:
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)
+
+
+def _utf8(_ctx, param: click.Parameter, value: str | None) -> str | None:
+    """Text that reaches SQLite or the output must be UTF-8: a non-UTF-8 argument arrives
+    as a str with surrogate escapes, which SQLite and stdout refuse with a traceback."""
+    if value is not None and not _is_utf8(value):
+        raise click.BadParameter(f"{value!r} is not valid UTF-8 text", param=param)
+    return value
+
+
+def _is_utf8(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def base_url_problem(url: str) -> str | None:
+    """Why a crawl cannot start from `url`, or None. Checked before anything starts: a bad
+    URL failed deep inside Scrapy, after the archive and its log had been created."""
+    if not _is_utf8(url):
+        return "not valid UTF-8"
+    if re.search(r"[\s\x00-\x1f\x7f]", url):
+        return "contains whitespace or control characters"
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 (raises ValueError for a port out of range or not a number)
+    except ValueError as exc:
+        return str(exc)
+    if parts.scheme.lower() not in ("http", "https"):
+        return "not an http:// or https:// URL (give it in full, e.g. https://kant.kg)"
+    if not parts.hostname:
+        return "no host name"
+    return None
+
+
+def _base_url(_ctx, _param, value: str) -> str:
+    problem = base_url_problem(value)
+    if problem:
+        fail(f"--base-url {value!r}: {problem}", EXIT_USAGE)
+    return value
+
+
+def _finite(_ctx, param: click.Parameter, value: float | None) -> float | None:
+    """click.FloatRange lets nan through (every comparison with it is false)."""
+    if value is not None and not math.isfinite(value):
+        raise click.BadParameter(f"{value} is not a number", param=param)
+    return value
 
 
 def _archive_path(_ctx, _param, value: str) -> str:
@@ -68,15 +189,22 @@ db_option = click.option(
 
 
 def open_db(path: str, must_exist: bool = True):
+    """The archive, or one line: exit 5 for the file, exit 2 for a bad setting
+    (KANT_DB_MAX_MB, which archive.open_archive refuses with a ValueError)."""
     if must_exist and not Path(path).exists():
         fail(f"no archive at {path} (run `kantkg crawl` first, or pass --db)", EXIT_ARCHIVE)
+    with contextlib.suppress(OSError):  # (SQLite would put /dev/null-journal beside it)
+        if not stat.S_ISREG(os.stat(path).st_mode):
+            fail(f"cannot open archive {path}: not a regular file", EXIT_ARCHIVE)
     try:
         return archive.open_archive(path)
     except archive.ArchiveError as exc:
         fail(str(exc), EXIT_ARCHIVE)
+    except ValueError as exc:
+        fail(str(exc), EXIT_USAGE)
 
 
-@click.group()
+@click.group(cls=KantkgGroup)
 @click.version_option(package_name="kantkg")
 def main() -> None:
     """Scrape kant.kg news into a searchable SQLite archive."""
@@ -84,7 +212,8 @@ def main() -> None:
 
 @main.command()
 @click.option("--base-url", default=settings.KANT_BASE_URL, show_default=True,
-              envvar="KANT_BASE_URL", help="Site to crawl (env KANT_BASE_URL).")
+              envvar="KANT_BASE_URL", callback=_base_url,
+              help="Site to crawl (env KANT_BASE_URL).")
 @db_option
 @click.option("--since", help="Backfill: articles published on or after YYYY-MM-DD.")
 @click.option("--until", help="Backfill: articles published on or before YYYY-MM-DD.")
@@ -93,22 +222,26 @@ def main() -> None:
               help="Rotating log file [default: logs/kantkg.log beside the archive].")
 @click.option("--quiet", is_flag=True, help="Print nothing but errors (for cron).")
 @click.option("--max-error-rate", default=DEFAULT_MAX_ERROR_RATE, show_default=True,
-              type=click.FloatRange(0, 1), help="Exit 9 when more requests than this fail.")
+              type=click.FloatRange(0, 1), callback=_finite,
+              help="Exit 9 when more requests than this fail.")
 @click.option("--no-throttle", is_flag=True,
               help="No politeness delays: only for the loopback replica.")
 def crawl(base_url: str, db: str, since: str | None, until: str | None, full: bool,
           log_file: str | None, quiet: bool, max_error_rate: float, no_throttle: bool) -> None:
     """Run the kant spider once, incrementally; the exit code says how it went.
 
-    0 ok, 1 crawl did not finish, 2 bad arguments, 5 archive not writable, 7 another
-    crawl holds the lock, 8 site unreachable, 9 too many failed requests, 10 part of
-    the site not seen (retried by the next run).
+    0 ok, 1 crawl did not finish, 2 bad arguments, 5 archive (or its log) not writable,
+    7 another crawl holds the lock, 8 site unreachable, 9 too many failed requests,
+    10 part of the site not seen (retried by the next run).
     """
     from kantkg.crawl import LOOPBACK_SETTINGS, run_in_process
     from kantkg.lock import CrawlLock, LockHeld
-    from kantkg.logs import default_log_file, setup_logging
+    from kantkg.logs import default_log_file, log_failure
 
     _checked_range(since, until)
+    log_path = Path(log_file) if log_file else default_log_file(db)
+    if log_file:  # a bad --log-file is a bad argument, found before the archive is touched
+        log_handler = _start_logging(log_path, quiet, EXIT_USAGE)
     database = open_db(db, must_exist=False)
     try:
         archive.check_writable(database)
@@ -116,6 +249,8 @@ def crawl(base_url: str, db: str, since: str | None, until: str | None, full: bo
         fail(str(exc), EXIT_ARCHIVE)
     finally:
         database.close()
+    if not log_file:  # the default log lives beside the archive: its trouble is exit 5
+        log_handler = _start_logging(log_path, quiet, EXIT_ARCHIVE)
     lock = CrawlLock(db)
     try:
         lock.acquire()
@@ -124,28 +259,41 @@ def crawl(base_url: str, db: str, since: str | None, until: str | None, full: bo
     except OSError as exc:
         fail(f"cannot lock {db}: {exc.strerror or exc}", EXIT_ARCHIVE)
     try:
-        log_path = log_file or default_log_file(db)
-        setup_logging(log_path, quiet)
         overrides: dict[str, object] = dict(LOOPBACK_SETTINGS) if no_throttle else {}
         overrides["KANT_FULL"] = full
         overrides["KANT_PROGRESS"] = not quiet and sys.stderr.isatty()
         stats = run_in_process(base_url=base_url, db=db, since=since, until=until,
                                settings=overrides)
         code = exit_code(stats, max_error_rate)
+        lost_log = log_failure(log_handler)  # records lost (a full disk): not a clean run
+        final_code = EXIT_ARCHIVE if lost_log and code == EXIT_OK else code
         crawl_id = stats.get("kantkg/crawl_id")
         if crawl_id is not None:
             with contextlib.closing(archive.open_archive(db)) as database:
-                archive.set_exit_code(database, crawl_id, code)
+                archive.set_exit_code(database, crawl_id, final_code)
     finally:
         lock.release()
     counts = crawl_counts(stats)
     summary = (f"crawl #{crawl_id}: {counts['new']} new, {counts['updated']} updated, "
                f"{counts['dropped']} dropped, {counts['requests']} requests "
                f"({counts['article_requests']} articles), {counts['errors']} errors")
+    log_note = f", not fully written: {lost_log}" if lost_log else ""
     if code != EXIT_OK:
-        fail(f"{EXIT_MEANINGS[code]}; {summary} (log: {log_path})", code)
+        fail(f"{EXIT_MEANINGS[code]}; {summary} (log: {log_path}{log_note})", code)
+    if lost_log:
+        fail(f"log not writable; {summary} (log: {log_path}{log_note})", final_code)
     if not quiet:
         click.echo(summary, err=True)
+
+
+def _start_logging(path: Path, quiet: bool, code: int):
+    """The crawl's log handlers, or one line and `code` when the file cannot be written."""
+    from kantkg.logs import LogFileError, setup_logging
+
+    try:
+        return setup_logging(path, quiet)
+    except LogFileError as exc:
+        fail(str(exc), code)
 
 
 def _day_option(name: str):
@@ -161,12 +309,12 @@ def _checked_range(since: str | None, until: str | None) -> DateRange:
 
 
 @main.command()
-@click.argument("query")
+@click.argument("query", callback=_utf8)
 @db_option
 @click.option("--limit", default=10, show_default=True, type=click.IntRange(1, 1000))
 @_day_option("since")
 @_day_option("until")
-@click.option("--section", help="Only this section (rubric), e.g. Политика.")
+@click.option("--section", callback=_utf8, help="Only this section (rubric), e.g. Политика.")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
 @click.option("--csv", "as_csv", is_flag=True, help="CSV with a header row.")
 def search(query: str, db: str, limit: int, since: str | None, until: str | None,
@@ -201,11 +349,13 @@ def search(query: str, db: str, limit: int, since: str | None, until: str | None
 
 
 @main.command()
-@click.argument("url_or_id")
+@click.argument("url_or_id", callback=_utf8)
 @db_option
 def show(url_or_id: str, db: str) -> None:
     """Print one archived article as a reader wants it."""
-    row = archive.get_article(open_db(db), url_or_id)
+    database = open_db(db)
+    key = _article_key(url_or_id)
+    row = None if key is None else archive.get_article(database, key)
     if row is None:
         fail(f"no archived article {url_or_id!r}", EXIT_NOT_FOUND)
     click.echo(row["title"])
@@ -219,6 +369,17 @@ def show(url_or_id: str, db: str) -> None:
     click.echo(row["body"])
 
 
+def _article_key(url_or_id: str) -> str | int | None:
+    """An id (int) or a URL (str); None for digits no article id can be: beyond SQLite's
+    64-bit integers, or digits int() refuses (superscripts like ²)."""
+    if not url_or_id.isdigit():
+        return url_or_id
+    digits = url_or_id.lstrip("0") or "0"  # (int() refuses more than 4300 digits)
+    if not url_or_id.isdecimal() or len(digits) > 19 or int(digits) > SQLITE_MAX_INT:
+        return None
+    return int(digits)
+
+
 @main.command()
 @db_option
 def stats(db: str) -> None:
@@ -226,7 +387,7 @@ def stats(db: str) -> None:
     database = open_db(db)
     size = sum(Path(f"{db}{suffix}").stat().st_size for suffix in ("", "-wal")
                if Path(f"{db}{suffix}").exists())
-    click.echo(f"archive: {db} ({size / 1e6:.1f} MB)")
+    click.echo(f"archive: {click.format_filename(db)} ({size / 1e6:.1f} MB)")
     click.echo(f"articles: {archive.count_articles(database)}")
     click.echo(f"pages stored: {database['pages'].count}, "
                f"revisions: {database['revisions'].count}")
@@ -249,7 +410,7 @@ def stats(db: str) -> None:
 @db_option
 @_day_option("since")
 @_day_option("until")
-@click.option("--section", help="Only this section.")
+@click.option("--section", callback=_utf8, help="Only this section.")
 @click.option("--format", "fmt", type=click.Choice(["jsonl", "csv"]), default="jsonl",
               show_default=True)
 @click.option("-o", "--output", type=click.Path(dir_okay=False, writable=True),
@@ -258,6 +419,8 @@ def export(db: str, since: str | None, until: str | None, section: str | None, f
            output: str | None) -> None:
     """Export articles (oldest first) as JSON lines or CSV."""
     rng = _checked_range(since, until)
+    if output and _same_file(output, db):
+        fail(f"-o {output} is the archive itself: it would be overwritten", EXIT_USAGE)
     rows = archive.export_rows(open_db(db), since=rng.since_iso, until=rng.until_iso,
                                section=section)
     count = 0
@@ -276,9 +439,20 @@ def export(db: str, since: str | None, until: str | None, section: str | None, f
                     out.write(json.dumps(row, ensure_ascii=False) + "\n")
                     count += 1
     except OSError as exc:
+        if not output:
+            raise  # standard output: KantkgGroup.main says so in one line
         fail(f"cannot write {output}: {exc.strerror or exc}", EXIT_USAGE)
     if output:
         click.echo(f"exported {count} articles to {output}", err=True)
+
+
+def _same_file(path: str, db: str) -> bool:
+    """Is `path` the archive or one of its WAL/shm/lock files?"""
+    for suffix in ("", "-wal", "-shm", ".lock"):
+        with contextlib.suppress(OSError):
+            if os.path.samefile(path, f"{db}{suffix}"):
+                return True
+    return False
 
 
 @main.command()
@@ -299,7 +473,7 @@ def reparse(db: str, since: str | None, until: str | None) -> None:
 
 @main.command()
 @db_option
-@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--host", default="127.0.0.1", show_default=True, callback=_utf8)
 @click.option("--port", default=8001, show_default=True, type=click.IntRange(0, 65535))
 def serve(db: str, host: str, port: int) -> None:
     """Browse and query the archive in Datasette (needs the `serve` extra)."""
@@ -309,27 +483,69 @@ def serve(db: str, host: str, port: int) -> None:
 
     if importlib.util.find_spec("datasette") is None:
         fail("Datasette is not installed: pip install 'kantkg[serve]'", EXIT_USAGE)
+    if not _is_utf8(db):  # Datasette names the database after the file
+        fail(f"--db {db!r}: serve needs an archive path that is valid UTF-8", EXIT_USAGE)
     open_db(db).close()  # migrate first; Datasette only reads
+    _check_listen(host, port)
     argv = datasette_argv(db, host, port)
     os.execv(argv[0], argv)  # same PID: whoever started `kantkg serve` can stop it
 
 
+def _page_url(_ctx, _param, value: str | None) -> str | None:
+    problem = value and base_url_problem(value)
+    if problem:
+        fail(f"--url {value!r}: {problem}", EXIT_USAGE)
+    return value
+
+
+def _where(exc: BaseException) -> str:
+    """'OverflowError: ... (kantkg/dates.py:123)': one line that still says where."""
+    import traceback
+
+    frames = traceback.extract_tb(exc.__traceback__)
+    place = f" ({Path(frames[-1].filename).name}:{frames[-1].lineno})" if frames else ""
+    message = " ".join(str(exc).split())[:300]
+    return f"{type(exc).__name__}: {message}{place}"
+
+
+def _check_listen(host: str, port: int) -> None:
+    """Fail in one line now if Datasette could not listen there: after exec, uvicorn says
+    so in six lines of its own log."""
+    try:
+        family, kind, proto, _, address = socket.getaddrinfo(
+            host, port, type=socket.SOCK_STREAM)[0]
+        with socket.socket(family, kind, proto) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn does
+            probe.bind(address)
+    except (OSError, UnicodeError) as exc:
+        fail(f"cannot serve on {host}:{port}: {getattr(exc, 'strerror', None) or exc}",
+             EXIT_USAGE)
+
+
 @main.command()
 @click.argument("target")
-@click.option("--url", help="The page's URL when TARGET is a saved file (for URL dates).")
+@click.option("--url", callback=_page_url,
+              help="The page's URL when TARGET is a saved file (for URL dates).")
 @click.option("--json", "as_json", is_flag=True, help="The diagnosis as one JSON object.")
-def doctor(target: str, url: str | None, as_json: bool) -> None:
+@click.option("--timeout", default=30.0, show_default=True, callback=_finite,
+              type=click.FloatRange(0, 3600, min_open=True),
+              help="Give up on TARGET after this many seconds in all (fetch or read).")
+def doctor(target: str, url: str | None, as_json: bool, timeout: float) -> None:
     """Show what the extractor makes of one page (URL or saved file) and why.
 
-    Exit 0 for an article, 3 when the page is not an article, 4 when it cannot be read.
+    Exit 0 for an article, 3 when the page is not an article, 4 when it cannot be read
+    (or the extractor fails on it).
     """
     from kantkg.doctor import DoctorError, diagnose, read_target, report
 
     try:
-        data, declared, found_url = read_target(target)
+        data, declared, found_url = read_target(target, timeout)
     except DoctorError as exc:
         fail(str(exc), EXIT_UNREADABLE)
-    diagnosis = diagnose(data, url or found_url, declared)
+    try:
+        diagnosis = diagnose(data, url or found_url, declared)
+    except Exception as exc:  # noqa: BLE001 -- a page the extractor chokes on, in one line
+        fail(f"cannot extract {target}: {_where(exc)}", EXIT_UNREADABLE)
     if as_json:
         click.echo(json.dumps({"url": diagnosis.url, "encoding": diagnosis.encoding,
                                "not_article": diagnosis.not_article, "item": diagnosis.item,
@@ -372,15 +588,14 @@ def replica(port: int, articles: int, seed: int, markups: tuple[str, ...],
 @main.command()
 @click.option("--articles", default=300, show_default=True, type=click.IntRange(1, 100_000))
 @click.option("--db", default="data/demo.db", show_default=True, callback=_archive_path,
-              help="Demo archive (recreated on every run).")
+              help="Demo archive (recreated on every run; never a file demo did not make).")
 def demo(articles: int, db: str) -> None:
     """Serve the replica, crawl it with `scrapy crawl kant`, show the archive and a search."""
     from kantkg.crawl import LOOPBACK_SETTINGS, scrapy_crawl_argv, scrapy_env
     from kantkg.replica import Replica
 
     db_path = Path(db)
-    for suffix in ("", "-wal", "-shm"):
-        Path(f"{db_path}{suffix}").unlink(missing_ok=True)
+    _recreate_demo_archive(db_path)
     with Replica(articles=articles) as site:
         click.echo(f"replica: {site.base_url} ({articles} generated articles + the seed)")
         argv = scrapy_crawl_argv(site.base_url, str(db_path),
@@ -394,15 +609,65 @@ def demo(articles: int, db: str) -> None:
     database = open_db(str(db_path))
     count = archive.count_articles(database)
     last = archive.last_crawl(database)
-    click.echo(f"archived {count} articles in {took:.1f} s into {db_path.resolve()}")
+    click.echo(f"archived {count} articles in {took:.1f} s into "
+               f"{click.format_filename(db_path.resolve())}")
     if last:
         click.echo(f"crawl #{last['id']}: {last['status']}, {last['requests']} requests, "
                    f"{last['new']} new, {last['dropped']} dropped")
     query = "встреча Жапарова с Путиным"
-    click.echo(f'\n$ kantkg search "{query}" --db {db_path}')
+    click.echo(f'\n$ kantkg search "{query}" --db {click.format_filename(db_path)}')
     for hit in archive.search(database, query, limit=3):
         click.echo(f"  {hit['published']}  {hit['title']}\n    {hit['url']}\n"
                    f"    {hit['snippet']}")
+
+
+DEMO_MARKER = "demo"  # a table only `kantkg demo` creates: "this archive may be replaced"
+
+
+def _recreate_demo_archive(path: Path) -> None:
+    """Delete the previous demo archive and create an empty, marked one -- or fail in one
+    line (exit 2) when `path` holds anything else: a real archive given as --db by
+    mistake must survive. The mark goes in before the crawl, so that an interrupted demo
+    can still be run again."""
+    refusal = _not_a_demo_archive(path)
+    if refusal:
+        fail(f"--db {click.format_filename(path)}: {refusal}; not replaced (pass another "
+             "--db, or delete it yourself)", EXIT_USAGE)
+    try:
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{path}{suffix}").unlink(missing_ok=True)
+    except OSError as exc:
+        fail(f"cannot replace {click.format_filename(path)}: {exc.strerror or exc}",
+             EXIT_ARCHIVE)
+    from kantkg.db import sqlite3
+
+    try:  # the mark first, then the schema: a file left by a failure here is marked
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with contextlib.closing(sqlite3.connect(path)) as conn, conn:
+            conn.execute(f"CREATE TABLE {DEMO_MARKER} (created TEXT NOT NULL)")
+            conn.execute(f"INSERT INTO {DEMO_MARKER} VALUES (?)", [archive.utc_now()])
+    except (OSError, sqlite3.Error) as exc:
+        fail(f"cannot create {click.format_filename(path)}: {exc}", EXIT_ARCHIVE)
+    open_db(str(path), must_exist=False).close()
+
+
+def _not_a_demo_archive(path: Path) -> str | None:
+    """Why the file at `path` is not a demo archive that may be replaced, or None."""
+    if not path.exists():
+        leftover = [f"{path}{s}" for s in ("-wal", "-shm") if Path(f"{path}{s}").exists()]
+        return f"{leftover[0]} exists without its archive" if leftover else None
+    if not path.is_file():
+        return "not a regular file"
+    from kantkg.db import sqlite3
+
+    try:  # read-only, as a URI: nothing is created, migrated or rolled back
+        with contextlib.closing(sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro",
+                                                uri=True)) as conn:
+            found = conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND "
+                                 "name = ?", [DEMO_MARKER]).fetchone()
+    except sqlite3.Error as exc:
+        return f"not a demo archive ({exc})"
+    return None if found else "an archive (or file) that `kantkg demo` did not create"
 
 
 _DURATION_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhd]?)\s*$")
@@ -414,7 +679,11 @@ def parse_duration(text: str) -> timedelta:
     if not m:
         raise click.BadParameter(f"{text!r} is not a duration like 90m, 2h or 1d")
     unit = {"": "seconds", "s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
-    return timedelta(**{unit[m.group(2)]: float(m.group(1))})
+    try:
+        return timedelta(**{unit[m.group(2)]: float(m.group(1))})
+    except OverflowError:  # beyond timedelta's 999,999,999 days
+        raise click.BadParameter(f"{text!r} is longer than {timedelta.max.days} days"
+                                 ) from None
 
 
 @main.command()
