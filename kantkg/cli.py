@@ -239,6 +239,7 @@ def crawl(base_url: str, db: str, since: str | None, until: str | None, full: bo
     from kantkg.logs import default_log_file, log_failure
 
     _checked_range(since, until)
+    _check_contact(os.environ.get("KANT_CONTACT"))
     log_path = Path(log_file) if log_file else default_log_file(db)
     if log_file:  # a bad --log-file is a bad argument, found before the archive is touched
         log_handler = _start_logging(log_path, quiet, EXIT_USAGE)
@@ -284,6 +285,13 @@ def crawl(base_url: str, db: str, since: str | None, until: str | None, full: bo
         fail(f"log not writable; {summary} (log: {log_path}{log_note})", final_code)
     if not quiet:
         click.echo(summary, err=True)
+
+
+def _check_contact(contact: str | None) -> None:
+    """KANT_CONTACT goes into every request's User-Agent: non-UTF-8 text failed every
+    request (reported as "site unreachable"), and a line break would split the header."""
+    if contact and (not _is_utf8(contact) or re.search(r"[\x00-\x1f\x7f]", contact)):
+        fail(f"KANT_CONTACT={contact!r}: not one line of UTF-8 text", EXIT_USAGE)
 
 
 def _start_logging(path: Path, quiet: bool, code: int):

@@ -98,6 +98,8 @@ CASES = [
     ("crawl --db {new} --base-url http://x:99999", {}, 2),
     ("crawl --db {new} --base-url http://a" + NOT_UTF8, {}, 2),
     ("crawl --db {new}", {"KANT_BASE_URL": "junk"}, 2),
+    ("crawl --db {new} --base-url http://127.0.0.1:9", {"KANT_CONTACT": "me" + NOT_UTF8}, 2),
+    ("crawl --db {new} --base-url http://127.0.0.1:9", {"KANT_CONTACT": "a\nX-Evil: 1"}, 2),
     ("crawl --db {new} --base-url http://127.0.0.1:9 --max-error-rate nan", {}, 2),
     ("crawl --db {new} --base-url http://127.0.0.1:9 --log-file /proc/x/y", {}, 2),
     ("crawl --db {new} --base-url http://127.0.0.1:9 --log-file {dir}", {}, 2),
