@@ -62,7 +62,12 @@ class RetryAfterMiddleware(RetryMiddleware):
         if isinstance(exception, self.exceptions_to_retry) and \
                 not request.meta.get("dont_retry"):
             self.failures_in_a_row += 1
-            if not self._site_is_down():
+            slow_page = self.any_success and "Timeout" in type(exception).__name__
+            if slow_page:
+                # One page too slow while the site answers (a page trickling a byte a
+                # second): one more try, and the rest of the crawl does not wait for it.
+                request.meta.setdefault("max_retry_times", min(1, self.max_retry_times))
+            elif not self._site_is_down():
                 self._backoff(f"{request.url} failed ({type(exception).__name__})")
         return super().process_exception(request, exception)
 
