@@ -29,9 +29,12 @@ _WRAPPER = (
 )
 
 
-def backfill(size: int) -> dict:
+def measured_crawl(size: int, faults: tuple[str, ...] = ()) -> dict:
+    """`kantkg crawl` of a fresh replica of `size` articles (with these faults) into a
+    fresh archive: its peak RSS alone, time, exit code and articles archived."""
     replica = subprocess.Popen(
-        [sys.executable, "-m", "kantkg", "replica", "--port", "0", "--articles", str(size)],
+        [sys.executable, "-m", "kantkg", "replica", "--port", "0", "--articles", str(size),
+         *(f"--fault={fault}" for fault in faults)],
         cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
     try:
         base_url = replica.stdout.readline().strip()
@@ -51,7 +54,29 @@ def backfill(size: int) -> dict:
         replica.wait()
     return {"articles": size + 1, "archived": archived, "exit_code": int(code),
             "peak_rss_mb": int(peak_kb) / 1024, "seconds": took,
-            "articles_per_second": archived / took}
+            "articles_per_second": archived / took, "faults": list(faults)}
+
+
+def backfill(size: int) -> dict:
+    return measured_crawl(size)
+
+
+# Input bombs a hostile server can serve (kantkg/replica/faults.py): the crawl's peak
+# memory against each, beside the same crawl without it.
+BOMBS = {
+    "gzip-bomb sitemaps (200 MB each unpacked)": ("gzip-bomb=200:post-sitemap",),
+    "robots.txt Sitemap: file:///dev/zero": ("robots-sitemap=file%3A///dev/zero",),
+    "sitemap index listing itself, endlessly": ("index-self",),
+    "an article of 1,000,000 <p>": (r"junk-paragraphs=1000000:^/2021-05-25/",),
+    "1,000 cookies of 4 KB on every answer": ("cookies=1000,4096:all",),
+}
+
+
+def bombs(size: int = 200) -> dict:
+    result = {"none": measured_crawl(size)}
+    for name, faults in BOMBS.items():
+        result[name] = measured_crawl(size, faults)
+    return result
 
 
 def main() -> None:

@@ -249,6 +249,27 @@ def table(r: dict) -> list[tuple[str, str, str, bool | None]]:
          f"article {ix['per_article']['per_second']:.0f}/s",
          min(ix["batched"]["per_second"], ix["per_article"]["per_second"]) >= 1000),
     ]
+    return rows + bomb_rows(r.get("bombs") or {})
+
+
+# Before issue 20: 1.9 MB of .xml.gz sitemaps took 3.46 GB, file:///dev/zero 1.7 GB.
+BOMB_MAX_MB = 512
+
+
+def bomb_rows(b: dict) -> list[tuple[str, str, str, bool | None]]:
+    """Peak memory of a crawl against each input bomb, against the same crawl without."""
+    if "none" not in b:
+        return []
+    plain = b.pop("none")
+    rows = [(f"peak RSS, crawl of {plain['articles']} articles, no fault", "(reported)",
+             f"{plain['peak_rss_mb']:.0f} MB, {plain['seconds']:.1f} s, exit "
+             f"{plain['exit_code']}", None)]
+    for name, m in b.items():
+        ratio = m["peak_rss_mb"] / plain["peak_rss_mb"]
+        rows.append((f"peak RSS, same crawl against {name}", f"ends, < {BOMB_MAX_MB} MB",
+                     f"{m['peak_rss_mb']:.0f} MB = {ratio:.2f}× the plain crawl, "
+                     f"{m['seconds']:.1f} s, exit {m['exit_code']}, {m['archived']} archived",
+                     m["peak_rss_mb"] < BOMB_MAX_MB))
     return rows
 
 
@@ -310,6 +331,8 @@ def main() -> None:
     result["crawl"] = crawl_vs_bare(small)
     print("backfill memory ...", file=sys.stderr)
     result["memory"] = [backfill_memory.backfill(small), backfill_memory.backfill(large)]
+    print("hostile servers: peak memory ...", file=sys.stderr)
+    result["bombs"] = backfill_memory.bombs()
     print("indexing ...", file=sys.stderr)
     result["indexing"] = {}
     for name, batched in (("batched", True), ("per_article", False)):

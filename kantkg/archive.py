@@ -532,11 +532,19 @@ def count_articles(db: sqlite_utils.Database) -> int:
     return db["articles"].count
 
 
+SQLITE_MAX_INT = 2**63 - 1
+
+
 def get_article(db: sqlite_utils.Database, url_or_id: str | int) -> dict | None:
-    if isinstance(url_or_id, int) or str(url_or_id).isdigit():
-        rows = db["articles"].rows_where("id = ?", [int(url_or_id)])
+    """An article by id (ASCII digits) or by any spelling of its URL."""
+    text = str(url_or_id).strip()
+    if isinstance(url_or_id, int) or (text.isascii() and text.isdigit()):
+        number = int(url_or_id)
+        if number > SQLITE_MAX_INT:
+            return None
+        rows = db["articles"].rows_where("id = ?", [number])
     else:
-        rows = db["articles"].rows_where("url = ?", [str(url_or_id)])
+        rows = db["articles"].rows_where("url = ?", [urls.article_url(text)])
     return next(iter(rows), None)
 
 

@@ -45,7 +45,13 @@ class ArchivePipeline:
         return pipeline
 
     def open_spider(self) -> None:
-        self.db = archive.open_archive(self.db_path)
+        try:
+            self.db = archive.open_archive(self.db_path)
+        except (archive.ArchiveError, ValueError) as exc:  # ValueError: a bad KANT_DB_MAX_MB
+            # One line; the spider cannot open it either and ends the crawl unstarted.
+            logger.error("cannot open the archive %s: %s", self.db_path, exc)
+            self.stats.inc_value("kantkg/archive_errors")
+            return
         spider = getattr(self.crawler, "spider", None)
         rng = getattr(spider, "date_range", None)
         self.crawl_id = archive.start_crawl(
@@ -62,6 +68,8 @@ class ArchivePipeline:
                     self.db_path, self.crawl_id)
 
     def process_item(self, item: dict) -> dict:
+        if self.batch is None:
+            raise DropItem(f"archive not open: {item.get('url')}")
         reason = archive.unarchivable_reason(item)
         if reason:
             self.stats.inc_value("kantkg/dropped")

@@ -108,7 +108,12 @@ class KantSpider(scrapy.Spider):
         return bool(self.date_range.since or self.date_range.until)
 
     async def start(self) -> AsyncIterator[scrapy.Request]:
-        self.archive = archive.open_archive(self.db_path)
+        try:
+            self.archive = archive.open_archive(self.db_path)
+        except (archive.ArchiveError, ValueError):
+            # The archive pipeline said why, in one line: nothing to fetch for.
+            await self.crawler.engine.close_spider_async(reason="archive_error")
+            return
         setting = self.settings.get("KANT_EXTRACT_WORKERS")
         try:
             workers = default_workers() if setting in (None, "") else max(0, int(setting))
@@ -272,15 +277,19 @@ class KantSpider(scrapy.Spider):
         all_too_old = bool(listing.article_urls) and all(
             self.date_range.is_before(url) for url in listing.article_urls
         )
-        keys = {hash(urls.article_url(url, self.base_url)) for url in listing.article_urls}
+        spelled = [urls.article_url(url, self.base_url) for url in listing.article_urls]
+        keys = set(map(hash, spelled))
         unlisted = bool(keys - self.listed)
         self.listed |= keys
+        unarchived = any(archive.page_state(self.archive, url) is None for url in spelled)
         yield from requests
         # Pages are newest first: stop at a page that is all too old, and (incremental
-        # runs) at one that brings nothing new. A backfill walks on past known pages: the
-        # listing is its way to old articles when the site has no sitemaps; but not past
-        # a page whose links all appeared on earlier pages (an endless /page/N/).
-        walk_on = bool(requests) or ((self.bounded or self.full) and unlisted)
+        # runs) at one whose articles are all archived (queued by the feed this run is
+        # not archived: that stopped a sitemap-less first crawl at page 1). A backfill
+        # walks on past known pages: the listing is its way to old articles when the
+        # site has no sitemaps. Never past a page whose links all appeared on earlier
+        # pages (an endless /page/N/).
+        walk_on = unlisted and (bool(requests) or unarchived or self.bounded or self.full)
         if listing.next_url and walk_on and not all_too_old:
             yield from self._listing_request(listing.next_url, self.parse_listing)
 

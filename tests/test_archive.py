@@ -296,3 +296,11 @@ def test_an_archive_stays_readable_by_the_stdlib_sqlite(db, tmp_path):
     got = json.loads(read.stdout)
     assert got["integrity"] == [["ok"]]
     assert [url for (url,) in got["hits"]] == expected and len(expected) == 2
+
+
+def test_get_article_by_any_spelling_and_by_impossible_ids(db):
+    archive.upsert_article(db, item())
+    assert archive.get_article(db, "https://kant.kg/2021-05-25/vstrecha?utm=1")["id"] == 1
+    assert archive.get_article(db, "1")["id"] == 1
+    for nonsense in ("99999999999999999999", "²", "１", "-1", ""):
+        assert archive.get_article(db, nonsense) is None

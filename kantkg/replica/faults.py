@@ -97,7 +97,8 @@ DEFAULT_PATTERNS = {
 }
 NEEDS_ARG = frozenset({"robots-sitemap", "redirect-to", "canonical"})
 NUMERIC_ARG = frozenset({"gzip-bomb", "trickle", "junk-paragraphs", "junk-title",
-                         "deep-nesting"})
+                         "deep-nesting", "status", "retry-after", "stall", "huge",
+                         "redirect-chain"})
 MAX_REQUEST_HEADERS = 16 * 1024  # beyond this, 400 as nginx answers (its header buffers)
 PDF_BYTES = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
 PNG_BYTES = bytes.fromhex("89504e470d0a1a0a0000000d4948445200000001000000010806000000"
@@ -193,9 +194,12 @@ def bad_feed_dates(body: bytes) -> bytes:
 
 def _arg_number(arg: str | None, default: float) -> float:
     try:
-        return float(arg) if arg else default
+        number = float(arg) if arg else default
     except ValueError:
         raise BadFault(f"fault ARG {arg!r} is not a number") from None
+    if not 0 <= number < float("inf"):
+        raise BadFault(f"fault ARG {arg!r} is not a number from 0 up")
+    return number
 
 
 def _root_end(document: bytes) -> int:
