@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
-from kantkg import __version__, explain_article
+from kantkg import __version__, bounds, explain_article
 from kantkg.encoding import charset_from_content_type, detect_encoding
 
 FETCH_TIMEOUT = 30  # seconds for the whole fetch or read, not per socket operation
@@ -160,6 +160,8 @@ def report(d: Diagnosis) -> str:
         lines.append(f"not an article: {d.not_article}")
         return "\n".join(lines)
     item, method = d.item, d.item.get("method", {})
+    if junk := bounds.junk_reason(item):  # what the crawl would do with it
+        lines.append(f"not archived: {junk} (beyond kantkg.bounds)")
 
     def row(name: str, value, layer_key: str | None = None) -> None:
         layer = method.get(layer_key or name)

@@ -158,3 +158,12 @@ def test_an_impossible_page_date_gives_way_to_the_next_source():
     assert item["modified"] is None
     assert any("9999-12-31 (jsonld)" in w for w in item["date_warnings"])
     assert any("modified 0001-01-01" in w for w in item["date_warnings"])
+
+
+def test_doctor_says_when_the_crawl_would_not_archive_the_page():
+    from kantkg.doctor import Diagnosis, report
+
+    item = {"title": "Я" * (bounds.MAX_TITLE_CHARS + 1), "paragraphs": [TEXT], "method": {}}
+    shown = report(Diagnosis(URL, "utf-8", item))
+    assert f"not archived: {bounds.TITLE_TOO_LONG}" in shown
+    assert "not archived" not in report(Diagnosis(URL, "utf-8", {**item, "title": TITLE}))

@@ -305,3 +305,14 @@ def test_credentials_in_the_base_url_reach_neither_the_archive_nor_the_log(tmp_p
     for path in tmp_path.iterdir():
         assert b"s3cret" not in path.read_bytes(), path
     assert authorized and all(value.startswith("Basic ") for value in authorized)
+
+
+def test_kantkg_crawl_of_a_blocked_site_exits_10_with_one_line(tmp_path):
+    db = tmp_path / "kant.db"
+    with Replica(articles=6, seed=5, faults=["status=403:article"]) as site:
+        result = run_kantkg("crawl", "--base-url", site.base_url, "--db", str(db),
+                            "--no-throttle", "--quiet")
+    assert result.returncode == 10, result.stderr
+    (line,) = result.stderr.strip().splitlines()
+    assert line.startswith("kantkg: crawl incomplete") and "Traceback" not in line
+    assert last_crawl(db)["exit_code"] == 10
