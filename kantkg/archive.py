@@ -580,10 +580,12 @@ def set_exit_code(db: sqlite_utils.Database, crawl_id: int, code: int) -> None:
 
 def last_complete_crawl_start(db: sqlite_utils.Database, base_url: str) -> str | None:
     """When the last successful crawl of the whole site (no date range) began: a
-    sitemap not modified since then holds nothing new."""
+    sitemap not modified since then holds nothing new. Only crawls that checked what
+    they saw count (`incomplete` set, schema 3 on): an older 'ok' may hide a failed
+    sitemap."""
     row = db.execute(
         "SELECT started FROM crawls WHERE status = 'ok' AND base_url = ? AND since IS NULL"
-        " AND until IS NULL ORDER BY id DESC LIMIT 1",
+        " AND until IS NULL AND incomplete IS NOT NULL ORDER BY id DESC LIMIT 1",
         [urls.without_credentials(base_url)]).fetchone()
     return row[0] if row else None
 
@@ -603,10 +605,12 @@ def page_state(db: sqlite_utils.Database, url: str) -> PageState | None:
     return PageState(*row) if row else None
 
 
-def unseen_urls(db: sqlite_utils.Database, base_url: str) -> list[tuple[str, str]]:
-    """(url, kind) of what earlier crawls of this site could not see, oldest first."""
-    rows = db.execute("SELECT url, kind FROM unseen ORDER BY first_failed, url").fetchall()
-    return [(url, kind) for url, kind in rows if site.same_site(url, base_url)]
+def unseen_urls(db: sqlite_utils.Database, base_url: str) -> list[tuple[str, str, int]]:
+    """(url, kind, attempts) of what earlier crawls of this site could not see, oldest
+    first."""
+    rows = db.execute("SELECT url, kind, attempts FROM unseen ORDER BY first_failed, url")
+    return [(url, kind, attempts) for url, kind, attempts in rows
+            if site.same_site(url, base_url)]
 
 
 def record_unseen(db: sqlite_utils.Database, crawl_id: int | None,

@@ -126,12 +126,15 @@ def _tz_tail_to_offset(text: str) -> str:
     return f"{text[:m.start()]}{sign}{abs(hours):02d}:{minutes:02d}"
 
 
-def _fixed_offset(offset: str) -> timezone:
-    """«+05:30», «-0400», «Z» -> that fixed offset."""
+def _fixed_offset(offset: str) -> timezone | None:
+    """«+05:30», «-0400», «Z» -> that fixed offset; None for one no clock has («+99:00»)."""
     if offset == "Z":
         return UTC
     sign = -1 if offset[0] == "-" else 1
-    return timezone(sign * timedelta(hours=int(offset[1:3]), minutes=int(offset[-2:])))
+    hours, minutes = int(offset[1:3]), int(offset[-2:])
+    if hours > 18 or minutes > 59:
+        return None
+    return timezone(sign * timedelta(hours=hours, minutes=minutes))
 
 
 def _split_tz_tail(text: str) -> tuple[str, timezone | None]:
@@ -186,7 +189,8 @@ def _parse_ymd_in_text(text: str) -> ParsedDate | None:
     except ValueError:
         return None
     if m.group("tz"):  # «2020-12-05T23:15:0Z»: the offset given
-        return ParsedDate(value.replace(tzinfo=_fixed_offset(m.group("tz"))), has_time=True)
+        zone = _fixed_offset(m.group("tz"))
+        return ParsedDate(value.replace(tzinfo=zone), has_time=True) if zone else None
     near = text[:m.end()] + text[m.end():m.end() + 10].rstrip()  # a zone word after it?
     tail = _tz_tail_to_offset(near)
     if m.group("h") and tail != near:

@@ -11,12 +11,11 @@ import zlib
 from dataclasses import dataclass
 from datetime import date
 from typing import NamedTuple
-from urllib.parse import urljoin
 
 from lxml import etree
 from parsel import Selector
 
-from kantkg import site
+from kantkg import site, urls
 from kantkg.dates import LOCAL_TZ, parse_date
 
 # WordPress/Yoast/core sitemap locations, tried when robots.txt names none.
@@ -84,15 +83,17 @@ class DateRange:
 
 
 def is_site_article(url: str, base_url: str) -> bool:
-    return site.same_site(url, base_url) and site.is_article_url(url)
+    """An article permalink of the crawled site, however it is spelled (`%D0%BF`)."""
+    return site.same_site(url, base_url) and site.is_article_url(urls.article_url(url))
 
 
 def sitemaps_from_robots(text: str, base_url: str) -> list[str]:
     found = []
     for line in text.splitlines():
         key, _, value = line.partition(":")
-        if key.strip().lower() == "sitemap" and value.strip():
-            found.append(urljoin(base_url + "/", value.strip()))
+        url = urls.join(base_url + "/", value) if value.strip() else None
+        if key.strip().lower() == "sitemap" and url:
+            found.append(url)
     return found
 
 
@@ -194,14 +195,14 @@ def parse_listing(html: str, page_url: str, base_url: str) -> Listing:
     sel = Selector(text=html or "<html></html>")
     seen: dict[str, None] = {}
     for href in sel.xpath("//a/@href").getall():
-        url = urljoin(page_url, href.strip()).split("#", 1)[0]
-        if is_site_article(url, base_url):
+        url = (urls.join(page_url, href) or "").split("#", 1)[0]
+        if url and is_site_article(url, base_url):
             seen.setdefault(url, None)
     next_href = sel.xpath(
         "(//link[@rel='next']/@href | //a[@rel='next']/@href"
         " | //a[contains(concat(' ', normalize-space(@class), ' '), ' next ')]/@href)[1]"
     ).get()
-    next_url = urljoin(page_url, next_href.strip()) if next_href else None
+    next_url = urls.join(page_url, next_href) if next_href else None
     if next_url and not site.same_site(next_url, base_url):
         next_url = None
     return Listing(list(seen), next_url)

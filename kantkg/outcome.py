@@ -97,9 +97,11 @@ UNSEEN_PREFIX = "kantkg/unseen/"
 CAPPED_PREFIX = "kantkg/capped/"
 # Answers that say "this article is gone": recorded, and not a hole in the archive.
 GONE_STATUSES = (404, 410)
-# More than this share of the article requests refused (401/403/429): the crawler is blocked.
+# More than this share of at least BLOCKED_MIN article requests gave no article (refused,
+# redirected in circles or away, 404, blank pages): the crawler is blocked, or the site
+# broken, whatever each answer said.
 BLOCKED_SHARE = 0.5
-REFUSED_REASONS = ("http 401", "http 403", "http 429")
+BLOCKED_MIN = 5
 # Finish reasons of a crawl that ran to its end, or to its time bound.
 ENDED = ("finished", "closespider_timeout")
 
@@ -120,22 +122,31 @@ def _detail(reasons: dict[str, int]) -> str:
 
 def incompleteness(stats: dict) -> list[str]:
     """Why this crawl did not see the whole site, one line per cause; [] = it did."""
+    def count(key: str) -> int:
+        return int(stats.get(key, 0) or 0)
+
     problems = []
     holes = unseen(stats)
     for kind in ("sitemap", "listing"):
         if kind in holes:
-            count = sum(holes[kind].values())
-            problems.append(f"{count} {kind} page(s) not read ({_detail(holes[kind])})")
+            problems.append(f"{sum(holes[kind].values())} {kind} page(s) not read "
+                            f"({_detail(holes[kind])})")
+    asked = count("kantkg/article_requests")
     if "article" in holes:
-        failed = sum(holes["article"].values())
-        asked = int(stats.get("kantkg/article_requests", 0) or 0)
-        refused = sum(n for reason, n in holes["article"].items() if reason in REFUSED_REASONS)
-        blocked = "blocked? " if asked and refused > BLOCKED_SHARE * asked else ""
-        problems.append(f"{blocked}{failed} of {asked} article requests failed "
-                        f"({_detail(holes['article'])})")
+        problems.append(f"{sum(holes['article'].values())} of {asked} article requests "
+                        f"failed ({_detail(holes['article'])})")
+    no_article = asked - count("kantkg/extracted") - count("kantkg/not_modified")
+    if asked >= BLOCKED_MIN and no_article > BLOCKED_SHARE * asked:
+        problems.insert(0, f"blocked? {no_article} of {asked} article requests gave no "
+                           "article")
+    # The listing walk is the way to old articles only where sitemaps are not: its bound
+    # leaves no hole when the sitemaps were all read.
+    sitemaps_whole = count("kantkg/sitemaps/urlset") and "sitemap" not in holes
     for key, value in sorted(stats.items()):
-        if key.startswith(CAPPED_PREFIX) and value:
-            problems.append(f"stopped at the bound on {key[len(CAPPED_PREFIX):]}")
+        what = key[len(CAPPED_PREFIX):]
+        if key.startswith(CAPPED_PREFIX) and value and not (what == "listings" and
+                                                            sitemaps_whole):
+            problems.append(f"stopped at the bound on {what}")
     if stats.get("finish_reason") == "closespider_timeout":
         problems.append("stopped at the crawl's time bound (CLOSESPIDER_TIMEOUT)")
     return problems

@@ -53,6 +53,8 @@ DOWNLOADER_MIDDLEWARES = {
     # redirects included.
     "spiders.middlewares.SameSiteMiddleware": 60,
 }
+# A callback that raises records its page as unseen (and the sitemap chain goes on).
+SPIDER_MIDDLEWARES = {"spiders.middlewares.CallbackErrorMiddleware": 100}
 # Only the web: a `Sitemap: file:///dev/zero` (or ftp://, s3://, data:) in robots.txt or a
 # redirect is never fetched.
 DOWNLOAD_HANDLERS = {"file": None, "ftp": None, "s3": None, "data": None}

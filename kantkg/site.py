@@ -59,13 +59,27 @@ def url_date(url: str) -> date | None:
 
 @lru_cache(maxsize=1024)
 def same_site(url: str, base_url: str) -> bool:
-    """True when url is on the crawled site (host and port), ignoring a leading www."""
-    a, b = urlsplit(url), urlsplit(base_url)
+    """True when url is on the crawled site (host and port), ignoring a leading www.
+    A URL that cannot be split (`http://[::1`, a port that is no number) is not."""
+    try:
+        a, b = urlsplit(url), urlsplit(base_url)
+        ports = explicit_port(a), explicit_port(b)
+    except ValueError:
+        return False
 
     def host(parts) -> str:
         return (parts.hostname or "").lower().removeprefix("www.")
 
-    return host(a) == host(b) and (a.port or None) == (b.port or None)
+    return host(a) == host(b) and ports[0] == ports[1]
+
+
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+def explicit_port(parts) -> int | None:
+    """The port, None when it is the scheme's default (`:443` on https is no other site)."""
+    port = parts.port
+    return None if port == _DEFAULT_PORTS.get(parts.scheme.lower()) else port
 
 
 # ------------------------------------------------------------------ site names

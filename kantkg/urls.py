@@ -12,12 +12,11 @@ from __future__ import annotations
 import base64
 import logging
 import re
-from urllib.parse import unquote, urlsplit, urlunsplit
+from urllib.parse import unquote, urljoin, urlsplit, urlunsplit
 
 from kantkg import site
 
 FETCHABLE_SCHEMES = ("http", "https")
-_DEFAULT_PORTS = {"http": 80, "https": 443}
 _PERCENT_RE = re.compile(r"%[0-9a-fA-F]{2}")
 
 
@@ -27,12 +26,10 @@ def _netloc(parts) -> str:
     if ":" in host:  # an IPv6 literal keeps its brackets
         host = f"[{host}]"
     try:
-        port = parts.port
+        port = site.explicit_port(parts)
     except ValueError:
         port = None
-    if port is not None and port != _DEFAULT_PORTS.get(parts.scheme.lower()):
-        host = f"{host}:{port}"
-    return host
+    return f"{host}:{port}" if port is not None else host
 
 
 def article_url(url: str, base_url: str | None = None) -> str:
@@ -52,6 +49,17 @@ def article_url(url: str, base_url: str | None = None) -> str:
     return urlunsplit((scheme, netloc, path, "", ""))
 
 
+def join(base: str, href: str) -> str | None:
+    """urljoin that answers None for an href no URL can be made of (`http://[::1`):
+    one bad link in a sitemap or a page must not end the reading of the rest."""
+    try:
+        joined = urljoin(base, href.strip())
+        urlsplit(joined).port  # noqa: B018 (raises on a port that is no number)
+    except ValueError:
+        return None
+    return joined
+
+
 def is_fetchable(url: str, base_url: str) -> bool:
     """Only http(s) on the crawled site's host and port: a sitemap, robots.txt or
     redirect naming `file:///dev/zero`, `ftp://` or another port is not followed."""
@@ -61,6 +69,13 @@ def is_fetchable(url: str, base_url: str) -> bool:
     except ValueError:
         return False
     return parts.scheme.lower() in FETCHABLE_SCHEMES and site.same_site(url, base_url)
+
+
+def same_origin(url: str, base_url: str) -> bool:
+    """Same scheme, host and port, `www.` and all: where a password may be sent (an
+    https base's password never goes over plain http)."""
+    a, b = urlsplit(url), urlsplit(base_url)
+    return a.scheme.lower() == b.scheme.lower() and _netloc(a) == _netloc(b)
 
 
 def without_credentials(url: str) -> str:

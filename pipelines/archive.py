@@ -141,8 +141,8 @@ class ArchivePipeline:
         holes = incompleteness({**stats, "finish_reason": reason})
         for hole in holes:
             logger.warning("crawl incomplete: %s", hole)
-        archive.record_unseen(self.db, self.crawl_id, getattr(spider, "failed", {}),
-                              getattr(spider, "seen_again", set()))
+        resolved = spider.resolved_unseen() if hasattr(spider, "resolved_unseen") else set()
+        archive.record_unseen(self.db, self.crawl_id, getattr(spider, "failed", {}), resolved)
         archive.finish_crawl(self.db, self.crawl_id, status, reason, crawl_counts(stats), stats,
                              warnings, holes)
         logger.info("crawl #%s %s (%s): %s", self.crawl_id, status, reason, crawl_counts(stats))

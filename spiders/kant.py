@@ -77,7 +77,11 @@ class KantSpider(scrapy.Spider):
         # What this run could not see (url -> (kind, reason)), and what earlier runs could
         # not see (`unseen` table) that this one did: the archive pipeline records both.
         self.failed: dict[str, tuple[str, str]] = {}
-        self.retrying: set[str] = set()
+        # hash(url) of the articles this run found that the archive does not hold yet.
+        self.new_this_run: set[int] = set()
+        self.index_read = False  # a sitemap index was read whole this run
+        self.retrying: dict[str, int] = {}  # url -> runs that failed to see it
+        self.retrying_sitemaps: set[str] = set()
         self.seen_again: set[str] = set()
 
     @classmethod
@@ -101,6 +105,7 @@ class KantSpider(scrapy.Spider):
         host = urlsplit(spider.base_url).hostname or ""
         spider.allowed_domains = [host.removeprefix("www.")]
         crawler.signals.connect(spider.closed_archive, signal=signals.spider_closed)
+        crawler.signals.connect(spider.item_failed, signal=signals.item_error)
         return spider
 
     @property
@@ -127,8 +132,8 @@ class KantSpider(scrapy.Spider):
             self.reference = archive.last_complete_crawl_start(self.archive, self.base_url)
         base = self.base_url
         yield scrapy.Request(f"{base}/robots.txt", callback=self.parse_robots,
-                             errback=self.robots_failed, meta={"handle_httpstatus_list": [404]},
-                             priority=SITEMAP_PRIORITY)
+                             errback=self.robots_failed, priority=SITEMAP_PRIORITY,
+                             meta={"handle_httpstatus_list": [404], "kantkg_kind": "robots"})
         for request in self._retry_unseen():
             yield request
         for request in self._listing_request(f"{base}/feed/", self.parse_feed):
@@ -139,9 +144,10 @@ class KantSpider(scrapy.Spider):
     def _retry_unseen(self) -> Iterator[scrapy.Request]:
         """What earlier runs could not see, asked for again first. A sitemap is asked for
         when its index lists it, then even if its lastmod says "unchanged"."""
-        for url, kind in archive.unseen_urls(self.archive, self.base_url):
-            self.retrying.add(url)
+        for url, kind, attempts in archive.unseen_urls(self.archive, self.base_url):
+            self.retrying[url] = attempts
             if kind == "sitemap":
+                self.retrying_sitemaps.add(url)
                 continue
             self.crawler.stats.inc_value(f"kantkg/retry_unseen/{kind}")
             if kind == "listing":
@@ -215,8 +221,9 @@ class KantSpider(scrapy.Spider):
         meta = failure.request.meta
         url, kind = meta.get("kantkg_url", failure.request.url), meta["kantkg_kind"]
         gone = failure.check(HttpError) and failure.value.response.status in GONE_STATUSES
-        if gone and kind == "listing" and url in self.retrying:
-            self._saw(url)  # a page an earlier run missed, since dropped from the listing
+        if gone and kind == "listing":  # no feed, or a page dropped from the listing
+            self.crawler.stats.inc_value(f"kantkg/failed/{failure_reason(failure)}")
+            self._saw(url)
         else:
             self._unseen(url, kind, failure_reason(failure))
         if kind == "sitemap":
@@ -231,14 +238,17 @@ class KantSpider(scrapy.Spider):
         max_bytes = self.settings.getint("DOWNLOAD_MAXSIZE") or discovery.SITEMAP_MAX_BYTES
         kind, entries, whole = discovery.parse_sitemap(response.body, max_bytes)
         stats.inc_value(f"kantkg/sitemaps/{kind}")
-        if kind in ("invalid", "too-large") or not whole:
+        if kind == "invalid" and response.meta.get("kantkg_fallback"):
+            pass  # a guessed location answered with something else (a soft 404)
+        elif kind in ("invalid", "too-large") or not whole:
             self._unseen(url, "sitemap", kind if whole else "truncated")
         else:
             self._saw(url)
+            self.index_read |= kind == "sitemapindex"
         if kind == "sitemapindex":
             for entry in entries:
-                child = response.urljoin(entry.loc)
-                if not site.is_post_sitemap(child):
+                child = urls.join(response.url, entry.loc)
+                if not child or not site.is_post_sitemap(child):
                     continue
                 if not self.date_range.may_hold_changes_since(entry.lastmod):
                     stats.inc_value("kantkg/sitemaps/out_of_range")
@@ -249,7 +259,7 @@ class KantSpider(scrapy.Spider):
                     self.pending_sitemaps.append(child)
         elif kind == "urlset":
             for entry in entries:
-                yield from self._article_request(response.urljoin(entry.loc), "sitemap",
+                yield from self._article_request(urls.join(response.url, entry.loc), "sitemap",
                                                  entry.lastmod)
         yield from self._next_sitemap()
 
@@ -265,7 +275,7 @@ class KantSpider(scrapy.Spider):
     def parse_feed(self, response: Response) -> Iterator[scrapy.Request]:
         self._saw(response.meta.get("kantkg_url", response.url))
         for url in discovery.feed_links(response.body):
-            yield from self._article_request(response.urljoin(url), "feed")
+            yield from self._article_request(urls.join(response.url, url), "feed")
 
     def parse_listing(self, response: Response) -> Iterator[scrapy.Request]:
         self._saw(response.meta.get("kantkg_url", response.url))
@@ -281,11 +291,11 @@ class KantSpider(scrapy.Spider):
         keys = set(map(hash, spelled))
         unlisted = bool(keys - self.listed)
         self.listed |= keys
-        unarchived = any(archive.page_state(self.archive, url) is None for url in spelled)
+        unarchived = any(hash(url) in self.new_this_run for url in spelled)
         yield from requests
         # Pages are newest first: stop at a page that is all too old, and (incremental
-        # runs) at one whose articles are all archived (queued by the feed this run is
-        # not archived: that stopped a sitemap-less first crawl at page 1). A backfill
+        # runs) at one that holds no article new to the archive (new ones that the feed
+        # queued count: that stopped a sitemap-less first crawl at page 1). A backfill
         # walks on past known pages: the listing is its way to old articles when the
         # site has no sitemaps. Never past a page whose links all appeared on earlier
         # pages (an endless /page/N/).
@@ -293,20 +303,25 @@ class KantSpider(scrapy.Spider):
         if listing.next_url and walk_on and not all_too_old:
             yield from self._listing_request(listing.next_url, self.parse_listing)
 
-    def _article_request(self, url: str, source: str, lastmod: str | None = None,
+    def _article_request(self, url: str | None, source: str, lastmod: str | None = None,
                          retry: bool = False) -> Iterator[scrapy.Request]:
         """A request for an article permalink of the site, in its one spelling
         (kantkg.urls.article_url), once a run; retry: an article an earlier run missed."""
         stats = self.crawler.stats
-        if not (urls.is_fetchable(url, self.base_url) and site.is_article_url(url)):
+        if not (url and urls.is_fetchable(url, self.base_url)):
             stats.inc_value("kantkg/links/ignored")
             return
         url = urls.article_url(url, self.base_url)
+        if not site.is_article_url(url):
+            stats.inc_value("kantkg/links/ignored")
+            return
         key = hash(url)
         if not self.date_range.contains_url(url) or key in self.queued:
             return
         state = archive.page_state(self.archive, url)
         decision = decide(state, lastmod, self.full or retry)
+        if decision is Fetch.NEW:
+            self.new_this_run.add(key)
         self.queued.add(key)
         if decision is Fetch.KNOWN:
             stats.inc_value("kantkg/skipped/known")
@@ -330,12 +345,42 @@ class KantSpider(scrapy.Spider):
         url = failure.request.meta.get("kantkg_url", failure.request.url)
         reason = failure_reason(failure)
         status = failure.value.response.status if failure.check(HttpError) else None
-        if status in GONE_STATUSES or reason == TOO_LARGE or \
+        runs = self.retrying.get(url, 0) + 1
+        if status in GONE_STATUSES and runs < GONE_RETRIES:
+            # Gone, or a passing 404 (a permalink flush): asked again by the next runs.
+            self.crawler.stats.inc_value(f"kantkg/failed/{reason}")
+            self.failed[url] = ("article", reason)
+        elif status in GONE_STATUSES or reason == TOO_LARGE or \
                 (status is None and failure.check(IgnoreRequest)):
             self.crawler.stats.inc_value(f"kantkg/failed/{reason}")
             self._saw(url)
+        elif runs >= UNSEEN_RETRIES:
+            # Failed on every run for days: still asked for, no longer a hole of each run.
+            self.crawler.stats.inc_value(f"kantkg/failed/{reason} ({runs} runs)")
+            self.failed[url] = ("article", reason)
         else:
             self._unseen(url, "article", reason)
+
+    def callback_failed(self, response: Response, exception: Exception,
+                        ) -> Iterator[scrapy.Request]:
+        """Our own code raised on a page (spiders.middlewares.CallbackErrorMiddleware): the
+        page is a hole like any other, retried by the next run; the crawl goes on."""
+        kind = response.meta.get("kantkg_kind", "article")
+        url = response.meta.get("kantkg_url", response.url)
+        self.logger.error("reading %s failed: %s: %s", url, type(exception).__name__,
+                          exception, exc_info=exception)
+        self._unseen(url, "sitemap" if kind == "robots" else kind,
+                     f"{type(exception).__name__} (ours)")
+        if kind == "robots":
+            yield from self._sitemap_requests([])
+        elif kind == "sitemap":
+            yield from self._next_sitemap()
+
+    def item_failed(self, item, response, spider, failure) -> None:
+        """An item pipeline raised: the article is not archived; a hole, retried."""
+        url = (response.meta.get("kantkg_url") if response is not None else None) or \
+            item.get("url", "?")
+        self._unseen(url, "article", f"{failure.type.__name__} (ours, archiving)")
 
     def _unseen(self, url: str, kind: str, reason: str) -> None:
         self.crawler.stats.inc_value(f"kantkg/unseen/{kind}/{reason}")
@@ -345,6 +390,13 @@ class KantSpider(scrapy.Spider):
     def _saw(self, url: str) -> None:
         if url in self.retrying:
             self.seen_again.add(url)
+
+    def resolved_unseen(self) -> set[str]:
+        """What earlier runs missed that this one saw, and sitemaps no index read whole
+        this run lists any more."""
+        if not self.index_read:
+            return self.seen_again
+        return self.seen_again | (self.retrying_sitemaps - self.requested["sitemap"])
 
     # ------------------------------------------------------------- articles
 
@@ -381,6 +433,12 @@ class KantSpider(scrapy.Spider):
 
 
 TOO_LARGE = "larger than DOWNLOAD_MAXSIZE"
+# A 404/410 article is asked for again by this many runs in all (a passing 404 while the
+# site rebuilds its permalinks is no reason to lose the article for good).
+GONE_RETRIES = 3
+# An article that failed this many runs in a row is still asked for, but no longer makes
+# every run "incomplete" (its failure stays in crawls.failures and the unseen table).
+UNSEEN_RETRIES = 6
 
 
 def failure_reason(failure) -> str:

@@ -9,6 +9,7 @@ request. Enabled in kantkg.settings in place of Scrapy's RetryMiddleware.
 from __future__ import annotations
 
 import logging
+from collections import deque
 
 from scrapy.downloadermiddlewares.retry import RetryMiddleware
 from scrapy.exceptions import IgnoreRequest
@@ -18,6 +19,7 @@ from kantkg import urls
 from kantkg.retry import retry_after_seconds
 
 logger = logging.getLogger(__name__)
+RECENT = 20  # answers over which "is the site struggling?" is judged
 
 
 class RetryAfterMiddleware(RetryMiddleware):
@@ -34,6 +36,7 @@ class RetryAfterMiddleware(RetryMiddleware):
         self.give_up_after = settings.getint("KANT_GIVE_UP_AFTER", 8)
         self.failures_in_a_row = 0
         self.any_success = False
+        self.recent: deque[bool] = deque(maxlen=RECENT)  # the last answers: True = fine
         self._resume_at = 0.0
 
     @classmethod
@@ -43,6 +46,7 @@ class RetryAfterMiddleware(RetryMiddleware):
     def process_response(self, request, response, spider=None):
         retryable = response.status in self.retry_http_codes and \
             not request.meta.get("dont_retry")
+        self.recent.append(not retryable)
         if not retryable:
             self.failures_in_a_row = 0
             self.any_success = True
@@ -62,10 +66,12 @@ class RetryAfterMiddleware(RetryMiddleware):
         if isinstance(exception, self.exceptions_to_retry) and \
                 not request.meta.get("dont_retry"):
             self.failures_in_a_row += 1
-            slow_page = self.any_success and "Timeout" in type(exception).__name__
-            if slow_page:
+            self.recent.append(False)
+            mostly_fine = self.recent.count(False) * 2 < len(self.recent)
+            if mostly_fine and "Timeout" in type(exception).__name__:
                 # One page too slow while the site answers (a page trickling a byte a
                 # second): one more try, and the rest of the crawl does not wait for it.
+                # (Most recent requests failing is the site struggling: back off.)
                 request.meta.setdefault("max_retry_times", min(1, self.max_retry_times))
             elif not self._site_is_down():
                 self._backoff(f"{request.url} failed ({type(exception).__name__})")
@@ -130,6 +136,26 @@ class SameSiteMiddleware:
             self.stats.inc_value("kantkg/refused/not_on_site")
             raise IgnoreRequest(
                 f"not on the crawled site: {urls.without_credentials(request.url)}")
-        if self.authorization and b"Authorization" not in request.headers:
+        if self.authorization and b"Authorization" not in request.headers and \
+                urls.same_origin(request.url, self.base_url):
             request.headers["Authorization"] = self.authorization
         return None
+
+
+class CallbackErrorMiddleware:
+    """A spider callback that raises (a bug, or a page no rule foresaw) would drop the
+    page, and with a sitemap every sitemap after it, leaving only a log line: hand the
+    failure to the spider, which records the page as unseen and goes on."""
+
+    def __init__(self, crawler) -> None:
+        self.crawler = crawler
+
+    @classmethod
+    def from_crawler(cls, crawler):
+        return cls(crawler)
+
+    def process_spider_exception(self, response, exception, spider=None):
+        if isinstance(exception, IgnoreRequest):  # HttpError and the like: errbacks' work
+            return None
+        handler = getattr(self.crawler.spider, "callback_failed", None)
+        return None if handler is None else handler(response, exception)

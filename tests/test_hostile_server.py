@@ -122,7 +122,7 @@ def test_unseen_is_kept_per_url_and_forgotten_when_seen(tmp_path):
     archive.record_unseen(db, 2, {url: ("article", "TimeoutError")}, set())
     (row,) = db["unseen"].rows
     assert (row["reason"], row["attempts"], row["crawl_id"]) == ("TimeoutError", 2, 2)
-    assert archive.unseen_urls(db, "https://kant.kg") == [(url, "article")]
+    assert archive.unseen_urls(db, "https://kant.kg") == [(url, "article", 2)]
     assert archive.unseen_urls(db, "https://other.example") == []
     archive.record_unseen(db, 3, {}, {url})
     assert db["unseen"].count == 0
@@ -316,3 +316,60 @@ def test_kantkg_crawl_of_a_blocked_site_exits_10_with_one_line(tmp_path):
     (line,) = result.stderr.strip().splitlines()
     assert line.startswith("kantkg: crawl incomplete") and "Traceback" not in line
     assert last_crawl(db)["exit_code"] == 10
+
+
+# ------------------------------------------------------------------ the reviewer's cases
+
+@pytest.mark.parametrize("fault", ["redirect-loop:article", "status=404:article",
+                                   "redirect-offsite:article", "empty:article"])
+def test_a_site_that_gives_no_article_at_all_is_not_healthy(tmp_path, fault):
+    """A WAF that answers with a cookie challenge (a redirect loop without cookies), a
+    404 or a blank page for every article is not a site whose articles are all gone."""
+    db = tmp_path / "kant.db"
+    with Replica(articles=12, seed=5, faults=[fault]) as site:
+        row = crawl(site, db)
+    assert row["status"] == "incomplete" and row["new"] == 0
+    assert json.loads(row["incomplete"])[0].startswith("blocked?")
+
+
+def test_a_passing_404_is_asked_again_and_archived_when_it_passes(tmp_path):
+    db = tmp_path / "kant.db"
+    with Replica(articles=12, seed=5) as site:
+        victim = site.truth()[2]
+        site.add_fault(f"status=404:^{victim.path}$")
+        first = crawl(site, db)
+        assert first["status"] == "ok" and victim.url not in rows(db)
+        heal(site)
+        crawl(site, db)
+    assert victim.url in rows(db)
+    assert unseen(db) == []
+
+
+def test_a_404_feed_is_no_hole_run_after_run(tmp_path):
+    db = tmp_path / "kant.db"
+    with Replica(articles=12, seed=5, faults=["status=404:feed"]) as site:
+        statuses = [crawl(site, db)["status"] for _ in range(2)]
+    assert statuses == ["ok", "ok"]
+
+
+def test_the_listing_walk_does_not_stop_at_articles_the_feed_queued(tmp_path):
+    """No sitemaps, listing pages slower than the articles: once the feed's articles are
+    archived, page 1 holds nothing unarchived, yet it is new to the archive this run."""
+    db = tmp_path / "kant.db"
+    with Replica(articles=35, seed=5, sitemaps=False, faults=["stall=1.5:listing"]) as site:
+        row = crawl(site, db, DOWNLOAD_TIMEOUT="5")
+    assert row["status"] == "ok"
+    assert set(rows(db)) == {a.url for a in site.truth()}
+
+
+def test_an_ok_crawl_from_before_schema_3_is_no_incremental_reference(tmp_path):
+    """Before schema 3 a crawl that lost a sitemap said 'ok': sitemaps older than it
+    would be skipped as unchanged, for good."""
+    db = archive.open_archive(tmp_path / "kant.db")
+    base = "https://kant.kg"
+    old = archive.start_crawl(db, base)
+    db.execute("UPDATE crawls SET status = 'ok', incomplete = NULL WHERE id = ?", [old])
+    assert archive.last_complete_crawl_start(db, base) is None
+    new = archive.start_crawl(db, base)
+    archive.finish_crawl(db, new, "ok", "finished", {}, {}, [], [])
+    assert archive.last_complete_crawl_start(db, base) is not None

@@ -71,3 +71,14 @@ def test_credentials_are_redacted_from_any_log_message():
         "any", logging.INFO, __file__, 1, "settings %s", ({"URL": "https://u:pw@kant.kg"},),
         None)
     assert "pw" not in record.getMessage() and "***@kant.kg" in record.getMessage()
+
+
+def test_a_password_goes_to_the_base_urls_own_origin_only():
+    from kantkg.urls import same_origin
+
+    base = "https://u:pw@kant.kg"
+    assert same_origin("https://kant.kg/2021-05-25/x/", base)
+    assert same_origin("https://KANT.kg:443/x", base)
+    assert not same_origin("http://kant.kg/x", base)
+    assert not same_origin("https://www.kant.kg/x", base)
+    assert not same_origin("https://kant.kg:8443/x", base)
