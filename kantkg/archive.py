@@ -251,11 +251,43 @@ def _migrate_to_2(db: sqlite_utils.Database) -> None:
 
 
 def _migrate_to_3(db: sqlite_utils.Database) -> None:
-    """v3 remembers what a crawl could not see (`unseen`), and why a crawl was incomplete."""
+    """v3 remembers what a crawl could not see (`unseen`), and why a crawl was incomplete;
+    rows are keyed by the one spelling of their URL (kantkg.urls.article_url)."""
     db["unseen"].create(UNSEEN_COLUMNS, pk="url", if_not_exists=True)
     for column, kind in CRAWL_COLUMNS.items():
         if column not in db["crawls"].columns_dict:
             db["crawls"].add_column(column, kind)
+    _rekey_articles(db)
+
+
+def _rekey_articles(db: sqlite_utils.Database) -> None:
+    """Rows keyed by another spelling of the URL (`?utm_campaign=z`, no trailing slash)
+    take the one spelling. Where that row exists already, this one is a duplicate of it:
+    its text becomes a revision of that article (nothing is dropped), and it goes."""
+    rows = db.execute("SELECT id, url, title, body, content_hash, first_seen, last_seen"
+                      " FROM articles ORDER BY id").fetchall()
+    for article_id, url, title, body, digest, first_seen, last_seen in rows:
+        key = urls.article_url(url)
+        if key == url:
+            continue
+        kept = db.execute("SELECT id, content_hash FROM articles WHERE url = ?",
+                          [key]).fetchone()
+        if kept is None:
+            db.execute("UPDATE articles SET url = ? WHERE id = ?", [key, article_id])
+            db.execute("UPDATE revisions SET url = ? WHERE article_id = ?", [key, article_id])
+            if not db.execute("SELECT 1 FROM pages WHERE url = ?", [key]).fetchone():
+                db.execute("UPDATE pages SET url = ? WHERE url = ?", [key, url])
+            continue
+        kept_id, kept_digest = kept
+        db.execute("UPDATE revisions SET article_id = ?, url = ? WHERE article_id = ?",
+                   [kept_id, key, article_id])
+        if digest != kept_digest:
+            _insert(db, "revisions", {"article_id": kept_id, "url": key, "title": title,
+                                      "body": body, "content_hash": digest,
+                                      "valid_from": first_seen, "replaced_at": last_seen})
+        db.execute("DELETE FROM articles_fts WHERE rowid = ?", [article_id])
+        db.execute("DELETE FROM articles WHERE id = ?", [article_id])
+        db.execute("DELETE FROM pages WHERE url = ?", [url])
 
 
 MIGRATIONS = {2: _migrate_to_2, 3: _migrate_to_3}

@@ -304,3 +304,34 @@ def test_get_article_by_any_spelling_and_by_impossible_ids(db):
     assert archive.get_article(db, "1")["id"] == 1
     for nonsense in ("99999999999999999999", "²", "１", "-1", ""):
         assert archive.get_article(db, nonsense) is None
+
+
+def test_a_schema_2_archive_takes_one_spelling_per_article_url(tmp_path):
+    """Schema 2 keyed rows by the canonical link or the URL fetched, query and all: the
+    same article under ?utm_campaign=z was a row of its own."""
+    path = tmp_path / "kant.db"
+    db = archive.open_archive(path)
+    one = "https://kant.kg/2021-05-25/vstrecha/"
+    archive.upsert_article(db, item())
+    archive.upsert_article(db, item(url="https://kant.kg/2021-05-26/drugoe/", title="Другое"))
+    variants = {one + "?utm_campaign=z": "Старый заголовок", one[:-1]: item()["title"],
+                "https://kant.kg/2021-05-26/drugoe?a=1": "Другое"}
+    for n, (url, title) in enumerate(variants.items(), start=10):
+        db.execute("INSERT INTO articles (id, url, title, body, content_hash, first_seen,"
+                   " last_seen) VALUES (?, ?, ?, 'Текст.', ?, '2021', '2022')",
+                   [n, url, title, f"hash-{title}"])
+    db.execute("UPDATE articles SET url = ? WHERE title = 'Другое' AND id < 10",
+               ["https://kant.kg/2021-05-26/drugoe"])  # no row under the one spelling yet
+    db.execute("DROP TABLE unseen")
+    db.execute("ALTER TABLE crawls DROP COLUMN incomplete")
+    db.execute("PRAGMA user_version = 2")
+    db.conn.commit()
+    db.close()
+    db = archive.open_archive(path)
+    urls_now = sorted(r["url"] for r in db["articles"].rows)
+    assert urls_now == [one, "https://kant.kg/2021-05-26/drugoe/"]
+    kept = archive.get_article(db, one)
+    assert kept["title"] == item()["title"]
+    assert "Старый заголовок" in [r["title"] for r in db["revisions"].rows]
+    assert db.execute("SELECT count(*) FROM articles_fts").fetchone()[0] >= 2
+    assert "incomplete" in db["crawls"].columns_dict and db["unseen"].exists()
