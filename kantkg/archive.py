@@ -568,13 +568,14 @@ SQLITE_MAX_INT = 2**63 - 1
 
 
 def get_article(db: sqlite_utils.Database, url_or_id: str | int) -> dict | None:
-    """An article by id (ASCII digits) or by any spelling of its URL."""
+    """An article by id (ASCII digits) or by any spelling of its URL; None for digits no
+    id can be (beyond SQLite's 64-bit integers, 5,000 of them, superscripts like ²)."""
     text = str(url_or_id).strip()
     if isinstance(url_or_id, int) or (text.isascii() and text.isdigit()):
-        number = int(url_or_id)
-        if number > SQLITE_MAX_INT:
+        digits = text.lstrip("0") or "0"  # (int() refuses more than 4,300 digits)
+        if len(digits) > 19 or int(digits) > SQLITE_MAX_INT:
             return None
-        rows = db["articles"].rows_where("id = ?", [number])
+        rows = db["articles"].rows_where("id = ?", [int(digits)])
     else:
         rows = db["articles"].rows_where("url = ?", [urls.article_url(text)])
     return next(iter(rows), None)

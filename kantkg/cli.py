@@ -28,32 +28,21 @@ import click
 from kantkg import archive, settings
 from kantkg.discovery import BadRange, DateRange
 from kantkg.outcome import (
+    CRAWL_EXIT_MEANINGS,
     DEFAULT_MAX_ERROR_RATE,
     EXIT_ARCHIVE,
-    EXIT_ERROR_RATE,
     EXIT_FAILED,
-    EXIT_INCOMPLETE,
     EXIT_LOCKED,
+    EXIT_NOT_ARTICLE,
+    EXIT_NOT_FOUND,
     EXIT_OK,
-    EXIT_UNREACHABLE,
+    EXIT_UNREADABLE,
     EXIT_USAGE,
     crawl_counts,
     exit_code,
 )
 from kantkg.replica.corpus import MARKUPS
 
-EXIT_NOT_ARTICLE = 3
-EXIT_UNREADABLE = 4
-EXIT_NOT_FOUND = 6
-SQLITE_MAX_INT = 2**63 - 1
-EXIT_MEANINGS = {
-    EXIT_FAILED: "crawl did not finish",
-    EXIT_ARCHIVE: "archive not writable",
-    EXIT_LOCKED: "another crawl holds the lock",
-    EXIT_UNREACHABLE: "site unreachable: no request got a response",
-    EXIT_ERROR_RATE: "crawl failed: too many requests failed",
-    EXIT_INCOMPLETE: "crawl incomplete: part of the site was not seen (the next run retries it)",
-}
 
 def fail(message: str, code: int) -> None:
     click.echo(f"kantkg: {message}", err=True)
@@ -280,7 +269,7 @@ def crawl(base_url: str, db: str, since: str | None, until: str | None, full: bo
                f"({counts['article_requests']} articles), {counts['errors']} errors")
     log_note = f", not fully written: {lost_log}" if lost_log else ""
     if code != EXIT_OK:
-        fail(f"{EXIT_MEANINGS[code]}; {summary} (log: {log_path}{log_note})", code)
+        fail(f"{CRAWL_EXIT_MEANINGS[code]}; {summary} (log: {log_path}{log_note})", code)
     if lost_log:
         fail(f"log not writable; {summary} (log: {log_path}{log_note})", final_code)
     if not quiet:
@@ -361,9 +350,7 @@ def search(query: str, db: str, limit: int, since: str | None, until: str | None
 @db_option
 def show(url_or_id: str, db: str) -> None:
     """Print one archived article as a reader wants it."""
-    database = open_db(db)
-    key = _article_key(url_or_id)
-    row = None if key is None else archive.get_article(database, key)
+    row = archive.get_article(open_db(db), url_or_id)
     if row is None:
         fail(f"no archived article {url_or_id!r}", EXIT_NOT_FOUND)
     click.echo(row["title"])
@@ -375,17 +362,6 @@ def show(url_or_id: str, db: str) -> None:
         click.echo("Теги: " + ", ".join(tags))
     click.echo()
     click.echo(row["body"])
-
-
-def _article_key(url_or_id: str) -> str | int | None:
-    """An id (int) or a URL (str); None for digits no article id can be: beyond SQLite's
-    64-bit integers, or digits int() refuses (superscripts like ²)."""
-    if not url_or_id.isdigit():
-        return url_or_id
-    digits = url_or_id.lstrip("0") or "0"  # (int() refuses more than 4300 digits)
-    if not url_or_id.isdecimal() or len(digits) > 19 or int(digits) > SQLITE_MAX_INT:
-        return None
-    return int(digits)
 
 
 @main.command()

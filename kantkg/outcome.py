@@ -160,16 +160,29 @@ def crawl_status(stats: dict, finish_reason: str) -> str:
     return "incomplete" if incompleteness({**stats, "finish_reason": finish_reason}) else "ok"
 
 
-# Exit codes of `kantkg crawl` (README lists them; cron and monitors rely on them).
+# Exit codes of every `kantkg` command, in one table (the README lists the crawl's; cron
+# and monitors rely on them).
 EXIT_OK = 0
 EXIT_FAILED = 1            # the crawl did not finish (interrupted, crashed)
-EXIT_USAGE = 2             # bad arguments
+EXIT_USAGE = 2             # bad arguments or settings
+EXIT_NOT_ARTICLE = 3       # doctor: the page is no article
+EXIT_UNREADABLE = 4        # doctor: the page cannot be read
 EXIT_ARCHIVE = 5           # the archive cannot be opened or written
+EXIT_NOT_FOUND = 6         # show: no such article
 EXIT_LOCKED = 7            # another crawl holds the lock
 EXIT_UNREACHABLE = 8       # the site could not be reached: no response at all
 EXIT_ERROR_RATE = 9        # finished, but too many requests failed
 EXIT_INCOMPLETE = 10       # finished, but part of the site was not seen
 DEFAULT_MAX_ERROR_RATE = 0.2
+# What `kantkg crawl` says when it exits with one of its failure codes.
+CRAWL_EXIT_MEANINGS = {
+    EXIT_FAILED: "crawl did not finish",
+    EXIT_ARCHIVE: "archive not writable",
+    EXIT_LOCKED: "another crawl holds the lock",
+    EXIT_UNREACHABLE: "site unreachable: no request got a response",
+    EXIT_ERROR_RATE: "crawl failed: too many requests failed",
+    EXIT_INCOMPLETE: "crawl incomplete: part of the site was not seen (the next run retries it)",
+}
 
 
 def exit_code(stats: dict, max_error_rate: float = DEFAULT_MAX_ERROR_RATE) -> int:

@@ -217,3 +217,18 @@ def test_serve_runs_datasette_with_canned_queries(db):
     finally:
         proc.terminate()
         proc.wait(timeout=10)
+
+
+def test_the_readmes_exit_codes_are_the_crawls():
+    """One table of exit codes (kantkg.outcome): what the README promises cron is what
+    `kantkg crawl` can exit with, and every failure code has its one-line meaning."""
+    import re
+
+    from kantkg import outcome
+
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    table = readme[readme.index("| exit | meaning |"):]
+    table = table[:table.index("\n\n")]
+    documented = {int(code) for code in re.findall(r"^\| (\d+) \|", table, re.MULTILINE)}
+    crawl_codes = {outcome.EXIT_OK, outcome.EXIT_USAGE, *outcome.CRAWL_EXIT_MEANINGS}
+    assert documented == crawl_codes
