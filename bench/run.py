@@ -35,7 +35,6 @@ import search_latency  # noqa: E402
 from kantkg.crawl import LOOPBACK_SETTINGS  # noqa: E402
 from kantkg.db import sqlite3  # noqa: E402  the SQLite the archive runs on
 from kantkg.evaluate import load_fixtures  # noqa: E402
-from kantkg.offload import default_workers  # noqa: E402
 
 RESULTS = BENCH / "results"
 
@@ -171,8 +170,7 @@ def crawl_vs_bare(articles: int, pairs: int = CRAWL_PAIRS) -> dict:
             "bare_seconds": bare, "pairs": pairs, "full_runs": fulls, "bare_runs": bares,
             "ratio_to_bare": statistics.median(f / b for f, b in zip(fulls, bares, strict=True)),
             "unchanged_seconds": again, "unchanged_requests": requests,
-            "unchanged_article_requests": article_requests,
-            "extract_workers": default_workers()}
+            "unchanged_article_requests": article_requests}
 
 
 def _bare_crawl(url_file: Path) -> float:
@@ -221,7 +219,7 @@ def table(r: dict) -> list[tuple[str, str, str, bool | None]]:
          f"median of {cr['pairs']} pairs {cr['ratio_to_bare']:.2f} ("
          + ", ".join(f"{f:.1f}/{b:.1f} s" for f, b in zip(cr["full_runs"], cr["bare_runs"],
                                                         strict=True))
-         + f"; {cr['extract_workers']} extraction worker process)",
+         + "; extraction inline)",
          cr["ratio_to_bare"] <= 1.3),
         ("incremental run, unchanged site: requests", "≤ 10",
          f"{cr['unchanged_requests']} ({cr['unchanged_article_requests']} articles)",

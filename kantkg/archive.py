@@ -403,7 +403,7 @@ def _upsert(db: sqlite_utils.Database, item: dict, now: str, index: IndexWrite) 
                 _update(db, "articles", "id", article_id, {**row, "last_seen": now})
                 index(article_id, row["title"], row["body"])
                 outcome = "updated"
-        if item.get("html_zlib") is not None or item.get("html") is not None:
+        if item.get("html") is not None:
             _store_page(db, row["url"], item, now)
     return outcome
 
@@ -522,7 +522,7 @@ def _store_page(db: sqlite_utils.Database, url: str, item: dict, now: str) -> No
         "content_type": item.get("content_type"),
         "etag": item.get("etag"),
         "last_modified": item.get("last_modified"),
-        "html_zlib": item.get("html_zlib") or compress_page(item["html"]),
+        "html_zlib": compress_page(item["html"]),
     }
     db.execute("DELETE FROM pages WHERE url = ?", [url])
     _insert(db, "pages", page)

@@ -31,10 +31,7 @@ class ArticleItem(TypedDict, total=False):
     # added by kantkg.paragraphs.clean_item
     duplicates_removed: int
     boilerplate_removed: int
-    # added beside the extraction (kantkg.offload.extract_for_archive)
-    html_zlib: bytes              # raw page as the archive keeps it (archive.compress_page)
     # added by the spider
+    html: bytes                   # the page in UTF-8, as the archive keeps it (compressed)
     fetched_at: str               # ISO 8601 UTC
     status: int
-    # (a library caller may give `html`, the raw page as UTF-8, instead of html_zlib)
-    html: bytes

@@ -71,9 +71,6 @@ KANT_MAX_LISTING_PAGES = 5000
 DUPEFILTER_CLASS = "scrapy.dupefilters.BaseDupeFilter"
 # Fetch everything again, known articles included (kantkg crawl --full).
 KANT_FULL = False
-# Processes extracting pages beside the crawl's own (kantkg/offload.py); empty: one per
-# spare core, at most 2. 0 extracts in the crawl's process.
-KANT_EXTRACT_WORKERS = os.environ.get("KANT_EXTRACT_WORKERS", "")
 
 # --- a cron job wants no listening ports
 TELNETCONSOLE_ENABLED = False

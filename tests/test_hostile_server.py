@@ -373,3 +373,20 @@ def test_an_ok_crawl_from_before_schema_3_is_no_incremental_reference(tmp_path):
     new = archive.start_crawl(db, base)
     archive.finish_crawl(db, new, "ok", "finished", {}, {}, [], [])
     assert archive.last_complete_crawl_start(db, base) is not None
+
+
+def test_a_page_whose_canonical_differs_is_not_fetched_again_by_the_next_run(tmp_path):
+    """Rows were keyed by the canonical link and looked up by the URL fetched: such a
+    page was new to every incremental run."""
+    from kantkg.replica.faults import Fault
+
+    db = tmp_path / "kant.db"
+    with Replica(articles=12, seed=17) as site:
+        for victim in site.truth()[:3]:
+            site.add_fault(Fault("canonical", "/2021-05-25/kanonicheskij-adres/",
+                                 f"^{victim.path}$"))
+        crawl(site, db)
+        site.reset_counts()
+        again = crawl(site, db)
+        assert site.article_requests() == 0
+    assert again["status"] == "ok" and again["new"] == 0
