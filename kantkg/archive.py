@@ -21,7 +21,7 @@ from pathlib import Path
 
 import sqlite_utils
 
-from kantkg import bounds, searchpool, site, textsearch, urls
+from kantkg import bounds, site, textsearch, urls
 from kantkg.db import sqlite3  # pysqlite3 or stdlib: as sqlite-utils opens the file
 from kantkg.outcome import failures_by_kind
 
@@ -737,10 +737,8 @@ def search(db: sqlite_utils.Database, query: str, limit: int = 10, *,
     """Articles matching all words of `query` (stemmed, ё=е), best bm25 first (ties by
     id), with a highlighted snippet. since/until are local publication dates (YYYY-MM-DD).
 
-    Ranking happens on (rowid, score) pairs only; the winners' articles are read after.
-    On a large archive the ranking is split into rowid ranges ranked in parallel
-    (kantkg.searchpool): same rows, same order; on 2 cores ~1.4x faster unfiltered, ~1.9x
-    with filters (200k articles)."""
+    One statement: the ranking happens inside FTS5 on (rowid, score) pairs only, and just
+    the winners are joined to their articles."""
     parsed = textsearch.parse_query(query)
     if not parsed:
         return []
@@ -753,21 +751,12 @@ def search(db: sqlite_utils.Database, query: str, limit: int = 10, *,
         FROM articles_fts {join}
         WHERE {" AND ".join(["articles_fts MATCH ?", *filters])}"""
     params.insert(0, parsed.match)
-    max_id = db.execute("SELECT max(id) FROM articles").fetchone()[0] or 0
-    top = searchpool.parallel_top(db.conn, ranking, params, limit, max_rowid=max_id,
-                                  rowid="articles_fts.rowid")
-    select = "a.id, a.url, a.title, a.published, a.section, a.body"
-    if top is None:  # one statement; rank inside FTS5 first, join only the winners
-        cursor = db.execute(f"""
-            WITH top AS ({ranking} ORDER BY score, rowid LIMIT ?)
-            SELECT {select} FROM top JOIN articles a ON a.id = top.rowid
-            ORDER BY top.score, top.rowid
-        """, [*params, limit])
-    else:
-        cursor = db.execute(f"""
-            SELECT {select} FROM json_each(?) AS top JOIN articles a ON a.id = top.value
-            ORDER BY top.key
-        """, [json.dumps([rowid for rowid, _ in top])])
+    cursor = db.execute(f"""
+        WITH top AS ({ranking} ORDER BY score, rowid LIMIT ?)
+        SELECT a.id, a.url, a.title, a.published, a.section, a.body
+        FROM top JOIN articles a ON a.id = top.rowid
+        ORDER BY top.score, top.rowid
+    """, [*params, limit])
     columns = [c[0] for c in cursor.description]
     hits = []
     for values in cursor:

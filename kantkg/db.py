@@ -1,5 +1,5 @@
-"""The DB-API module the archive runs on: pysqlite3 (bundled SQLite 3.5x) when installed,
-else the standard library's sqlite3.
+"""The DB-API module the archive runs on: the one sqlite-utils opens every connection with
+(the standard library's sqlite3, or pysqlite3 where someone installed it).
 
 sqlite-utils makes that choice (sqlite_utils.utils.sqlite3) and opens every archive
 connection with it; taking it from there means our code and sqlite-utils never disagree.
@@ -7,8 +7,6 @@ It matters: pysqlite3's errors are not subclasses of the stdlib's, so an
 `except sqlite3.DatabaseError` on the stdlib module silently stops catching; and two SQLite
 library copies with the same file open in one process break each other's POSIX locks.
 Import SQLite from here (`from kantkg.db import sqlite3`), never `import sqlite3`.
-Why pysqlite3 at all: a bundled SQLite 3.5x scales far better across threads than
-Debian's 3.40 for parallel bm25 ranking (kantkg/searchpool.py).
 """
 
 from __future__ import annotations
