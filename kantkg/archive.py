@@ -16,12 +16,12 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import sqlite_utils
 
-from kantkg import bounds, site, textsearch, urls
+from kantkg import bounds, clock, site, textsearch, urls
 from kantkg.db import sqlite3  # pysqlite3 or stdlib: as sqlite-utils opens the file
 from kantkg.outcome import failures_by_kind
 
@@ -142,7 +142,7 @@ def transaction(db: sqlite_utils.Database) -> Iterator[None]:
 
 
 def utc_now() -> str:
-    return datetime.now(UTC).isoformat(timespec="seconds")
+    return clock.now_iso()
 
 
 def open_archive(path: str | Path) -> sqlite_utils.Database:
@@ -703,7 +703,7 @@ def health(db: sqlite_utils.Database, max_age: timedelta,
            now: datetime | None = None) -> Health:
     """Is the archive being kept up to date? The last finished crawl must have succeeded
     and the last successful one must have finished within max_age."""
-    now = now or datetime.now(UTC)
+    now = now or clock.now()
     finished = db.execute(
         "SELECT id, status, finish_reason, exit_code, finished, incomplete FROM crawls"
         " WHERE finished IS NOT NULL ORDER BY id DESC LIMIT 1").fetchone()

@@ -24,7 +24,7 @@ from functools import lru_cache
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
-from kantkg import site
+from kantkg import clock, site
 from kantkg.whitespace import squash
 
 LOCAL_TZ = ZoneInfo(site.TIMEZONE)
@@ -292,7 +292,7 @@ def _read_date(text: str | None, now: datetime | None) -> ParsedDate | None:
     head, own_tz = _split_tz_tail(text)
     parsed = _parse_absolute(head)
     if parsed is None:
-        parsed = _parse_visible(head, now or datetime.now(UTC))
+        parsed = _parse_visible(head, now or clock.now())
     if parsed is not None and own_tz is not None and parsed.has_time:
         parsed = ParsedDate(parsed.value.replace(tzinfo=own_tz), has_time=True)
     if parsed is not None and parsed.value.microsecond:  # stored to the second
@@ -404,7 +404,7 @@ def settled_without_text(candidates: list[list[str]], url: str) -> bool:
     for layer, text in candidates:
         if layer in layers or (parsed := parse_date(text)) is None:
             continue
-        if not days and not parsed.has_time or not in_window(parsed.value, datetime.now(UTC)):
+        if not days and not parsed.has_time or not in_window(parsed.value, clock.now()):
             return False
         layers.add(layer)
         days.append(_local_day(parsed))
@@ -468,7 +468,7 @@ def normalize_dates(item: dict, now: datetime | None = None) -> dict:
     after it (see EARLIEST) are rejected with a warning. The URL date (/YYYY-MM-DD/) is
     a cross-check (disagreement recorded) and the last resort.
     """
-    now = _aware(now) if now is not None else datetime.now(UTC)
+    now = _aware(now) if now is not None else clock.now()
     raw = item.get("dates_raw") or {}
     method = item.setdefault("method", {})
     warnings: list[str] = []

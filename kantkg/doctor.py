@@ -15,10 +15,10 @@ import time
 import urllib.error
 import urllib.request
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 
-from kantkg import __version__, bounds, explain_article
+from kantkg import __version__, bounds, clock, explain_article
 from kantkg.encoding import charset_from_content_type, detect_encoding
 
 FETCH_TIMEOUT = 30  # seconds for the whole fetch or read, not per socket operation
@@ -148,7 +148,7 @@ def diagnose(data: bytes, url: str, declared: str | None = None,
              now: datetime | None = None) -> Diagnosis:
     encoding = detect_encoding(data, declared)  # detected once: it is also reported
     item, reason, removed = explain_article(data.decode(encoding, errors="replace"), url,
-                                            now or datetime.now(UTC))
+                                            now or clock.now())
     return Diagnosis(url=url, encoding=encoding, item=item, not_article=reason,
                      removed=removed)
 

@@ -11,8 +11,9 @@ import errno
 import fcntl
 import os
 import stat
-from datetime import UTC, datetime
 from pathlib import Path
+
+from kantkg import clock
 
 
 class LockHeld(Exception):
@@ -43,7 +44,7 @@ class CrawlLock:
             os.close(fd)
             raise LockHeld(f"another crawl holds {self.path} ({holder})") from None
         os.ftruncate(fd, 0)
-        started = datetime.now(UTC).isoformat(timespec="seconds")
+        started = clock.now_iso()
         os.write(fd, f"pid {os.getpid()}, started {started}\n".encode())
         self._fd = fd
         return self

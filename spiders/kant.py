@@ -23,7 +23,6 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import AsyncIterator, Iterator
-from datetime import UTC, datetime
 from urllib.parse import urlsplit
 
 import scrapy
@@ -33,7 +32,7 @@ from scrapy.http import Response, TextResponse
 from scrapy.settings import SETTINGS_PRIORITIES
 from scrapy.spidermiddlewares.httperror import HttpError
 
-from kantkg import __version__, archive, discovery, site, urls
+from kantkg import __version__, archive, clock, discovery, site, urls
 from kantkg.encoding import charset_from_content_type, looks_binary, utf8_bytes
 from kantkg.extract import extract_raw
 from kantkg.incremental import Fetch, conditional_headers, decide, sitemap_may_have_changed
@@ -412,7 +411,7 @@ class KantSpider(scrapy.Spider):
             stats.inc_value(f"kantkg/layer/{field}/{item['method'].get(field, 'none')}")
         item.update(
             html=utf8_bytes(response.body, declared),  # the page as the archive keeps it
-            fetched_at=datetime.now(UTC).isoformat(timespec="seconds"),
+            fetched_at=clock.now_iso(),
             status=response.status,
             content_type=content_type,
             etag=(header("ETag") or b"").decode("latin-1") or None,
