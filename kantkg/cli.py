@@ -250,7 +250,8 @@ def crawl(base_url: str, db: str, since: str | None, until: str | None, full: bo
         fail(f"cannot lock {db}: {exc.strerror or exc}", EXIT_ARCHIVE)
     try:
         overrides: dict[str, object] = dict(LOOPBACK_SETTINGS) if no_throttle else {}
-        overrides["KANT_FULL"] = full
+        if full:  # else KANT_FULL from -s or the environment stands
+            overrides["KANT_FULL"] = True
         overrides["KANT_PROGRESS"] = not quiet and sys.stderr.isatty()
         stats = run_in_process(base_url=base_url, db=db, since=since, until=until,
                                settings=overrides)

@@ -1,7 +1,8 @@
 """Scrapy settings for the `kant` spider: polite by default, quiet for cron.
 
-KANT_BASE_URL, KANT_DB and KANT_CONTACT can be given as environment variables or as
-`scrapy crawl kant -s NAME=value` (the latter wins).
+Every KANT_* setting is read here, once: `scrapy crawl kant -s NAME=value` wins over the
+environment variable NAME, which wins over the default below (kantkg crawl's options set
+them the same way).
 """
 
 from __future__ import annotations
@@ -40,12 +41,12 @@ RETRY_ENABLED = True
 RETRY_TIMES = 3
 RETRY_HTTP_CODES = [500, 502, 503, 504, 522, 524, 408, 429]
 # Scrapy's retry ignores Retry-After; ours pauses the crawl as asked, at most this long.
-KANT_RETRY_AFTER_MAX = 300.0
+KANT_RETRY_AFTER_MAX = os.environ.get("KANT_RETRY_AFTER_MAX", 300.0)
 # Other retryable failures wait 1, 2, 4 ... s (per failure in a row), at most 60 s.
-KANT_BACKOFF_BASE = 1.0
-KANT_BACKOFF_MAX = 60.0
+KANT_BACKOFF_BASE = os.environ.get("KANT_BACKOFF_BASE", 1.0)
+KANT_BACKOFF_MAX = os.environ.get("KANT_BACKOFF_MAX", 60.0)
 # This many failures in a row before any response: the site is down, stop (exit 8).
-KANT_GIVE_UP_AFTER = 8
+KANT_GIVE_UP_AFTER = os.environ.get("KANT_GIVE_UP_AFTER", 8)
 DOWNLOADER_MIDDLEWARES = {
     "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
     "spiders.middlewares.RetryAfterMiddleware": 550,
@@ -64,13 +65,13 @@ COOKIES_ENABLED = False
 # Every crawl ends: at most this long (seconds; then it stops as "incomplete", exit 10, and
 # the next run goes on), at most this many sitemaps and listing pages.
 CLOSESPIDER_TIMEOUT = 6 * 3600
-KANT_MAX_SITEMAPS = 1000
-KANT_MAX_LISTING_PAGES = 5000
+KANT_MAX_SITEMAPS = os.environ.get("KANT_MAX_SITEMAPS", 1000)
+KANT_MAX_LISTING_PAGES = os.environ.get("KANT_MAX_LISTING_PAGES", 5000)
 # The spider dedupes article URLs itself (and the archive remembers across runs), so
 # Scrapy's fingerprint set -- one entry per request, kept in memory -- is not needed.
 DUPEFILTER_CLASS = "scrapy.dupefilters.BaseDupeFilter"
 # Fetch everything again, known articles included (kantkg crawl --full).
-KANT_FULL = False
+KANT_FULL = os.environ.get("KANT_FULL", False)
 
 # --- a cron job wants no listening ports
 TELNETCONSOLE_ENABLED = False

@@ -232,3 +232,19 @@ def test_the_readmes_exit_codes_are_the_crawls():
     documented = {int(code) for code in re.findall(r"^\| (\d+) \|", table, re.MULTILINE)}
     crawl_codes = {outcome.EXIT_OK, outcome.EXIT_USAGE, *outcome.CRAWL_EXIT_MEANINGS}
     assert documented == crawl_codes
+
+
+def test_every_kant_setting_is_read_from_the_environment_under_its_own_name():
+    """The README's promise: any KANT_* setting as an environment variable or `-s`."""
+    import subprocess
+    import sys
+
+    from kantkg import settings
+
+    names = [name for name in dir(settings) if name.startswith("KANT_")]
+    env = {**__import__("os").environ, **{name: f"env-{name}" for name in names}}
+    code = ("from kantkg import settings; "
+            "print(all(getattr(settings, n) == 'env-' + n for n in %r))" % names)
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True,
+                         text=True, check=True, cwd=ROOT)
+    assert out.stdout.strip() == "True", out.stderr
