@@ -514,6 +514,11 @@ def compress_page(html: bytes | str) -> bytes:
     return zlib.compress(html if isinstance(html, bytes) else html.encode("utf-8"), 6)
 
 
+def decompress_page(blob: bytes) -> str:
+    """The page `compress_page` stored, as text: the one reader of `pages.html_zlib`."""
+    return zlib.decompress(blob).decode("utf-8")
+
+
 def _store_page(db: sqlite_utils.Database, url: str, item: dict, now: str) -> None:
     page = {
         "url": url,

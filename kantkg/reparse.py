@@ -7,7 +7,6 @@ unchanged ones write nothing but last_seen.
 
 from __future__ import annotations
 
-import zlib
 from collections import Counter
 from datetime import datetime
 
@@ -28,7 +27,7 @@ def reparse(db: sqlite_utils.Database, *, since: str | None = None,
     for url in urls:  # one page in memory at a time
         fetched_at, blob = db.execute(
             "SELECT fetched_at, html_zlib FROM pages WHERE url = ?", [url]).fetchone()
-        html = zlib.decompress(blob).decode("utf-8")
+        html = archive.decompress_page(blob)
         now = datetime.fromisoformat(fetched_at) if fetched_at else None
         item = extract_article(html, url, now=now)
         if item is None:

@@ -335,3 +335,9 @@ def test_a_schema_2_archive_takes_one_spelling_per_article_url(tmp_path):
     assert "Старый заголовок" in [r["title"] for r in db["revisions"].rows]
     assert db.execute("SELECT count(*) FROM articles_fts").fetchone()[0] >= 2
     assert "incomplete" in db["crawls"].columns_dict and db["unseen"].exists()
+
+
+def test_the_stored_page_format_is_one_encode_decode_pair():
+    page = "<html><body>Жапаров встретился с Путиным</body></html>"
+    assert archive.decompress_page(archive.compress_page(page)) == page
+    assert archive.decompress_page(archive.compress_page(page.encode())) == page

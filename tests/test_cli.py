@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from functools import partial
 
 import pytest
 
+from kantkg import archive
 from tests.conftest import ROOT, run_kantkg, run_scrapy_crawl
 
 kantkg = partial(run_kantkg, timeout=120)
@@ -156,7 +158,6 @@ def test_stats_counts_pages_and_months(db, replica):
 
 
 def test_reparse_needs_no_network_and_records_revisions(tmp_path):
-    import zlib
 
     from kantkg.db import sqlite3
     from kantkg.replica import Replica
@@ -171,9 +172,9 @@ def test_reparse_needs_no_network_and_records_revisions(tmp_path):
     assert same.stdout.strip() == "reparsed 9 pages: 9 unchanged"
     with sqlite3.connect(path) as conn:
         (blob,) = conn.execute("SELECT html_zlib FROM pages WHERE url = ?", [seed_url]).fetchone()
-        html = zlib.decompress(blob).decode().replace("Путиным", "Путиным и Токаевым")
+        html = archive.decompress_page(blob).replace("Путиным", "Путиным и Токаевым")
         conn.execute("UPDATE pages SET html_zlib = ? WHERE url = ?",
-                     [zlib.compress(html.encode()), seed_url])
+                     [archive.compress_page(html), seed_url])
     changed = kantkg("reparse", "--db", str(path))
     assert changed.stdout.strip() == "reparsed 9 pages: 8 unchanged, 1 updated"
     with sqlite3.connect(path) as conn:
@@ -242,9 +243,9 @@ def test_every_kant_setting_is_read_from_the_environment_under_its_own_name():
     from kantkg import settings
 
     names = [name for name in dir(settings) if name.startswith("KANT_")]
-    env = {**__import__("os").environ, **{name: f"env-{name}" for name in names}}
+    env = {**os.environ, **{name: f"env-{name}" for name in names}}
     code = ("from kantkg import settings; "
-            "print(all(getattr(settings, n) == 'env-' + n for n in %r))" % names)
+            f"print(all(getattr(settings, n) == 'env-' + n for n in {names!r}))")
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True,
                          text=True, check=True, cwd=ROOT)
     assert out.stdout.strip() == "True", out.stderr
