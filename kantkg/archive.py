@@ -736,6 +736,11 @@ def last_crawl(db: sqlite_utils.Database) -> dict | None:
 
 # -------------------------------------------------------------------- search
 
+# The ranking of search hits, in the CLI and in Datasette's canned query alike: bm25, a
+# word in the title weighing five in the body (lower is better).
+RANK = "bm25(articles_fts, 5.0, 1.0)"
+
+
 def search(db: sqlite_utils.Database, query: str, limit: int = 10, *,
            since: str | None = None, until: str | None = None,
            section: str | None = None) -> list[dict]:
@@ -752,7 +757,7 @@ def search(db: sqlite_utils.Database, query: str, limit: int = 10, *,
     # filter) re-runs the MATCH for every row: seconds instead of milliseconds.
     join = "CROSS JOIN articles a ON a.id = articles_fts.rowid" if filters else ""
     ranking = f"""
-        SELECT articles_fts.rowid AS rowid, bm25(articles_fts, 5.0, 1.0) AS score
+        SELECT articles_fts.rowid AS rowid, {RANK} AS score
         FROM articles_fts {join}
         WHERE {" AND ".join(["articles_fts MATCH ?", *filters])}"""
     params.insert(0, parsed.match)

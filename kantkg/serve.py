@@ -14,11 +14,13 @@ import tempfile
 from importlib import resources
 from pathlib import Path
 
-_SEARCH = """
+from kantkg.archive import RANK
+
+_SEARCH = f"""
 select a.id, a.published, a.section, a.title, a.url
 from articles_fts join articles a on a.id = articles_fts.rowid
 where articles_fts match kantkg_match(:q)
-order by bm25(articles_fts, 5.0, 1.0)
+order by {RANK}
 limit 100
 """
 _BY_MONTH = """

@@ -133,3 +133,15 @@ def test_old_schema_is_migrated(tmp_path):
     assert [h["title"] for h in archive.search(db, "жапарова елка")] == ["Встреча с Путиным"]
     assert "warnings" in db["crawls"].columns_dict
     assert db["articles"].count == 1
+
+
+@pytest.mark.parametrize("query", ["Жапаров", "Бишкек", "Путин"])
+def test_datasettes_canned_search_ranks_as_kantkg_search(db, query):
+    """One ranking (archive.RANK): the canned query `kantkg serve` gives Datasette lists
+    the hits in the order `kantkg search` does."""
+    from kantkg.serve import _SEARCH
+
+    db.conn.create_function("kantkg_match", 1, lambda text: parse_query(text).match)
+    canned = [row[0] for row in db.execute(_SEARCH, {"q": query})]
+    assert canned == [hit["id"] for hit in archive.search(db, query, limit=100)]
+    assert canned
