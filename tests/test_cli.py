@@ -237,9 +237,6 @@ def test_the_readmes_exit_codes_are_the_crawls():
 
 def test_every_kant_setting_is_read_from_the_environment_under_its_own_name():
     """The README's promise: any KANT_* setting as an environment variable or `-s`."""
-    import subprocess
-    import sys
-
     from kantkg import settings
 
     names = [name for name in dir(settings) if name.startswith("KANT_")]
