@@ -12,7 +12,7 @@ BENCH_STAMP := $(BENCH_VENV)/.installed
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev]'
+	$(BIN)/pip install --quiet -e '.[dev,fast-sqlite]'
 	touch $(STAMP)
 
 install: $(STAMP)
@@ -36,7 +36,7 @@ crawl: $(STAMP)
 $(BENCH_STAMP): pyproject.toml
 	$(PYTHON) -m venv $(BENCH_VENV)
 	$(BENCH_VENV)/bin/pip install --quiet --upgrade pip
-	$(BENCH_VENV)/bin/pip install --quiet -e '.[bench]'
+	$(BENCH_VENV)/bin/pip install --quiet -e '.[bench,fast-sqlite]'
 	touch $(BENCH_STAMP)
 
 ## Benchmarks (not tests, never in CI): bench/results/latest.json and latest.md.
