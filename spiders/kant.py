@@ -21,8 +21,10 @@ article links and at KANT_MAX_LISTING_PAGES; CLOSESPIDER_TIMEOUT bounds the whol
 
 from __future__ import annotations
 
+import asyncio
 from collections import deque
 from collections.abc import AsyncIterator, Iterator
+from concurrent.futures import ProcessPoolExecutor
 from urllib.parse import urlsplit
 
 import scrapy
@@ -31,8 +33,9 @@ from scrapy.exceptions import DownloadCancelledError, IgnoreRequest
 from scrapy.http import Response, TextResponse
 from scrapy.settings import SETTINGS_PRIORITIES
 from scrapy.spidermiddlewares.httperror import HttpError
+from scrapy.utils.asyncio import is_asyncio_available
 
-from kantkg import __version__, archive, clock, discovery, site, urls
+from kantkg import __version__, archive, clock, discovery, site, urls, workers
 from kantkg.encoding import charset_from_content_type, looks_binary, utf8_bytes
 from kantkg.extract import extract_raw
 from kantkg.incremental import Fetch, conditional_headers, decide, sitemap_may_have_changed
@@ -76,6 +79,7 @@ class KantSpider(scrapy.Spider):
         self.failed: dict[str, tuple[str, str]] = {}
         # hash(url) of the articles this run found that the archive does not hold yet.
         self.new_this_run: set[int] = set()
+        self.pool: ProcessPoolExecutor | None = None
         self.index_read = False  # a sitemap index was read whole this run
         self.retrying: dict[str, int] = {}  # url -> runs that failed to see it
         self.retrying_sitemaps: set[str] = set()
@@ -116,6 +120,8 @@ class KantSpider(scrapy.Spider):
             # The archive pipeline said why, in one line: nothing to fetch for.
             await self.crawler.engine.close_spider_async(reason="archive_error")
             return
+        # Awaited through asyncio: without Scrapy's asyncio reactor, extract inline.
+        self.pool = workers.extraction_pool() if is_asyncio_available() else None
         if not (self.full or self.bounded):
             self.reference = archive.last_complete_crawl_start(self.archive, self.base_url)
         base = self.base_url
@@ -145,7 +151,18 @@ class KantSpider(scrapy.Spider):
             else:
                 yield from self._article_request(url, "retry", retry=True)
 
+    async def _extract(self, body: bytes, url: str, declared: str | None) -> dict | None:
+        """extract_raw in the pool's process while the crawl's own loop goes on fetching
+        and archiving; inline when there is no pool (no asyncio reactor)."""
+        if self.pool is None:
+            return extract_raw(body, url, declared)
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self.pool, extract_raw, body, url, declared)
+
     def closed_archive(self, spider) -> None:
+        if self.pool is not None:
+            self.pool.shutdown(wait=False, cancel_futures=True)
+            self.pool = None
         if self.archive is not None:
             self.archive.close()
             self.archive = None
@@ -386,7 +403,7 @@ class KantSpider(scrapy.Spider):
 
     # ------------------------------------------------------------- articles
 
-    def parse_article(self, response: Response) -> Iterator[dict]:
+    async def parse_article(self, response: Response) -> AsyncIterator[dict]:
         stats = self.crawler.stats
         self._saw(response.meta.get("kantkg_url", response.url))
         if response.status == 304:
@@ -400,8 +417,7 @@ class KantSpider(scrapy.Spider):
         content_type = (header("Content-Type") or b"").decode("latin-1") or None
         declared = charset_from_content_type(content_type)
         url = urls.article_url(response.url, self.base_url)
-        # Inline: a few ms of CPU a page, at a polite crawl's 4 pages a second at most.
-        item = extract_raw(response.body, url, declared)
+        item = await self._extract(response.body, url, declared)
         if item is None:
             stats.inc_value("kantkg/skipped/not_article")
             self.logger.info("not an article page: %s", response.url)
