@@ -341,10 +341,12 @@ class KantSpider(scrapy.Spider):
                              errback=self.article_failed, priority=ARTICLE_PRIORITY, meta=meta)
 
     def article_failed(self, failure) -> None:
-        """An article with no usable answer. Gone (404/410) or refused by our own rules
-        (robots.txt, a redirect off the site, a redirect loop): counted as failed, done
-        with. Anything else -- a 5xx after retries, 403, a timeout, a reset -- leaves a
-        hole: unseen, asked for again by the next run."""
+        """An article with no usable answer. Gone (404/410): counted as failed, asked for
+        again by the next GONE_RETRIES - 1 runs. Too large, or refused by our own rules
+        (robots.txt, a redirect off the site, a redirect loop): failed, done with.
+        Anything else -- a 5xx after retries, 403, a timeout, a reset -- leaves a hole:
+        unseen, asked for again by the next run (a hole of each run for UNSEEN_RETRIES
+        runs, then a recorded failure still retried)."""
         url = failure.request.meta.get("kantkg_url", failure.request.url)
         reason = failure_reason(failure)
         status = failure.value.response.status if failure.check(HttpError) else None
