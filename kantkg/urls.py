@@ -36,8 +36,12 @@ def article_url(url: str, base_url: str | None = None) -> str:
     """The one spelling of an article's URL: no query, fragment or credentials, lower-case
     scheme and host, percent-escapes in lower case (as WordPress writes them), the
     permalink's trailing slash; on the crawled site (`base_url`, `www.` or not) with the
-    base URL's scheme and host."""
-    parts = urlsplit(url.strip())
+    base URL's scheme and host. Text no URL can be made of (`http://[::1`) is returned
+    as it is: it names no article."""
+    try:
+        parts = urlsplit(url.strip())
+    except ValueError:
+        return url.strip()
     if base_url and site.same_site(url, base_url):
         base = urlsplit(base_url)
         scheme, netloc = base.scheme.lower(), _netloc(base)

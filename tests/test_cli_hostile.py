@@ -73,6 +73,7 @@ CASES = [
     ("show 99999999999999999999 --db {db}", {}, 6),
     ("show \u00b2 --db {db}", {}, 6),
     ("show " + "9" * 5000 + " --db {db}", {}, 6),
+    ("show http://[::1 --db {db}", {}, 6),  # no URL at all (ValueError in urlsplit)
     # stats and friends on special files: SQLite put /dev/null-journal in /dev
     ("stats --db /dev/null", {}, 5),
     ("stats --db {fifo}", {}, 5),

@@ -26,6 +26,10 @@ def test_the_base_urls_scheme_and_host_are_the_spelling():
         "https://kant.kg/2021-05-25/%d0%bf/"
 
 
+def test_text_that_is_no_url_names_no_article_and_raises_nothing():
+    assert article_url(" http://[::1 ", BASE) == "http://[::1"
+
+
 def test_other_sites_and_pages_keep_their_own_form():
     assert article_url("https://Other.example/a?b=1") == "https://other.example/a"
     assert article_url("https://kant.kg/about", "https://kant.kg") == "https://kant.kg/about"
