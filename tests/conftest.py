@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import http.client
 import subprocess
 import sys
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 
 from kantkg.crawl import LOOPBACK_SETTINGS, scrapy_crawl_argv, scrapy_env
+from kantkg.db import sqlite3
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -28,6 +31,31 @@ def run_kantkg(*args: str, timeout: float = 180,
     """The `kantkg` command as a user runs it (python -m kantkg), output captured."""
     return subprocess.run([sys.executable, "-m", "kantkg", *args], cwd=ROOT, env=env,
                           capture_output=True, text=True, timeout=timeout, check=False)
+
+
+def archived(db) -> dict[str, dict]:
+    """The archive's articles by URL, read as a user would, with plain SQL."""
+    with sqlite3.connect(db) as conn:
+        conn.row_factory = sqlite3.Row
+        return {r["url"]: dict(r) for r in conn.execute("SELECT * FROM articles")}
+
+
+def last_crawl(db) -> dict:
+    """The archive's newest `crawls` row."""
+    with sqlite3.connect(db) as conn:
+        conn.row_factory = sqlite3.Row
+        return dict(conn.execute("SELECT * FROM crawls ORDER BY id DESC LIMIT 1").fetchone())
+
+
+def get(site, path: str, headers: dict | None = None) -> http.client.HTTPResponse:
+    """One GET from a replica, its body read (`response.body`)."""
+    parts = urlsplit(site.base_url)
+    conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=10)
+    conn.request("GET", path, headers=headers or {})
+    response = conn.getresponse()
+    response.body = response.read()
+    conn.close()
+    return response
 
 
 @pytest.fixture(scope="session")

@@ -9,21 +9,12 @@ import pytest
 
 from kantkg.db import sqlite3
 from kantkg.replica import Replica
-from tests.conftest import run_scrapy_crawl
+from tests.conftest import archived, run_scrapy_crawl
+from tests.conftest import last_crawl as crawl_row
 
 FAST = {"DOWNLOAD_TIMEOUT": "2", "RETRY_TIMES": "2", "KANT_RETRY_AFTER_MAX": "2"}
 
 
-def archived(db) -> dict[str, dict]:
-    with sqlite3.connect(db) as conn:
-        conn.row_factory = sqlite3.Row
-        return {r["url"]: dict(r) for r in conn.execute("SELECT * FROM articles")}
-
-
-def crawl_row(db) -> dict:
-    with sqlite3.connect(db) as conn:
-        conn.row_factory = sqlite3.Row
-        return dict(conn.execute("SELECT * FROM crawls ORDER BY id DESC LIMIT 1").fetchone())
 
 
 def crawl_with(tmp_path, *faults, articles=12, **replica_options):

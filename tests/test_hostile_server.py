@@ -12,21 +12,12 @@ import pytest
 from kantkg import archive
 from kantkg.db import sqlite3
 from kantkg.replica import Replica, server
-from tests.conftest import run_kantkg, run_scrapy_crawl
+from tests.conftest import archived as rows
+from tests.conftest import last_crawl, run_kantkg, run_scrapy_crawl
 
 FAST = {"DOWNLOAD_TIMEOUT": "2", "RETRY_TIMES": "1", "KANT_RETRY_AFTER_MAX": "1"}
 
 
-def rows(db) -> dict[str, dict]:
-    with sqlite3.connect(db) as conn:
-        conn.row_factory = sqlite3.Row
-        return {r["url"]: dict(r) for r in conn.execute("SELECT * FROM articles")}
-
-
-def last_crawl(db) -> dict:
-    with sqlite3.connect(db) as conn:
-        conn.row_factory = sqlite3.Row
-        return dict(conn.execute("SELECT * FROM crawls ORDER BY id DESC LIMIT 1").fetchone())
 
 
 def unseen(db) -> list[tuple[str, str]]:

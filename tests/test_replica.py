@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import html
-import http.client
 from collections import Counter
 from urllib.parse import urlsplit
 
@@ -12,16 +11,7 @@ import pytest
 from kantkg.discovery import feed_links, parse_listing, parse_sitemap, sitemaps_from_robots
 from kantkg.replica import MARKUPS, Corpus
 from kantkg.replica.corpus import SEED_PATH, seed_paragraphs
-
-
-def get(replica, path: str, headers: dict | None = None) -> http.client.HTTPResponse:
-    parts = urlsplit(replica.base_url)
-    conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=10)
-    conn.request("GET", path, headers=headers or {})
-    response = conn.getresponse()
-    response.body = response.read()
-    conn.close()
-    return response
+from tests.conftest import get
 
 
 def test_articles_depend_only_on_seed_and_index():

@@ -5,7 +5,6 @@ discovery code: these tests pin the replica, whatever the crawler does with it."
 from __future__ import annotations
 
 import gzip
-import http.client
 import re
 import socket
 import threading
@@ -18,18 +17,10 @@ from parsel import Selector
 
 from kantkg.replica import Replica
 from kantkg.replica.faults import BadFault, Fault, nested_texts, parse_fault
+from tests.conftest import get
 
 ARTICLES = 12  # + the seed: two front-page listings of ten
 
-
-def get(site: Replica, path: str, headers: dict | None = None) -> http.client.HTTPResponse:
-    parts = urlsplit(site.base_url)
-    conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=10)
-    conn.request("GET", path, headers=headers or {})
-    response = conn.getresponse()
-    response.body = response.read()
-    conn.close()
-    return response
 
 
 def locs(xml: bytes) -> list[str]:
