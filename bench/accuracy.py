@@ -18,7 +18,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from kantkg import extract_article  # noqa: E402
-from kantkg.evaluate import FIELDS, FIXTURE_NOW, load_fixtures, score  # noqa: E402
+from kantkg.extract.evaluate import FIELDS, FIXTURE_NOW, load_fixtures, score  # noqa: E402
 
 
 def accuracy(pages: Path) -> dict:

@@ -20,7 +20,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from kantkg.db import sqlite3  # noqa: E402  the SQLite the archive runs on
+from kantkg.archive.sqlite import sqlite3  # noqa: E402  the SQLite the archive runs on
 
 _WRAPPER = (
     "import resource, subprocess, sys\n"

@@ -25,7 +25,7 @@ sys.path.insert(0, str(ROOT))
 import lxml.html  # noqa: E402
 
 from kantkg import extract_article  # noqa: E402
-from kantkg.evaluate import FIXTURE_NOW, load_fixtures  # noqa: E402
+from kantkg.extract.evaluate import FIXTURE_NOW, load_fixtures  # noqa: E402
 from kantkg.replica import Corpus  # noqa: E402
 from kantkg.replica.render import article_page  # noqa: E402
 

@@ -32,9 +32,9 @@ import devsets  # noqa: E402
 import extract_speed  # noqa: E402
 import search_latency  # noqa: E402
 
-from kantkg.crawl import LOOPBACK_SETTINGS  # noqa: E402
-from kantkg.db import sqlite3  # noqa: E402  the SQLite the archive runs on
-from kantkg.evaluate import load_fixtures  # noqa: E402
+from kantkg.archive.sqlite import sqlite3  # noqa: E402  the SQLite the archive runs on
+from kantkg.crawl.process import LOOPBACK_SETTINGS  # noqa: E402
+from kantkg.extract.evaluate import load_fixtures  # noqa: E402
 
 RESULTS = BENCH / "results"
 

@@ -31,7 +31,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from kantkg import archive, textsearch  # noqa: E402
+from kantkg import archive  # noqa: E402
+from kantkg.archive import textsearch  # noqa: E402
 from kantkg.replica import Corpus  # noqa: E402
 
 QUERIES = [

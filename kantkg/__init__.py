@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from datetime import datetime
+
+    from kantkg.items import ArticleItem
+
 __version__ = "0.1.0"
 
 __all__ = ["__version__", "explain_article", "extract_article"]
 
 
-def explain_article(html: bytes | str, url: str, now=None, encoding: str | None = None,
-                    ) -> tuple[dict | None, str | None, list[tuple[str, str]]]:
+def explain_article(html: bytes | str, url: str, now: datetime | None = None,
+                    encoding: str | None = None,
+                    ) -> tuple[ArticleItem | None, str | None, list[tuple[str, str]]]:
     """The one chain (extract -> normalize dates -> clean paragraphs), explained:
     -> (item, why the page is no article, paragraphs removed with their reasons).
 
@@ -28,7 +36,8 @@ def explain_article(html: bytes | str, url: str, now=None, encoding: str | None 
     return item, None, explain_clean_item(item)
 
 
-def extract_article(html: bytes | str, url: str, now=None) -> dict | None:
+def extract_article(html: bytes | str, url: str,
+                    now: datetime | None = None) -> ArticleItem | None:
     """The whole chain in one call: extract -> normalize dates -> clean paragraphs.
 
     Returns exactly what the archive would store for the page, or None when the page

@@ -12,6 +12,11 @@ characters in under 400 paragraphs, and headlines stay under 300 characters.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Final
+
+if TYPE_CHECKING:
+    from kantkg.items import ArticleItem
+
 # ------------------------------------------------------------------ the page
 # Checked before the page is parsed (kantkg.extract.load): past this, parsing and the
 # extractors cost seconds and hundreds of MB (1,000,000 <p>: 13 s, 900 MB), for no article.
@@ -34,10 +39,10 @@ TEXT_TOO_LARGE = "text-too-large"
 
 # The item key where extraction records a page bound it hit (one of the two first
 # reasons above): the page was not read, or not read whole.
-LIMIT_KEY = "extract_limit"
+LIMIT_KEY: Final = "extract_limit"
 
 
-def junk_reason(item: dict) -> str | None:
+def junk_reason(item: ArticleItem) -> str | None:
     """Why the item is no article to archive though extraction returned it, or None:
     the page was beyond a page bound, or the article read from it is beyond an article
     bound."""

@@ -16,6 +16,11 @@ candidate parses, the URL date (midnight, local) is the last resort, layer "url"
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from kantkg.items import ArticleItem
+
 import re
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta, timezone
@@ -461,7 +466,7 @@ def _local_day(parsed: ParsedDate) -> date:
     return parsed.value.astimezone(LOCAL_TZ).date()
 
 
-def normalize_dates(item: dict, now: datetime | None = None) -> dict:
+def normalize_dates(item: ArticleItem, now: datetime | None = None) -> ArticleItem:
     """Fill published/modified (+ UTC, local date, warnings) from `dates_raw` in place.
 
     `now` is the fetch time (default: now); relative dates resolve against it, and dates
@@ -521,7 +526,7 @@ def normalize_dates(item: dict, now: datetime | None = None) -> dict:
     return item
 
 
-def _url_day(item: dict, now: datetime, warnings: list[str]) -> date | None:
+def _url_day(item: ArticleItem, now: datetime, warnings: list[str]) -> date | None:
     """The date in the item's URL (its canonical URL's first), when it can be a page's
     date; one outside the window (/9999-12-31/, /0001-01-01/) is a warning instead."""
     day = url_date(item.get("canonical_url") or "") or url_date(item.get("url") or "")

@@ -8,6 +8,11 @@ paragraphs are caught; the stored text is only whitespace-normalized.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from kantkg.items import ArticleItem
+
 import re
 import unicodedata
 from bisect import bisect_left, bisect_right
@@ -172,13 +177,13 @@ def clean_paragraphs(paragraphs: list[str]) -> CleanResult:
     return result
 
 
-def clean_item(item: dict) -> dict:
+def clean_item(item: ArticleItem) -> ArticleItem:
     """Apply clean_paragraphs to an item in place and record the counts."""
     explain_clean_item(item)
     return item
 
 
-def explain_clean_item(item: dict) -> list[tuple[str, str]]:
+def explain_clean_item(item: ArticleItem) -> list[tuple[str, str]]:
     """clean_item, returning what it removed with the reasons (for doctor)."""
     result = clean_paragraphs(item.get("paragraphs") or [])
     item["paragraphs"] = result.kept

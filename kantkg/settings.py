@@ -77,6 +77,9 @@ KANT_FULL = os.environ.get("KANT_FULL", False)
 TELNETCONSOLE_ENABLED = False
 REMOTE_CONTROL_ENABLED = False
 
+# The crawl's bookkeeping: lock, archive connection, `crawls` row, commit clock, progress.
+EXTENSIONS = {"spiders.extensions.CrawlLog": 0}
+
 ITEM_PIPELINES = {
     "pipelines.dates.DatesPipeline": 100,
     "pipelines.paragraphs.ParagraphsPipeline": 200,

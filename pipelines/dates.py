@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from kantkg.crawl import stats as keys
 from kantkg.dates import normalize_dates
+from kantkg.items import ArticleItem
 
 
 class DatesPipeline:
@@ -15,12 +17,12 @@ class DatesPipeline:
     def from_crawler(cls, crawler):
         return cls(crawler.stats)
 
-    def process_item(self, item: dict) -> dict:
+    def process_item(self, item: ArticleItem) -> ArticleItem:
         fetched = item.get("fetched_at")
         normalize_dates(item, datetime.fromisoformat(fetched) if fetched else None)
         if self.stats is not None:
             layer = item["method"].get("published") or "none"
-            self.stats.inc_value(f"kantkg/layer/published/{layer}")
+            self.stats.inc_value(keys.layer("published", layer))
             if item.get("date_warnings"):
-                self.stats.inc_value("kantkg/date_disagreements")
+                self.stats.inc_value(keys.DATE_DISAGREEMENTS)
         return item

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from kantkg.crawl import stats as keys
+from kantkg.items import ArticleItem
 from kantkg.paragraphs import clean_item
 
 
@@ -13,11 +15,11 @@ class ParagraphsPipeline:
     def from_crawler(cls, crawler):
         return cls(crawler.stats)
 
-    def process_item(self, item: dict) -> dict:
+    def process_item(self, item: ArticleItem) -> ArticleItem:
         clean_item(item)
         if self.stats is not None:
-            self.stats.inc_value("kantkg/paragraphs/duplicates_removed",
+            self.stats.inc_value(keys.DUPLICATES_REMOVED,
                                  item["duplicates_removed"])
-            self.stats.inc_value("kantkg/paragraphs/boilerplate_removed",
+            self.stats.inc_value(keys.BOILERPLATE_REMOVED,
                                  item["boilerplate_removed"])
         return item

@@ -1,17 +1,17 @@
-"""The `kant` spider: thin adapter between Scrapy and kantkg.discovery / kantkg.extract.
+"""The `kant` spider: thin adapter between Scrapy and kantkg.crawl.discovery / kantkg.extract.
 
 Discovery: robots.txt -> sitemaps (index -> post sitemaps), the RSS feed, and the
 front page with its /page/N/ pagination. Only article permalinks of the crawled site
 are requested; each article page yields one raw item for the pipelines.
 
-Incremental by default (kantkg.incremental): an archived URL is requested again only
+Incremental by default (kantkg.crawl.incremental): an archived URL is requested again only
 when a sitemap lists a later modification, and then conditionally (304 if unchanged);
 sub-sitemaps unchanged since the last complete crawl are not fetched; pagination stops
 at a page with nothing new. `-s KANT_FULL=1` (or `-a full=1`) fetches everything.
 
 Nothing unseen is forgotten: a sitemap, listing or article that got no usable answer
 (5xx after retries, 403, a timeout...) is counted as `kantkg/unseen/<kind>/<reason>`
-(kantkg.outcome: the crawl is then "incomplete", exit 10), remembered in the archive's
+(kantkg.crawl.outcome: the crawl is then "incomplete", exit 10), remembered in the archive's
 `unseen` table, and asked for first by the next run. Every crawl ends: sitemap and
 listing URLs are fetched once each, pagination stops at a cycle, at a page without new
 article links and at KANT_MAX_LISTING_PAGES; CLOSESPIDER_TIMEOUT bounds the whole run.
@@ -35,11 +35,15 @@ from scrapy.settings import SETTINGS_PRIORITIES
 from scrapy.spidermiddlewares.httperror import HttpError
 from scrapy.utils.asyncio import is_asyncio_available
 
-from kantkg import __version__, archive, clock, discovery, site, urls, workers
-from kantkg.encoding import charset_from_content_type, looks_binary, utf8_bytes
+from kantkg import __version__, archive, clock, site, urls
+from kantkg.crawl import discovery, workers
+from kantkg.crawl import stats as keys
+from kantkg.crawl.incremental import Fetch, conditional_headers, decide, sitemap_may_have_changed
+from kantkg.crawl.outcome import DRIFT_FIELDS, GONE_STATUSES
 from kantkg.extract import extract_raw
-from kantkg.incremental import Fetch, conditional_headers, decide, sitemap_may_have_changed
-from kantkg.outcome import DRIFT_FIELDS, GONE_STATUSES
+from kantkg.extract.encoding import charset_from_content_type, looks_binary, utf8_bytes
+from kantkg.items import ArticleItem
+from spiders.extensions import CrawlLog
 
 # No log line of the crawl carries a password given in a URL (`https://user:pw@...`), not
 # even Scrapy's own "Overridden settings".
@@ -60,8 +64,7 @@ class KantSpider(scrapy.Spider):
         self.date_range = discovery.DateRange.from_args(since, until)
         self.full = str(full or "").lower() in ("1", "true", "yes")
         self.base_url = ""
-        self.db_path = ""
-        self.archive = None
+        self.archive = None  # the crawl log's connection, while the crawl runs
         self.reference: str | None = None
         # hash(url) of every article URL queued or skipped this run: ints, not strings,
         # so a 50,000-article backfill keeps ~3 MB here, not ~10 MB.
@@ -99,7 +102,6 @@ class KantSpider(scrapy.Spider):
         # Credentials in the base URL are the SameSiteMiddleware's to send, not the URLs'.
         spider.base_url = urls.without_credentials(crawler.settings.get("KANT_BASE_URL"))
         spider.base_url = spider.base_url.rstrip("/")
-        spider.db_path = crawler.settings.get("KANT_DB")
         spider.full = spider.full or crawler.settings.getbool("KANT_FULL")
         spider.caps = {"sitemap": crawler.settings.getint("KANT_MAX_SITEMAPS", 1000),
                        "listing": crawler.settings.getint("KANT_MAX_LISTING_PAGES", 5000)}
@@ -114,12 +116,11 @@ class KantSpider(scrapy.Spider):
         return bool(self.date_range.since or self.date_range.until)
 
     async def start(self) -> AsyncIterator[scrapy.Request]:
-        try:
-            self.archive = archive.open_archive(self.db_path)
-        except (archive.ArchiveError, ValueError):
-            # The archive pipeline said why, in one line: nothing to fetch for.
-            await self.crawler.engine.close_spider_async(reason="archive_error")
-            return
+        # The crawl log opened the archive (or closed the crawl before this started).
+        log = self.crawler.get_extension(CrawlLog)
+        if log is None or log.db is None:
+            raise RuntimeError("the kant spider needs spiders.extensions.CrawlLog")
+        self.archive = log.db
         # Awaited through asyncio: without Scrapy's asyncio reactor, extract inline.
         self.pool = workers.extraction_pool() if is_asyncio_available() else None
         if not (self.full or self.bounded):
@@ -143,7 +144,7 @@ class KantSpider(scrapy.Spider):
             if kind == "sitemap":
                 self.retrying_sitemaps.add(url)
                 continue
-            self.crawler.stats.inc_value(f"kantkg/retry_unseen/{kind}")
+            self.crawler.stats.inc_value(keys.retry_unseen(kind))
             if kind == "listing":
                 feed = url.rstrip("/").endswith("/feed")
                 yield from self._listing_request(
@@ -151,7 +152,8 @@ class KantSpider(scrapy.Spider):
             else:
                 yield from self._article_request(url, "retry", retry=True)
 
-    async def _extract(self, body: bytes, url: str, declared: str | None) -> dict | None:
+    async def _extract(self, body: bytes, url: str,
+                       declared: str | None) -> ArticleItem | None:
         """extract_raw in the pool's process while the crawl's own loop goes on fetching
         and archiving; inline when there is no pool (no asyncio reactor)."""
         if self.pool is None:
@@ -163,9 +165,7 @@ class KantSpider(scrapy.Spider):
         if self.pool is not None:
             self.pool.shutdown(wait=False, cancel_futures=True)
             self.pool = None
-        if self.archive is not None:
-            self.archive.close()
-            self.archive = None
+        self.archive = None  # the crawl log closes it
 
     # ------------------------------------------------------------ discovery
 
@@ -181,7 +181,7 @@ class KantSpider(scrapy.Spider):
     def _sitemap_requests(self, sitemaps: list[str]) -> Iterator[scrapy.Request]:
         fallback = not sitemaps
         if fallback:
-            self.crawler.stats.inc_value("kantkg/sitemaps/fallback")
+            self.crawler.stats.inc_value(keys.SITEMAPS_FALLBACK)
             sitemaps = [self.base_url + path for path in discovery.FALLBACK_SITEMAPS]
         for url in sitemaps:
             yield from self._sitemap_request(url, fallback=fallback)
@@ -202,16 +202,16 @@ class KantSpider(scrapy.Spider):
         stats = self.crawler.stats
         url = url.split("#", 1)[0]
         if not urls.is_fetchable(url, self.base_url):
-            stats.inc_value(f"kantkg/refused/{kind}")
+            stats.inc_value(keys.refused(kind))
             self.logger.warning("not fetching the %s %s: not an http(s) URL of %s", kind,
                                 urls.without_credentials(url)[:200], self.base_url)
             return
         requested = self.requested[kind]
         if url in requested:
-            stats.inc_value(f"kantkg/repeated/{kind}")
+            stats.inc_value(keys.repeated(kind))
             return
         if len(requested) >= self.caps[kind]:
-            stats.inc_value(f"kantkg/capped/{kind}s")
+            stats.inc_value(keys.capped(f"{kind}s"))
             return
         requested.add(url)
         yield scrapy.Request(url, callback=callback, errback=self.discovery_failed,
@@ -225,7 +225,7 @@ class KantSpider(scrapy.Spider):
         url, kind = meta.get("kantkg_url", failure.request.url), meta["kantkg_kind"]
         gone = failure.check(HttpError) and failure.value.response.status in GONE_STATUSES
         if gone and kind == "listing":  # no feed, or a page dropped from the listing
-            self.crawler.stats.inc_value(f"kantkg/failed/{failure_reason(failure)}")
+            self.crawler.stats.inc_value(keys.failed(failure_reason(failure)))
             self._saw(url)
         else:
             self._unseen(url, kind, failure_reason(failure))
@@ -240,7 +240,7 @@ class KantSpider(scrapy.Spider):
             return
         max_bytes = self.settings.getint("DOWNLOAD_MAXSIZE") or discovery.SITEMAP_MAX_BYTES
         kind, entries, whole = discovery.parse_sitemap(response.body, max_bytes)
-        stats.inc_value(f"kantkg/sitemaps/{kind}")
+        stats.inc_value(keys.sitemaps(kind))
         if kind == "invalid" and response.meta.get("kantkg_fallback"):
             pass  # a guessed location answered with something else (a soft 404)
         elif kind in ("invalid", "too-large") or not whole:
@@ -254,10 +254,10 @@ class KantSpider(scrapy.Spider):
                 if not child or not site.is_post_sitemap(child):
                     continue
                 if not self.date_range.may_hold_changes_since(entry.lastmod):
-                    stats.inc_value("kantkg/sitemaps/out_of_range")
+                    stats.inc_value(keys.SITEMAPS_OUT_OF_RANGE)
                 elif child not in self.retrying and \
                         not sitemap_may_have_changed(entry.lastmod, self.reference):
-                    stats.inc_value("kantkg/sitemaps/unchanged")
+                    stats.inc_value(keys.SITEMAPS_UNCHANGED)
                 else:
                     self.pending_sitemaps.append(child)
         elif kind == "urlset":
@@ -312,11 +312,11 @@ class KantSpider(scrapy.Spider):
         (kantkg.urls.article_url), once a run; retry: an article an earlier run missed."""
         stats = self.crawler.stats
         if not (url and urls.is_fetchable(url, self.base_url)):
-            stats.inc_value("kantkg/links/ignored")
+            stats.inc_value(keys.LINKS_IGNORED)
             return
         url = urls.article_url(url, self.base_url)
         if not site.is_article_url(url):
-            stats.inc_value("kantkg/links/ignored")
+            stats.inc_value(keys.LINKS_IGNORED)
             return
         key = hash(url)
         if not self.date_range.contains_url(url) or key in self.queued:
@@ -327,11 +327,11 @@ class KantSpider(scrapy.Spider):
             self.new_this_run.add(key)
         self.queued.add(key)
         if decision is Fetch.KNOWN:
-            stats.inc_value("kantkg/skipped/known")
+            stats.inc_value(keys.SKIPPED_KNOWN)
             return
-        stats.inc_value(f"kantkg/discovered/{source}")
-        stats.inc_value(f"kantkg/fetch/{decision.value}")
-        stats.inc_value("kantkg/article_requests")
+        stats.inc_value(keys.discovered(source))
+        stats.inc_value(keys.fetch(decision.value))
+        stats.inc_value(keys.ARTICLE_REQUESTS)
         headers = conditional_headers(state) if decision is Fetch.CHANGED and not self.full \
             else {}
         meta: dict = {"kantkg_url": url}
@@ -353,15 +353,15 @@ class KantSpider(scrapy.Spider):
         runs = self.retrying.get(url, 0) + 1
         if status in GONE_STATUSES and runs < GONE_RETRIES:
             # Gone, or a passing 404 (a permalink flush): asked again by the next runs.
-            self.crawler.stats.inc_value(f"kantkg/failed/{reason}")
+            self.crawler.stats.inc_value(keys.failed(reason))
             self.failed[url] = ("article", reason)
         elif status in GONE_STATUSES or reason == TOO_LARGE or \
                 (status is None and failure.check(IgnoreRequest)):
-            self.crawler.stats.inc_value(f"kantkg/failed/{reason}")
+            self.crawler.stats.inc_value(keys.failed(reason))
             self._saw(url)
         elif runs >= UNSEEN_RETRIES:
             # Failed on every run for days: still asked for, no longer a hole of each run.
-            self.crawler.stats.inc_value(f"kantkg/failed/{reason} ({runs} runs)")
+            self.crawler.stats.inc_value(keys.failed(f"{reason} ({runs} runs)"))
             self.failed[url] = ("article", reason)
         else:
             self._unseen(url, "article", reason)
@@ -388,7 +388,7 @@ class KantSpider(scrapy.Spider):
         self._unseen(url, "article", f"{failure.type.__name__} (ours, archiving)")
 
     def _unseen(self, url: str, kind: str, reason: str) -> None:
-        self.crawler.stats.inc_value(f"kantkg/unseen/{kind}/{reason}")
+        self.crawler.stats.inc_value(keys.unseen(kind, reason))
         self.failed[url] = (kind, reason)
         self.logger.warning("could not see the %s %s: %s", kind, url, reason)
 
@@ -409,24 +409,24 @@ class KantSpider(scrapy.Spider):
         stats = self.crawler.stats
         self._saw(response.meta.get("kantkg_url", response.url))
         if response.status == 304:
-            stats.inc_value("kantkg/not_modified")
+            stats.inc_value(keys.NOT_MODIFIED)
             return
         if not isinstance(response, TextResponse) or looks_binary(response.body):
-            stats.inc_value("kantkg/skipped/not_html")
+            stats.inc_value(keys.SKIPPED_NOT_HTML)
             return
-        stats.inc_value("kantkg/article_pages")
+        stats.inc_value(keys.ARTICLE_PAGES)
         header = response.headers.get
         content_type = (header("Content-Type") or b"").decode("latin-1") or None
         declared = charset_from_content_type(content_type)
         url = urls.article_url(response.url, self.base_url)
         item = await self._extract(response.body, url, declared)
         if item is None:
-            stats.inc_value("kantkg/skipped/not_article")
+            stats.inc_value(keys.SKIPPED_NOT_ARTICLE)
             self.logger.info("not an article page: %s", response.url)
             return
-        stats.inc_value("kantkg/extracted")
+        stats.inc_value(keys.EXTRACTED)
         for field in DRIFT_FIELDS + ("author", "section"):
-            stats.inc_value(f"kantkg/layer/{field}/{item['method'].get(field, 'none')}")
+            stats.inc_value(keys.layer(field, item['method'].get(field, 'none')))
         item.update(
             html=utf8_bytes(response.body, declared),  # the page as the archive keeps it
             fetched_at=clock.now_iso(),

@@ -1,7 +1,7 @@
 """Downloader middlewares: requests only to the crawled site; retries that wait --
 Retry-After on 429/503 (Scrapy's retry ignores it) and exponential backoff otherwise.
 
-Thin adapter over kantkg.retry: the whole crawl pauses for the time the site asked for
+Thin adapter over kantkg.crawl.retry: the whole crawl pauses for the time the site asked for
 (capped by KANT_RETRY_AFTER_MAX seconds), then the normal retry logic re-queues the
 request. Enabled in kantkg.settings in place of Scrapy's RetryMiddleware.
 """
@@ -16,7 +16,9 @@ from scrapy.exceptions import IgnoreRequest
 from scrapy.utils.defer import deferred_from_coro
 
 from kantkg import urls
-from kantkg.retry import retry_after_seconds
+from kantkg.crawl import stats as keys
+from kantkg.crawl.outcome import UNREACHABLE
+from kantkg.crawl.retry import retry_after_seconds
 
 logger = logging.getLogger(__name__)
 RECENT = 20  # answers over which "is the site struggling?" is judged
@@ -57,7 +59,7 @@ class RetryAfterMiddleware(RetryMiddleware):
         wait = retry_after_seconds(response.headers.get("Retry-After"))
         if wait is not None:
             self._pause(min(wait, self.max_wait), f"{response.url} answered {response.status}"
-                        " with Retry-After", "kantkg/retry_after")
+                        " with Retry-After", keys.RETRY_AFTER)
         else:
             self._backoff(f"{response.url} answered {response.status}")
         return super().process_response(request, response)
@@ -87,12 +89,12 @@ class RetryAfterMiddleware(RetryMiddleware):
             self._closing = True
             logger.info("site unreachable: %d failures in a row and no response yet",
                         self.failures_in_a_row)
-            deferred_from_coro(engine.close_spider_async(reason="unreachable"))
+            deferred_from_coro(engine.close_spider_async(reason=UNREACHABLE))
         return True
 
     def _backoff(self, why: str) -> None:
         wait = min(self.backoff_base * 2 ** (self.failures_in_a_row - 1), self.backoff_max)
-        self._pause(wait, why, "kantkg/backoff", level=logging.INFO)
+        self._pause(wait, why, keys.BACKOFF, level=logging.INFO)
 
     def _pause(self, seconds: float, why: str, stat: str, level: int = logging.WARNING) -> None:
         # Imported here: importing the reactor at module load would install the default
@@ -133,7 +135,7 @@ class SameSiteMiddleware:
 
     def process_request(self, request, spider=None):
         if not urls.is_fetchable(request.url, self.base_url):
-            self.stats.inc_value("kantkg/refused/not_on_site")
+            self.stats.inc_value(keys.REFUSED_NOT_ON_SITE)
             raise IgnoreRequest(
                 f"not on the crawled site: {urls.without_credentials(request.url)}")
         if self.authorization and b"Authorization" not in request.headers and \

@@ -10,8 +10,8 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from kantkg.crawl import LOOPBACK_SETTINGS, scrapy_crawl_argv, scrapy_env
-from kantkg.db import sqlite3
+from kantkg.archive.sqlite import sqlite3
+from kantkg.crawl.process import LOOPBACK_SETTINGS, scrapy_crawl_argv, scrapy_env
 
 ROOT = Path(__file__).resolve().parent.parent
 

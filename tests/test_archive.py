@@ -10,11 +10,16 @@ from collections import Counter
 import pytest
 import sqlite_utils
 from scrapy.exceptions import DropItem
+from scrapy.utils.test import get_crawler
 
-import kantkg.db
-from kantkg import archive, textsearch
-from kantkg.db import sqlite3
+import kantkg.archive.sqlite
+from kantkg import archive
+from kantkg.archive import textsearch
+from kantkg.archive.sqlite import sqlite3
+from kantkg.crawl import outcome
+from kantkg.crawl import stats as keys
 from pipelines.archive import ArchivePipeline
+from spiders.extensions import CrawlLog
 from tests.conftest import ROOT
 
 
@@ -95,12 +100,18 @@ def test_wal_mode_and_schema_version(db):
 def test_crawl_rows(db):
     crawl_id = archive.start_crawl(db, "https://kant.kg")
     assert archive.last_crawl(db)["status"] == "running"
-    archive.finish_crawl(db, crawl_id, "ok", "finished", {"new": 3, "requests": 9},
-                         {"a": 1, "kantkg/dropped/no-body": 2}, ["drift!"])
+    stats = {keys.RESPONSES: 9, keys.REQUESTS: 9, keys.articles("new"): 3,
+             keys.DROPPED: 2, keys.dropped("no-body"): 2, keys.EXTRACTED: 5,
+             keys.layer("title", "generic"): 5, keys.SITEMAPS_URLSET: 1}
+    archive.finish_crawl(db, crawl_id, outcome.crawl_record(stats, "finished"))
     last = archive.last_crawl(db)
     assert (last["status"], last["new"], last["requests"]) == ("ok", 3, 9)
     assert json.loads(last["dropped_reasons"]) == {"no-body": 2}
-    assert json.loads(last["warnings"]) == ["drift!"]
+    assert json.loads(last["failures"]) == {"dropped: no-body": 2}
+    assert json.loads(last["warnings"]) == [
+        "title: 5 of 5 articles (100%) fell back to the generic layer or found nothing: "
+        "has kant.kg changed its theme?"]
+    assert json.loads(last["stats"]) == stats
 
 
 def test_not_sqlite_and_newer_schema_are_clear_errors(tmp_path):
@@ -125,7 +136,7 @@ def test_a_batch_commits_together_and_a_failed_article_leaves_the_rest(db, tmp_p
     def disk_full(*_args):
         raise sqlite3.OperationalError("database or disk is full")
 
-    monkeypatch.setattr(archive, "_store_page", disk_full)
+    monkeypatch.setattr(kantkg.archive.writes, "_store_page", disk_full)
     with pytest.raises(sqlite3.OperationalError):  # after its row: the savepoint undoes it
         batch.upsert(item(url="https://kant.kg/2021-05-25/c/", html=b"<html></html>"))
     monkeypatch.undo()
@@ -225,22 +236,20 @@ def test_a_batch_filling_the_disk_counts_exactly_what_it_kept(db, tmp_path):
 def test_the_archive_runs_on_kantkg_db_and_its_real_errors_are_caught(db, tmp_path):
     """pysqlite3's errors are no subclasses of the stdlib's: an `except sqlite3.X` on the
     stdlib module would let these through wherever pysqlite3 is installed."""
-    assert kantkg.db.sqlite3 is sqlite_utils.utils.sqlite3  # one rule for both
-    assert isinstance(db.conn, kantkg.db.sqlite3.Connection)
+    assert kantkg.archive.sqlite.sqlite3 is sqlite_utils.utils.sqlite3  # one rule for both
+    assert isinstance(db.conn, kantkg.archive.sqlite.sqlite3.Connection)
     db.execute("PRAGMA query_only = 1")  # every write now fails inside SQLite itself
     with pytest.raises(archive.ArchiveError, match="not writable: attempt to write a readonly"):
         archive.check_writable(db)
     assert not db.conn.in_transaction
 
-    class Stats(dict):
-        def inc_value(self, key, count=1):
-            self[key] = self.get(key, 0) + count
-
-    pipeline = ArchivePipeline(str(tmp_path / "sub" / "kant.db"), "https://kant.kg", Stats())
-    pipeline.db, pipeline.batch = db, archive.Batch(db)
+    crawler = get_crawler(settings_dict={"KANT_DB": str(tmp_path / "sub" / "kant.db")})
+    crawler.stats.open_spider()
+    log = CrawlLog(crawler, str(tmp_path / "sub" / "kant.db"), "https://kant.kg")
+    log.db, log.batch = db, archive.Batch(db)
     with pytest.raises(DropItem, match="archive error"):
-        pipeline.process_item(item())
-    assert pipeline.stats == {"kantkg/archive_errors": 1}
+        ArchivePipeline(log).process_item(item())
+    assert crawler.stats.get_stats() == {keys.ARCHIVE_ERRORS: 1}
     assert not db.conn.in_transaction
     db.execute("PRAGMA query_only = 0")
     assert db["articles"].count == 0
@@ -252,7 +261,7 @@ def test_production_code_takes_sqlite_from_kantkg_db():
     offenders = []
     for folder in ("kantkg", "pipelines", "spiders", "bench"):
         for path in sorted((ROOT / folder).rglob("*.py")):
-            if path == ROOT / "kantkg" / "db.py":
+            if path == ROOT / "kantkg" / "archive" / "sqlite.py":
                 continue
             for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
                 names = ([alias.name for alias in node.names] if isinstance(node, ast.Import)
@@ -278,7 +287,7 @@ print(json.dumps({
 
 
 def test_an_archive_stays_readable_by_the_stdlib_sqlite(db, tmp_path):
-    """The archive is written by kantkg.db's SQLite (3.5x with pysqlite3); Datasette and
+    """The archive is written by kantkg.archive.sqlite's SQLite (3.5x with pysqlite3); Datasette and
     the sqlite3 CLI of users may run the system's older one. Read in another process:
     two SQLite copies must not have one file open in one process."""
     archive.upsert_article(db, item())

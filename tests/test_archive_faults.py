@@ -13,8 +13,8 @@ import time
 import pytest
 
 from kantkg import archive
-from kantkg.crawl import LOOPBACK_SETTINGS, scrapy_crawl_argv, scrapy_env
-from kantkg.db import sqlite3
+from kantkg.archive.sqlite import sqlite3
+from kantkg.crawl.process import LOOPBACK_SETTINGS, scrapy_crawl_argv, scrapy_env
 from kantkg.replica import Replica
 from tests.conftest import ROOT, run_kantkg, run_scrapy_crawl
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from kantkg import bounds, explain_article, extract_article
-from kantkg.evaluate import FIXTURE_NOW, load_fixtures
+from kantkg.extract.evaluate import FIXTURE_NOW, load_fixtures
 from tests.conftest import ROOT
 
 NOW = datetime(2026, 11, 25, 6, 0, tzinfo=UTC)
@@ -161,7 +161,7 @@ def test_an_impossible_page_date_gives_way_to_the_next_source():
 
 
 def test_doctor_says_when_the_crawl_would_not_archive_the_page():
-    from kantkg.doctor import Diagnosis, report
+    from kantkg.cli.doctor import Diagnosis, report
 
     item = {"title": "Я" * (bounds.MAX_TITLE_CHARS + 1), "paragraphs": [TEXT], "method": {}}
     shown = report(Diagnosis(URL, "utf-8", item))

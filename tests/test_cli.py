@@ -159,7 +159,7 @@ def test_stats_counts_pages_and_months(db, replica):
 
 def test_reparse_needs_no_network_and_records_revisions(tmp_path):
 
-    from kantkg.db import sqlite3
+    from kantkg.archive.sqlite import sqlite3
     from kantkg.replica import Replica
 
     path = tmp_path / "reparse.db"
@@ -221,11 +221,11 @@ def test_serve_runs_datasette_with_canned_queries(db):
 
 
 def test_the_readmes_exit_codes_are_the_crawls():
-    """One table of exit codes (kantkg.outcome): what the README promises cron is what
+    """One table of exit codes (kantkg.crawl.outcome): what the README promises cron is what
     `kantkg crawl` can exit with, and every failure code has its one-line meaning."""
     import re
 
-    from kantkg import outcome
+    from kantkg.crawl import outcome
 
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     table = readme[readme.index("| exit | meaning |"):]

@@ -185,7 +185,7 @@ def test_crawl_refuses_a_bad_base_url_before_creating_anything(tmp_path):
 
 
 def test_serve_metadata_never_follows_a_planted_symlink(tmp_path):
-    from kantkg.serve import datasette_argv
+    from kantkg.cli.serve import datasette_argv
 
     victim = tmp_path / "victim"
     victim.write_text("precious")
@@ -258,7 +258,7 @@ def test_doctor_on_a_page_dated_year_1_is_no_traceback(places):
 
 
 def test_a_log_that_fails_mid_crawl_is_remembered_not_printed(tmp_path, capsys):
-    from kantkg.logs import log_failure, setup_logging
+    from kantkg.crawl.logs import log_failure, setup_logging
 
     root = logging.getLogger()
     level, before = root.level, list(root.handlers)

@@ -13,8 +13,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from kantkg import archive
-from kantkg.db import sqlite3
-from kantkg.lock import CrawlLock
+from kantkg.archive.sqlite import sqlite3
+from kantkg.crawl.lock import CrawlLock
 from kantkg.replica import Replica
 from tests.conftest import ROOT, run_kantkg
 
@@ -61,7 +61,7 @@ def test_second_crawl_is_refused_while_the_lock_is_held(site, tmp_path):
 def test_lock_of_a_killed_crawl_is_not_stale(site, tmp_path):
     db = tmp_path / "kant.db"
     script = (f"import sys, time; sys.path.insert(0, {str(ROOT)!r})\n"
-              "from kantkg.lock import CrawlLock\n"
+              "from kantkg.crawl.lock import CrawlLock\n"
               f"CrawlLock({str(db)!r}).acquire(); print('locked', flush=True); time.sleep(60)")
     holder = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
     assert holder.stdout.readline().strip() == "locked"
@@ -102,7 +102,7 @@ def test_health_exit_codes(tmp_path):
     db = archive.open_archive(db_path)
     assert not archive.health(db, timedelta(hours=2)).healthy  # nothing yet
     crawl_id = archive.start_crawl(db, "https://kant.kg")
-    archive.finish_crawl(db, crawl_id, "ok", "finished", {"new": 3}, {})
+    archive.finish_crawl(db, crawl_id, {"status": "ok", "finish_reason": "finished", "new": 3})
     archive.set_exit_code(db, crawl_id, 0)
     db.close()
     ok = kantkg("health", "--db", str(db_path), "--max-age", "2h")
@@ -111,7 +111,7 @@ def test_health_exit_codes(tmp_path):
     db = archive.open_archive(db_path)
     assert not archive.health(db, timedelta(hours=2), now=now + timedelta(hours=3)).healthy
     failed = archive.start_crawl(db, "https://kant.kg")
-    archive.finish_crawl(db, failed, "failed", "shutdown", {}, {})
+    archive.finish_crawl(db, failed, {"status": "failed", "finish_reason": "shutdown"})
     archive.set_exit_code(db, failed, 8)
     db.close()
     bad = kantkg("health", "--db", str(db_path), "--max-age", "2h")
@@ -161,7 +161,7 @@ def test_killed_backfill_resumes_without_refetching(tmp_path):
 
 
 def test_retry_after_is_honoured(tmp_path):
-    from kantkg.retry import retry_after_seconds
+    from kantkg.crawl.retry import retry_after_seconds
 
     assert retry_after_seconds(b"3") == 3.0
     assert retry_after_seconds("Wed, 21 Oct 2015 07:28:00 GMT",

@@ -5,7 +5,7 @@ from datetime import date
 
 import pytest
 
-from kantkg import discovery
+from kantkg.crawl import discovery
 
 BASE = "http://127.0.0.1:8123"
 

@@ -6,7 +6,7 @@ import codecs
 
 import pytest
 
-from kantkg.encoding import charset_from_content_type, decode_html, detect_encoding
+from kantkg.extract.encoding import charset_from_content_type, decode_html, detect_encoding
 
 TEXT = "Президент Садыр Жапаров встретился с Владимиром Путиным: важный шаг, ёлка"
 

@@ -7,7 +7,7 @@ from datetime import UTC
 
 import pytest
 
-from kantkg.db import sqlite3
+from kantkg.archive.sqlite import sqlite3
 from kantkg.replica import Replica
 from kantkg.replica.render import SHOWS
 from tests.conftest import run_scrapy_crawl
@@ -131,7 +131,7 @@ def test_searching_while_a_crawl_writes_sees_whole_articles(tmp_path):
     import time
 
     from kantkg import archive
-    from kantkg.crawl import LOOPBACK_SETTINGS, scrapy_crawl_argv, scrapy_env
+    from kantkg.crawl.process import LOOPBACK_SETTINGS, scrapy_crawl_argv, scrapy_env
     from tests.conftest import ROOT
 
     db_path = tmp_path / "busy.db"

@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from kantkg.db import sqlite3
+from kantkg.archive.sqlite import sqlite3
 from kantkg.replica import Replica
 from tests.conftest import archived, run_scrapy_crawl
 from tests.conftest import last_crawl as crawl_row

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from kantkg import extract_article
-from kantkg.evaluate import FIELDS, FIXTURE_NOW, load_fixtures, score
+from kantkg.extract.evaluate import FIELDS, FIXTURE_NOW, load_fixtures, score
 
 PAGES = Path(__file__).parent / "fixtures" / "pages"
 FIXTURES = load_fixtures(PAGES)

@@ -10,7 +10,7 @@ import time
 import pytest
 
 from kantkg import archive
-from kantkg.db import sqlite3
+from kantkg.archive.sqlite import sqlite3
 from kantkg.replica import Replica, server
 from tests.conftest import archived as rows
 from tests.conftest import last_crawl, run_kantkg, run_scrapy_crawl
@@ -362,7 +362,8 @@ def test_an_ok_crawl_from_before_schema_3_is_no_incremental_reference(tmp_path):
     db.execute("UPDATE crawls SET status = 'ok', incomplete = NULL WHERE id = ?", [old])
     assert archive.last_complete_crawl_start(db, base) is None
     new = archive.start_crawl(db, base)
-    archive.finish_crawl(db, new, "ok", "finished", {}, {}, [], [])
+    archive.finish_crawl(db, new, {"status": "ok", "finish_reason": "finished",
+                                      "incomplete": []})
     assert archive.last_complete_crawl_start(db, base) is not None
 
 

@@ -10,8 +10,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from kantkg.archive import PageState
-from kantkg.db import sqlite3
-from kantkg.incremental import Fetch, conditional_headers, decide, sitemap_may_have_changed
+from kantkg.archive.sqlite import sqlite3
+from kantkg.crawl.incremental import Fetch, conditional_headers, decide, sitemap_may_have_changed
 from kantkg.replica import Replica
 from tests.conftest import run_scrapy_crawl
 

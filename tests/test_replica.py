@@ -8,7 +8,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from kantkg.discovery import feed_links, parse_listing, parse_sitemap, sitemaps_from_robots
+from kantkg.crawl.discovery import feed_links, parse_listing, parse_sitemap, sitemaps_from_robots
 from kantkg.replica import MARKUPS, Corpus
 from kantkg.replica.corpus import SEED_PATH, seed_paragraphs
 from tests.conftest import get

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from kantkg import extract_article
 from kantkg.dates import parse_date
-from kantkg.encoding import decode_html
+from kantkg.extract.encoding import decode_html
 from kantkg.paragraphs import clean_paragraphs
 from tests.conftest import ROOT
 

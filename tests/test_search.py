@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from kantkg import archive
-from kantkg.db import sqlite3
-from kantkg.textsearch import index_text, parse_query, snippet, stem
+from kantkg.archive.sqlite import sqlite3
+from kantkg.archive.textsearch import index_text, parse_query, snippet, stem
 
 
 def article(n, title, body, date="2021-05-25", section="Политика"):
@@ -139,7 +139,7 @@ def test_old_schema_is_migrated(tmp_path):
 def test_datasettes_canned_search_ranks_as_kantkg_search(db, query):
     """One ranking (archive.RANK): the canned query `kantkg serve` gives Datasette lists
     the hits in the order `kantkg search` does."""
-    from kantkg.serve import _SEARCH
+    from kantkg.cli.serve import _SEARCH
 
     db.conn.create_function("kantkg_match", 1, lambda text: parse_query(text).match)
     canned = [row[0] for row in db.execute(_SEARCH, {"q": query})]

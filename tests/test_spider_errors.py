@@ -8,7 +8,7 @@ from scrapy.exceptions import IgnoreRequest
 from scrapy.http import Request, TextResponse
 from scrapy.utils.test import get_crawler
 
-from kantkg.outcome import incompleteness
+from kantkg.crawl.outcome import incompleteness
 from spiders.kant import KantSpider
 from spiders.middlewares import CallbackErrorMiddleware
 

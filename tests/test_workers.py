@@ -1,4 +1,4 @@
-"""Extraction in a worker process beside the crawl (kantkg.workers): the same results as
+"""Extraction in a worker process beside the crawl (kantkg.crawl.workers): the same results as
 inline, and no worker outlives its crawl."""
 
 from __future__ import annotations
@@ -8,11 +8,11 @@ import signal
 import subprocess
 import time
 
-from kantkg.crawl import LOOPBACK_SETTINGS, scrapy_crawl_argv, scrapy_env
+from kantkg.crawl.process import LOOPBACK_SETTINGS, scrapy_crawl_argv, scrapy_env
+from kantkg.crawl.workers import extraction_pool
 from kantkg.extract import extract_raw
 from kantkg.replica import Corpus, Replica
 from kantkg.replica.render import article_page
-from kantkg.workers import extraction_pool
 from tests.conftest import ROOT
 
 

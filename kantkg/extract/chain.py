@@ -15,7 +15,6 @@ from __future__ import annotations
 from urllib.parse import urljoin
 
 from kantkg import bounds, dates, site
-from kantkg.encoding import decode_html
 from kantkg.extract import ensemble, generic, structured
 from kantkg.extract.classify import (
     is_teaser_list,
@@ -23,11 +22,13 @@ from kantkg.extract.classify import (
     non_article_reason,
     teaser_texts,
 )
+from kantkg.extract.encoding import decode_html
 from kantkg.extract.kant import LAYOUTS
 from kantkg.extract.libraries import htmldate_published
 from kantkg.extract.load import Page, parse_bounded
 from kantkg.extract.text import remove_noise
 from kantkg.extract.title import strip_site_name
+from kantkg.items import ArticleItem
 
 MIN_BODY_CHARS = 60  # less text than this is no article body
 
@@ -204,7 +205,7 @@ def _own_generic_body(page: Page, title: str | None) -> tuple[list[str], str]:
 
 
 def explain_raw(page_html: bytes | str, url: str,
-                encoding: str | None = None) -> tuple[dict | None, str | None]:
+                encoding: str | None = None) -> tuple[ArticleItem | None, str | None]:
     """Raw article fields of one page, or (None, why it is not an article).
 
     `encoding` is the charset an HTTP header declared, if any. A page beyond a page
@@ -218,25 +219,25 @@ def explain_raw(page_html: bytes | str, url: str,
         return None, "empty or unparseable page"
     item, reason = _explain_page(page, url, page_html, encoding)
     if limit and item is not None:
-        item[bounds.LIMIT_KEY] = limit
+        item["extract_limit"] = limit
     elif limit:
         reason = f"{reason} ({limit}: read to a depth of {bounds.PARSER_MAX_DEPTH} only)"
     return item, reason
 
 
-def _unread(url: str, limit: str) -> tuple[dict | None, str | None]:
+def _unread(url: str, limit: str) -> tuple[ArticleItem | None, str | None]:
     """A page not read, being beyond a bound: at an article's URL, an item without text
     that names the bound (the archive records it as failed, with that reason, rather
     than missing); elsewhere nothing says it is an article."""
     if not (site.is_article_url(url) or looks_like_article_url(url)):
         return None, f"{limit}: more than {bounds.MAX_ELEMENTS:,} elements, not read"
-    return {"url": url, "canonical_url": url, "title": None, "author": None,
-            "section": None, "tags": [], "paragraphs": [], "dates_raw": {}, "method": {},
-            bounds.LIMIT_KEY: limit}, None
+    return ArticleItem(url=url, canonical_url=url, title=None, author=None,
+                       section=None, tags=[], paragraphs=[], dates_raw={}, method={},
+                       extract_limit=limit), None
 
 
 def _explain_page(page: Page, url: str, page_html: bytes | str,
-                  encoding: str | None) -> tuple[dict | None, str | None]:
+                  encoding: str | None) -> tuple[ArticleItem | None, str | None]:
     """explain_raw for a parsed page."""
     title, title_layer = extract_title(page)
     if reason := non_article_reason(page, title):
@@ -264,18 +265,11 @@ def _explain_page(page: Page, url: str, page_html: bytes | str,
         ("title", title_layer), ("canonical_url", canonical_layer), ("author", author_layer),
         ("section", section_layer), ("tags", tags_layer), ("paragraphs", body_layer),
     ) if layer}
-    return {
-        "url": url,
-        "canonical_url": canonical,
-        "title": title,
-        "author": author,
-        "section": section,
-        "tags": tags,
-        "paragraphs": paragraphs,
-        "dates_raw": dates_raw,
-        "method": method,
-    }, None
+    return ArticleItem(url=url, canonical_url=canonical, title=title, author=author,
+                       section=section, tags=tags, paragraphs=paragraphs, dates_raw=dates_raw,
+                       method=method), None
 
 
-def extract_raw(page_html: bytes | str, url: str, encoding: str | None = None) -> dict | None:
+def extract_raw(page_html: bytes | str, url: str,
+                encoding: str | None = None) -> ArticleItem | None:
     return explain_raw(page_html, url, encoding)[0]

@@ -12,7 +12,7 @@ from lxml import etree
 from parsel.csstranslator import HTMLTranslator
 
 from kantkg.bounds import MAX_ELEMENTS, NESTING_TOO_DEEP, TOO_MANY_ELEMENTS
-from kantkg.encoding import decode_html, detect_encoding
+from kantkg.extract.encoding import decode_html, detect_encoding
 
 # C0 controls other than tab/newline/CR: never text, and lxml refuses to move them
 # between nodes (dropping furniture next to one would raise).
@@ -49,7 +49,7 @@ def parse_bounded(page_html: bytes | str, encoding: str | None = None,
     bounds.MAX_ELEMENTS elements is not parsed (bounds.TOO_MANY_ELEMENTS); one nested
     deeper than bounds.PARSER_MAX_DEPTH is parsed up to there (bounds.NESTING_TOO_DEEP).
 
-    `encoding` is the charset an HTTP header declared, if any (see kantkg.encoding).
+    `encoding` is the charset an HTTP header declared, if any (see kantkg.extract.encoding).
     """
     if isinstance(page_html, bytes) and detect_encoding(page_html, encoding) == "utf-8":
         data: bytes | str = page_html.translate(None, _CONTROL_BYTES)

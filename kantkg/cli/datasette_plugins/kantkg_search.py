@@ -6,7 +6,7 @@ index understands, so canned queries search exactly like `kantkg search`.
 
 from datasette import hookimpl
 
-from kantkg.textsearch import parse_query
+from kantkg.archive.textsearch import parse_query
 
 
 def kantkg_match(text: str | None) -> str:

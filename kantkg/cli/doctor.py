@@ -19,7 +19,7 @@ from datetime import datetime
 from pathlib import Path
 
 from kantkg import __version__, bounds, clock, explain_article
-from kantkg.encoding import charset_from_content_type, detect_encoding
+from kantkg.extract.encoding import charset_from_content_type, detect_encoding
 
 FETCH_TIMEOUT = 30  # seconds for the whole fetch or read, not per socket operation
 MAX_PAGE_BYTES = 10 * 1024 * 1024

@@ -2,7 +2,7 @@
 
 Datasette is an optional extra (`pip install 'kantkg[serve]'`): a web UI is not needed
 to crawl or search. The search rule reaches Datasette's SQL through a small plugin
-(kantkg/datasette_plugins) that registers `kantkg_match()`.
+(kantkg/cli/datasette_plugins) that registers `kantkg_match()`.
 """
 
 from __future__ import annotations
@@ -88,7 +88,7 @@ def datasette_argv(db: str, host: str, port: int) -> list[str]:
     fd, meta_path = tempfile.mkstemp(prefix="kantkg-datasette-", suffix=".json")
     with os.fdopen(fd, "w", encoding="utf-8") as meta:
         meta.write(json.dumps(metadata(name), ensure_ascii=False, indent=1))
-    plugins = resources.files("kantkg") / "datasette_plugins"
+    plugins = resources.files("kantkg.cli") / "datasette_plugins"
     return [sys.executable, "-m", "datasette", "serve", str(db), "--host", host,
             "--port", str(port), "--metadata", meta_path,
             "--plugins-dir", str(plugins), "--setting", "sql_time_limit_ms", "5000"]

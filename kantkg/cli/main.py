@@ -25,9 +25,9 @@ from urllib.parse import urlsplit
 
 import click
 
-from kantkg import archive, settings
-from kantkg.discovery import BadRange, DateRange
-from kantkg.outcome import (
+from kantkg import archive, clock, settings
+from kantkg.crawl.discovery import BadRange, DateRange
+from kantkg.crawl.outcome import (
     CRAWL_EXIT_MEANINGS,
     DEFAULT_MAX_ERROR_RATE,
     EXIT_ARCHIVE,
@@ -41,6 +41,7 @@ from kantkg.outcome import (
     crawl_counts,
     exit_code,
 )
+from kantkg.crawl.stats import CRAWL_ID
 from kantkg.replica.corpus import MARKUPS
 
 
@@ -223,9 +224,9 @@ def crawl(base_url: str, db: str, since: str | None, until: str | None, full: bo
     7 another crawl holds the lock, 8 site unreachable, 9 too many failed requests,
     10 part of the site not seen (retried by the next run).
     """
-    from kantkg.crawl import LOOPBACK_SETTINGS, run_in_process
-    from kantkg.lock import CrawlLock, LockHeld
-    from kantkg.logs import default_log_file, log_failure
+    from kantkg.crawl.lock import CrawlLock, LockHeld
+    from kantkg.crawl.logs import default_log_file, log_failure
+    from kantkg.crawl.process import LOOPBACK_SETTINGS, run_in_process
 
     _checked_range(since, until)
     _check_contact(os.environ.get("KANT_CONTACT"))
@@ -241,29 +242,27 @@ def crawl(base_url: str, db: str, since: str | None, until: str | None, full: bo
         database.close()
     if not log_file:  # the default log lives beside the archive: its trouble is exit 5
         log_handler = _start_logging(log_path, quiet, EXIT_ARCHIVE)
-    lock = CrawlLock(db)
+    # The crawl takes the lock itself (spiders.extensions.CrawlLog, as for `scrapy crawl
+    # kant`); asked here first so that a second crawl fails at once, in one line.
     try:
-        lock.acquire()
+        CrawlLock(db).acquire().release()
     except LockHeld as exc:
         fail(str(exc), EXIT_LOCKED)
     except OSError as exc:
         fail(f"cannot lock {db}: {exc.strerror or exc}", EXIT_ARCHIVE)
-    try:
-        overrides: dict[str, object] = dict(LOOPBACK_SETTINGS) if no_throttle else {}
-        if full:  # else KANT_FULL from -s or the environment stands
-            overrides["KANT_FULL"] = True
-        overrides["KANT_PROGRESS"] = not quiet and sys.stderr.isatty()
-        stats = run_in_process(base_url=base_url, db=db, since=since, until=until,
-                               settings=overrides)
-        code = exit_code(stats, max_error_rate)
-        lost_log = log_failure(log_handler)  # records lost (a full disk): not a clean run
-        final_code = EXIT_ARCHIVE if lost_log and code == EXIT_OK else code
-        crawl_id = stats.get("kantkg/crawl_id")
-        if crawl_id is not None:
-            with contextlib.closing(archive.open_archive(db)) as database:
-                archive.set_exit_code(database, crawl_id, final_code)
-    finally:
-        lock.release()
+    overrides: dict[str, object] = dict(LOOPBACK_SETTINGS) if no_throttle else {}
+    if full:  # else KANT_FULL from -s or the environment stands
+        overrides["KANT_FULL"] = True
+    overrides["KANT_PROGRESS"] = not quiet and sys.stderr.isatty()
+    stats = run_in_process(base_url=base_url, db=db, since=since, until=until,
+                           settings=overrides)
+    code = exit_code(stats, max_error_rate)
+    lost_log = log_failure(log_handler)  # records lost (a full disk): not a clean run
+    final_code = EXIT_ARCHIVE if lost_log and code == EXIT_OK else code
+    crawl_id = stats.get(CRAWL_ID)
+    if crawl_id is not None:
+        with contextlib.closing(archive.open_archive(db)) as database:
+            archive.set_exit_code(database, crawl_id, final_code)
     counts = crawl_counts(stats)
     summary = (f"crawl #{crawl_id}: {counts['new']} new, {counts['updated']} updated, "
                f"{counts['dropped']} dropped, {counts['requests']} requests "
@@ -286,7 +285,7 @@ def _check_contact(contact: str | None) -> None:
 
 def _start_logging(path: Path, quiet: bool, code: int):
     """The crawl's log handlers, or one line and `code` when the file cannot be written."""
-    from kantkg.logs import LogFileError, setup_logging
+    from kantkg.crawl.logs import LogFileError, setup_logging
 
     try:
         return setup_logging(path, quiet)
@@ -447,7 +446,7 @@ def _same_file(path: str, db: str) -> bool:
 def reparse(db: str, since: str | None, until: str | None) -> None:
     """Re-extract every stored raw page (no network): update changed articles, keeping
     their previous versions in `revisions`."""
-    from kantkg.reparse import reparse as run_reparse
+    from kantkg.crawl.reparse import reparse as run_reparse
 
     rng = _checked_range(since, until)
     counts = run_reparse(open_db(db), since=rng.since_iso, until=rng.until_iso)
@@ -464,7 +463,7 @@ def serve(db: str, host: str, port: int) -> None:
     """Browse and query the archive in Datasette (needs the `serve` extra)."""
     import importlib.util
 
-    from kantkg.serve import datasette_argv
+    from kantkg.cli.serve import datasette_argv
 
     if importlib.util.find_spec("datasette") is None:
         fail("Datasette is not installed: pip install 'kantkg[serve]'", EXIT_USAGE)
@@ -521,7 +520,7 @@ def doctor(target: str, url: str | None, as_json: bool, timeout: float) -> None:
     Exit 0 for an article, 3 when the page is not an article, 4 when it cannot be read
     (or the extractor fails on it).
     """
-    from kantkg.doctor import DoctorError, diagnose, read_target, report
+    from kantkg.cli.doctor import DoctorError, diagnose, read_target, report
 
     try:
         data, declared, found_url = read_target(target, timeout)
@@ -576,7 +575,7 @@ def replica(port: int, articles: int, seed: int, markups: tuple[str, ...],
               help="Demo archive (recreated on every run; never a file demo did not make).")
 def demo(articles: int, db: str) -> None:
     """Serve the replica, crawl it with `scrapy crawl kant`, show the archive and a search."""
-    from kantkg.crawl import LOOPBACK_SETTINGS, scrapy_crawl_argv, scrapy_env
+    from kantkg.crawl.process import LOOPBACK_SETTINGS, scrapy_crawl_argv, scrapy_env
     from kantkg.replica import Replica
 
     db_path = Path(db)
@@ -624,13 +623,13 @@ def _recreate_demo_archive(path: Path) -> None:
     except OSError as exc:
         fail(f"cannot replace {click.format_filename(path)}: {exc.strerror or exc}",
              EXIT_ARCHIVE)
-    from kantkg.db import sqlite3
+    from kantkg.archive.sqlite import sqlite3
 
     try:  # the mark first, then the schema: a file left by a failure here is marked
         path.parent.mkdir(parents=True, exist_ok=True)
         with contextlib.closing(sqlite3.connect(path)) as conn, conn:
             conn.execute(f"CREATE TABLE {DEMO_MARKER} (created TEXT NOT NULL)")
-            conn.execute(f"INSERT INTO {DEMO_MARKER} VALUES (?)", [archive.utc_now()])
+            conn.execute(f"INSERT INTO {DEMO_MARKER} VALUES (?)", [clock.now_iso()])
     except (OSError, sqlite3.Error) as exc:
         fail(f"cannot create {click.format_filename(path)}: {exc}", EXIT_ARCHIVE)
     open_db(str(path), must_exist=False).close()
@@ -643,7 +642,7 @@ def _not_a_demo_archive(path: Path) -> str | None:
         return f"{leftover[0]} exists without its archive" if leftover else None
     if not path.is_file():
         return "not a regular file"
-    from kantkg.db import sqlite3
+    from kantkg.archive.sqlite import sqlite3
 
     try:  # read-only, as a URI: nothing is created, migrated or rolled back
         with contextlib.closing(sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro",

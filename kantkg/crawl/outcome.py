@@ -6,22 +6,24 @@
 
 from __future__ import annotations
 
+from kantkg.crawl import stats as keys
+
 
 def crawl_counts(stats: dict) -> dict[str, int]:
     def get(key: str) -> int:
         return int(stats.get(key, 0) or 0)
 
     return {
-        "requests": get("downloader/request_count"),
-        "responses": get("downloader/response_count"),
-        "articles_seen": get("kantkg/article_pages"),
-        "new": get("kantkg/articles/new"),
-        "updated": get("kantkg/articles/updated"),
-        "unchanged": get("kantkg/articles/unchanged"),
-        "dropped": get("kantkg/dropped"),
-        "errors": get("log_count/ERROR") + get("downloader/exception_count"),
-        "article_requests": get("kantkg/article_requests"),
-        "not_modified": get("kantkg/not_modified"),
+        "requests": get(keys.REQUESTS),
+        "responses": get(keys.RESPONSES),
+        "articles_seen": get(keys.ARTICLE_PAGES),
+        "new": get(keys.articles("new")),
+        "updated": get(keys.articles("updated")),
+        "unchanged": get(keys.articles("unchanged")),
+        "dropped": get(keys.DROPPED),
+        "errors": get(keys.ERRORS_LOGGED) + get(keys.DOWNLOAD_EXCEPTIONS),
+        "article_requests": get(keys.ARTICLE_REQUESTS),
+        "not_modified": get(keys.NOT_MODIFIED),
     }
 
 
@@ -34,7 +36,7 @@ DRIFT_MIN_ARTICLES = 5   # too few articles say nothing
 def drift_warnings(stats: dict) -> list[str]:
     """Signs that kant.kg changed its markup: most articles fell back to the generic
     layer, or got no date from the page itself (URL date or none)."""
-    articles = int(stats.get("kantkg/extracted", 0) or 0)
+    articles = int(stats.get(keys.EXTRACTED, 0) or 0)
     if articles < DRIFT_MIN_ARTICLES:
         return []
     warnings = []
@@ -42,7 +44,7 @@ def drift_warnings(stats: dict) -> list[str]:
     def share(field: str, layers: tuple[str, ...]) -> int:
         """Articles whose field came from one of the layers ("generic" counts its
         sub-layers too: generic/ours, generic/trafilatura, ...)."""
-        prefix = f"kantkg/layer/{field}/"
+        prefix = f"{keys.LAYER_PREFIX}{field}/"
         return sum(int(value or 0) for key, value in stats.items() if key.startswith(prefix)
                    and key[len(prefix):].split("/")[0] in layers)
 
@@ -60,18 +62,18 @@ def drift_warnings(stats: dict) -> list[str]:
 
 
 _FAILURE_PREFIXES = {
-    "downloader/exception_type_count/": "",
-    "retry/reason_count/": "retried: ",
-    "retry/max_reached": "gave up after retries",
-    "httperror/response_ignored_status_count/": "http ",
-    "kantkg/skipped/": "skipped: ",
-    "kantkg/dropped/": "dropped: ",
-    "offsite/filtered": "off-site link not followed",
-    "kantkg/archive_errors": "archive write failed",
-    "kantkg/failed/": "failed: ",
-    "kantkg/unseen/": "not seen: ",
-    "kantkg/refused/": "refused (not http(s) on the site): ",
-    "kantkg/capped/": "stopped at the bound on ",
+    keys.DOWNLOAD_EXCEPTION_TYPES_PREFIX: "",
+    keys.RETRY_REASONS_PREFIX: "retried: ",
+    keys.RETRY_GAVE_UP: "gave up after retries",
+    keys.HTTP_IGNORED_PREFIX: "http ",
+    keys.SKIPPED_PREFIX: "skipped: ",
+    keys.DROPPED_PREFIX: "dropped: ",
+    keys.OFFSITE_FILTERED: "off-site link not followed",
+    keys.ARCHIVE_ERRORS: "archive write failed",
+    keys.FAILED_PREFIX: "failed: ",
+    keys.UNSEEN_PREFIX: "not seen: ",
+    keys.REFUSED_PREFIX: "refused (not http(s) on the site): ",
+    keys.CAPPED_PREFIX: "stopped at the bound on ",
 }
 
 
@@ -91,10 +93,8 @@ def failures_by_kind(stats: dict) -> dict[str, int]:
 
 
 # What the crawl could not see, by kind and reason: the spider counts
-# `kantkg/unseen/<kind>/<reason>` (kind: sitemap, listing, article) and
-# `kantkg/capped/<what>` when a bound stopped it; the next run asks for them again.
-UNSEEN_PREFIX = "kantkg/unseen/"
-CAPPED_PREFIX = "kantkg/capped/"
+# keys.unseen(kind, reason) (kind: sitemap, listing, article) and keys.capped(what) when
+# a bound stopped it; the next run asks for them again.
 # Answers that say "this article is gone": recorded, and not a hole in the archive.
 GONE_STATUSES = (404, 410)
 # More than this share of at least BLOCKED_MIN article requests gave no article (refused,
@@ -104,14 +104,17 @@ BLOCKED_SHARE = 0.5
 BLOCKED_MIN = 5
 # Finish reasons of a crawl that ran to its end, or to its time bound.
 ENDED = ("finished", "closespider_timeout")
+# Finish reasons of kantkg's own: the archive could not be opened or written; another
+# crawl holds the archive's lock; the site gave no response at all.
+ARCHIVE_ERROR, LOCKED, UNREACHABLE = "archive_error", "locked", "unreachable"
 
 
 def unseen(stats: dict) -> dict[str, dict[str, int]]:
     """kind -> reason -> count of what this crawl could not see."""
     found: dict[str, dict[str, int]] = {}
     for key, value in stats.items():
-        if key.startswith(UNSEEN_PREFIX) and isinstance(value, int) and value:
-            kind, _, reason = key[len(UNSEEN_PREFIX):].partition("/")
+        if key.startswith(keys.UNSEEN_PREFIX) and isinstance(value, int) and value:
+            kind, _, reason = key[len(keys.UNSEEN_PREFIX):].partition("/")
             found.setdefault(kind, {})[reason] = value
     return found
 
@@ -131,23 +134,23 @@ def incompleteness(stats: dict) -> list[str]:
         if kind in holes:
             problems.append(f"{sum(holes[kind].values())} {kind} page(s) not read "
                             f"({_detail(holes[kind])})")
-    asked = count("kantkg/article_requests")
+    asked = count(keys.ARTICLE_REQUESTS)
     if "article" in holes:
         problems.append(f"{sum(holes['article'].values())} of {asked} article requests "
                         f"failed ({_detail(holes['article'])})")
-    no_article = asked - count("kantkg/extracted") - count("kantkg/not_modified")
+    no_article = asked - count(keys.EXTRACTED) - count(keys.NOT_MODIFIED)
     if asked >= BLOCKED_MIN and no_article > BLOCKED_SHARE * asked:
         problems.insert(0, f"blocked? {no_article} of {asked} article requests gave no "
                            "article")
     # The listing walk is the way to old articles only where sitemaps are not: its bound
     # leaves no hole when the sitemaps were all read.
-    sitemaps_whole = count("kantkg/sitemaps/urlset") and "sitemap" not in holes
+    sitemaps_whole = count(keys.SITEMAPS_URLSET) and "sitemap" not in holes
     for key, value in sorted(stats.items()):
-        what = key[len(CAPPED_PREFIX):]
-        if key.startswith(CAPPED_PREFIX) and value and not (what == "listings" and
+        what = key[len(keys.CAPPED_PREFIX):]
+        if key.startswith(keys.CAPPED_PREFIX) and value and not (what == "listings" and
                                                             sitemaps_whole):
             problems.append(f"stopped at the bound on {what}")
-    if stats.get("finish_reason") == "closespider_timeout":
+    if stats.get(keys.FINISH_REASON) == "closespider_timeout":
         problems.append("stopped at the crawl's time bound (CLOSESPIDER_TIMEOUT)")
     return problems
 
@@ -155,9 +158,25 @@ def incompleteness(stats: dict) -> list[str]:
 def crawl_status(stats: dict, finish_reason: str) -> str:
     """'ok' when the crawl ran to its end and saw the whole site; 'incomplete' when it
     ended but missed part of it (the next run catches up); else 'failed'."""
-    if finish_reason not in ENDED or not stats.get("downloader/response_count"):
+    if finish_reason not in ENDED or not stats.get(keys.RESPONSES):
         return "failed"
-    return "incomplete" if incompleteness({**stats, "finish_reason": finish_reason}) else "ok"
+    return "incomplete" if incompleteness({**stats, keys.FINISH_REASON: finish_reason}) else "ok"
+
+
+def crawl_record(stats: dict, finish_reason: str) -> dict:
+    """What a finished crawl's `crawls` row says of it (kantkg.archive.finish_crawl writes
+    it): status, counts, and why it is not ok, from its own stats."""
+    judged = {**stats, keys.FINISH_REASON: finish_reason}
+    return {
+        "status": crawl_status(stats, finish_reason),
+        "finish_reason": finish_reason,
+        **crawl_counts(stats),
+        "warnings": drift_warnings(stats),
+        "incomplete": incompleteness(judged),
+        "dropped_reasons": keys.members(stats, keys.DROPPED_PREFIX),
+        "failures": failures_by_kind(stats),
+        "stats": stats,
+    }
 
 
 # Exit codes of every `kantkg` command, in one table (the README lists the crawl's; cron
@@ -187,12 +206,14 @@ CRAWL_EXIT_MEANINGS = {
 
 def exit_code(stats: dict, max_error_rate: float = DEFAULT_MAX_ERROR_RATE) -> int:
     """The exit code a finished `kantkg crawl` reports, from its own stats."""
-    reason = stats.get("finish_reason")
+    reason = stats.get(keys.FINISH_REASON)
     if reason is None:  # the crawl never ran (a crash before the spider opened)
         return EXIT_FAILED
-    if reason == "archive_error":
+    if reason == ARCHIVE_ERROR:
         return EXIT_ARCHIVE
-    if reason == "unreachable" or not stats.get("downloader/response_count"):
+    if reason == LOCKED:
+        return EXIT_LOCKED
+    if reason == UNREACHABLE or not stats.get(keys.RESPONSES):
         return EXIT_UNREACHABLE
     if reason not in ENDED:
         return EXIT_FAILED

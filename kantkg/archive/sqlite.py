@@ -8,7 +8,7 @@ connection with it; taking it from there means our code and sqlite-utils never d
 It matters: pysqlite3's errors are not subclasses of the stdlib's, so an
 `except sqlite3.DatabaseError` on the stdlib module silently stops catching; and two SQLite
 library copies with the same file open in one process break each other's POSIX locks.
-Import SQLite from here (`from kantkg.db import sqlite3`), never `import sqlite3`.
+Import SQLite from here (`from kantkg.archive.sqlite import sqlite3`), never `import sqlite3`.
 """
 
 from __future__ import annotations

@@ -1,0 +1,54 @@
+"""The SQLite archive, as one small API (sqlite-utils style): `from kantkg import archive`.
+
+    schema     tables, migrations, opening a file, the transaction rule
+    writes     articles in: upsert (row, index, revision, raw page), a crawl's Batch
+    crawllog   the crawls log, page validators, what crawls could not see, health
+    search     reading: full-text search, filters, export, lookups
+    textsearch the stems behind the search index (PyStemmer)
+    sqlite     the DB-API module every connection uses
+
+Nothing here knows Scrapy or the crawl's stats: the crawl hands over rows.
+"""
+
+from kantkg.archive.crawllog import (
+    Health,
+    PageState,
+    check_writable,
+    finish_crawl,
+    health,
+    last_complete_crawl_start,
+    last_crawl,
+    page_state,
+    record_unseen,
+    set_exit_code,
+    start_crawl,
+    unseen_urls,
+)
+from kantkg.archive.schema import SCHEMA_VERSION, ArchiveError, open_archive, transaction
+from kantkg.archive.search import (
+    EXPORT_COLUMNS,
+    RANK,
+    article_filters,
+    count_articles,
+    export_rows,
+    get_article,
+    search,
+)
+from kantkg.archive.writes import (
+    Batch,
+    CommitError,
+    article_key,
+    compress_page,
+    decompress_page,
+    unarchivable_reason,
+    upsert_article,
+)
+
+__all__ = [
+    "EXPORT_COLUMNS", "RANK", "SCHEMA_VERSION", "ArchiveError", "Batch", "CommitError",
+    "Health", "PageState", "article_filters", "article_key", "check_writable",
+    "compress_page", "count_articles", "decompress_page", "export_rows", "finish_crawl",
+    "get_article", "health", "last_complete_crawl_start", "last_crawl", "open_archive",
+    "page_state", "record_unseen", "search", "set_exit_code", "start_crawl", "transaction",
+    "unarchivable_reason", "unseen_urls", "upsert_article",
+]

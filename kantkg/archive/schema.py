@@ -1,0 +1,285 @@
+"""The archive's tables, created and migrated by code, and its one transaction rule.
+
+Built on sqlite-utils. WAL mode so searches never block the crawler; one transaction per
+article so a crash mid-crawl leaves every row whole. `PRAGMA user_version` records the
+schema version; `open_archive` creates or migrates.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import sqlite_utils
+
+from kantkg import urls
+from kantkg.archive.search import create_search_index, index_article
+from kantkg.archive.sqlite import sqlite3  # pysqlite3 or stdlib: as sqlite-utils opens the file
+
+SCHEMA_VERSION = 3
+
+ARTICLE_COLUMNS = {
+    "id": int,
+    "url": str,
+    "title": str,
+    "published": str,
+    "published_utc": str,
+    "published_date": str,
+    "modified": str,
+    "modified_utc": str,
+    "author": str,
+    "section": str,
+    "tags": str,  # JSON list
+    "body": str,  # paragraphs joined by a blank line
+    "paragraph_count": int,
+    "duplicates_removed": int,
+    "boilerplate_removed": int,
+    "method": str,  # JSON: field -> extraction layer
+    "date_warnings": str,  # JSON list
+    "content_hash": str,
+    "fetched_url": str,
+    "first_seen": str,
+    "last_seen": str,
+}
+PAGE_COLUMNS = {
+    "url": str,
+    "fetched_at": str,
+    "status": int,
+    "content_type": str,
+    "etag": str,
+    "last_modified": str,
+    "html_zlib": bytes,  # raw page as fetched (decoded text, UTF-8, zlib): for reparse
+}
+REVISION_COLUMNS = {
+    "id": int,
+    "article_id": int,
+    "url": str,
+    "title": str,
+    "body": str,
+    "content_hash": str,
+    "valid_from": str,  # first_seen of that version
+    "replaced_at": str,
+}
+CRAWL_COLUMNS = {
+    "id": int,
+    "started": str,
+    "finished": str,
+    "base_url": str,
+    "status": str,  # running | ok | incomplete (part of the site not seen) | failed
+    "finish_reason": str,
+    "requests": int,
+    "responses": int,
+    "articles_seen": int,
+    "new": int,
+    "updated": int,
+    "unchanged": int,
+    "dropped": int,
+    "errors": int,
+    "article_requests": int,  # article pages requested (incremental runs: few)
+    "not_modified": int,  # conditional GETs answered 304
+    "since": str,  # the run's date range (backfills), NULL = unbounded
+    "until": str,
+    "full": int,  # 1 = --full: known articles fetched again
+    "exit_code": int,  # what `kantkg crawl` exited with (NULL for bare `scrapy crawl`)
+    "dropped_reasons": str,  # JSON: reason -> items dropped for it
+    "failures": str,  # JSON: kind of failure -> count (timeouts, http 404, retried: ...)
+    "warnings": str,  # JSON list: extraction drift and other signs worth a look
+    "incomplete": str,  # JSON list: why the crawl did not see the whole site ([] = it did)
+    "stats": str,  # JSON of the crawler's whole stats dict
+}
+# What a crawl could not see (a sitemap that failed, an article answered 503 or 403...):
+# the next crawl asks for these first, and a success removes them.
+UNSEEN_COLUMNS = {
+    "url": str,
+    "kind": str,  # sitemap | listing | article
+    "reason": str,  # the last failure: "http 503", "TimeoutError", ...
+    "first_failed": str,
+    "last_failed": str,
+    "attempts": int,
+    "crawl_id": int,  # the last crawl that failed to see it
+}
+
+
+class ArchiveError(Exception):
+    """A one-line, user-facing problem with the archive file."""
+
+
+@contextmanager
+def transaction(db: sqlite_utils.Database) -> Iterator[None]:
+    """All or nothing, explicitly: BEGIN IMMEDIATE (take the write lock up front, so two
+    writers queue instead of deadlocking) ... COMMIT, ROLLBACK on any error. Python's
+    implicit transactions are not relied on: they did not hold an article's rows
+    together."""
+    conn = db.conn
+    if conn.in_transaction:  # nested: a savepoint inside the caller's transaction
+        conn.execute("SAVEPOINT kantkg")
+        try:
+            yield
+        except BaseException:
+            if conn.in_transaction:  # (a full disk may make SQLite roll back everything)
+                conn.execute("ROLLBACK TO kantkg")
+                conn.execute("RELEASE kantkg")
+            raise
+        conn.execute("RELEASE kantkg")
+        return
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        yield
+    except BaseException:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        raise
+    conn.execute("COMMIT")
+
+
+
+def open_archive(path: str | Path) -> sqlite_utils.Database:
+    """Open (creating directory, file and schema as needed) an archive in WAL mode."""
+    path = Path(path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        db = sqlite_utils.Database(path)
+        db.conn.execute("PRAGMA busy_timeout = 10000")
+        db.enable_wal()
+        db.conn.execute("PRAGMA synchronous = NORMAL")
+        _cap_size(db)
+        ensure_schema(db)
+    except sqlite3.DatabaseError as exc:
+        raise ArchiveError(f"cannot open archive {path}: {exc}") from None
+    except OSError as exc:
+        raise ArchiveError(f"cannot open archive {path}: {exc.strerror or exc}") from None
+    return db
+
+
+def _cap_size(db: sqlite_utils.Database) -> None:
+    """KANT_DB_MAX_MB caps the archive's size (a small server's disk): past it, writes fail
+    as on a full disk -- the article's transaction rolls back, the crawl stops, exit 5."""
+    limit = os.environ.get("KANT_DB_MAX_MB")
+    if not limit:
+        return
+    try:
+        megabytes = float(limit)
+    except ValueError:
+        megabytes = float("nan")
+    if not 0 < megabytes < float("inf"):  # also false for nan
+        # A ValueError, not an ArchiveError: the setting is wrong, not the file (exit 2).
+        raise ValueError(f"KANT_DB_MAX_MB={limit!r} is not a size in MB (a number above 0,"
+                         " e.g. 500)")
+    page_size = db.execute("PRAGMA page_size").fetchone()[0]
+    pages = min(max(1, int(megabytes * 1024 * 1024 / page_size)), 4294967294)  # SQLite's max
+    db.execute(f"PRAGMA max_page_count = {pages}")
+
+
+def ensure_schema(db: sqlite_utils.Database) -> None:
+    """Create the schema in a new file, migrate an older one, refuse a newer one."""
+    version = db.execute("PRAGMA user_version").fetchone()[0]
+    if version > SCHEMA_VERSION:
+        raise ArchiveError(
+            f"archive schema version {version} is newer than this kantkg ({SCHEMA_VERSION}):"
+            " upgrade kantkg"
+        )
+    if version == SCHEMA_VERSION:
+        return
+    with transaction(db):  # all or nothing: a failed migration leaves the old schema
+        if version == 0 and not db["articles"].exists():
+            _create_schema(db)
+        else:
+            for target in range(max(version, 1) + 1, SCHEMA_VERSION + 1):
+                MIGRATIONS[target](db)
+        db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+
+
+def _create_schema(db: sqlite_utils.Database) -> None:
+    articles = db["articles"]
+    articles.create(ARTICLE_COLUMNS, pk="id", not_null={"url", "title", "body"})
+    _create_article_indexes(db)
+    create_search_index(db)
+    db["pages"].create(PAGE_COLUMNS, pk="url")
+    db["revisions"].create(REVISION_COLUMNS, pk="id")
+    db["revisions"].create_index(["article_id"])
+    db["crawls"].create(CRAWL_COLUMNS, pk="id")
+    db["unseen"].create(UNSEEN_COLUMNS, pk="url")
+
+
+def _create_article_indexes(db: sqlite_utils.Database) -> None:
+    articles = db["articles"]
+    articles.create_index(["url"], unique=True, if_not_exists=True)
+    articles.create_index(["published_utc"], if_not_exists=True)
+    articles.create_index(["published_date"], if_not_exists=True)
+    articles.create_index(["section", "published_utc"], if_not_exists=True)
+
+
+
+def _migrate_to_2(db: sqlite_utils.Database) -> None:
+    """v1 indexed raw words with triggers: no stemming, no ё/е folding. v2 indexes stems,
+    written from Python; crawls gain a `warnings` column."""
+    for trigger in ("articles_ai", "articles_ad", "articles_au"):
+        db.execute(f"DROP TRIGGER IF EXISTS {trigger}")
+    db.execute("DROP TABLE IF EXISTS articles_fts")
+    create_search_index(db)
+    for article_id, title, body in db.execute("SELECT id, title, body FROM articles"):
+        index_article(db, article_id, title, body)
+    _create_article_indexes(db)
+    for column, kind in CRAWL_COLUMNS.items():
+        if column not in db["crawls"].columns_dict:
+            db["crawls"].add_column(column, kind)
+
+
+def _migrate_to_3(db: sqlite_utils.Database) -> None:
+    """v3 remembers what a crawl could not see (`unseen`), and why a crawl was incomplete;
+    rows are keyed by the one spelling of their URL (kantkg.urls.article_url)."""
+    db["unseen"].create(UNSEEN_COLUMNS, pk="url", if_not_exists=True)
+    for column, kind in CRAWL_COLUMNS.items():
+        if column not in db["crawls"].columns_dict:
+            db["crawls"].add_column(column, kind)
+    _rekey_articles(db)
+
+
+def _rekey_articles(db: sqlite_utils.Database) -> None:
+    """Rows keyed by another spelling of the URL (`?utm_campaign=z`, no trailing slash)
+    take the one spelling. Where that row exists already, this one is a duplicate of it:
+    its text becomes a revision of that article (nothing is dropped), and it goes."""
+    rows = db.execute("SELECT id, url, title, body, content_hash, first_seen, last_seen"
+                      " FROM articles ORDER BY id").fetchall()
+    for article_id, url, title, body, digest, first_seen, last_seen in rows:
+        key = urls.article_url(url)
+        if key == url:
+            continue
+        kept = db.execute("SELECT id, content_hash FROM articles WHERE url = ?",
+                          [key]).fetchone()
+        if kept is None:
+            db.execute("UPDATE articles SET url = ? WHERE id = ?", [key, article_id])
+            db.execute("UPDATE revisions SET url = ? WHERE article_id = ?", [key, article_id])
+            if not db.execute("SELECT 1 FROM pages WHERE url = ?", [key]).fetchone():
+                db.execute("UPDATE pages SET url = ? WHERE url = ?", [key, url])
+            continue
+        kept_id, kept_digest = kept
+        db.execute("UPDATE revisions SET article_id = ?, url = ? WHERE article_id = ?",
+                   [kept_id, key, article_id])
+        if digest != kept_digest:
+            insert(db, "revisions", {"article_id": kept_id, "url": key, "title": title,
+                                      "body": body, "content_hash": digest,
+                                      "valid_from": first_seen, "replaced_at": last_seen})
+        db.execute("DELETE FROM articles_fts WHERE rowid = ?", [article_id])
+        db.execute("DELETE FROM articles WHERE id = ?", [article_id])
+        db.execute("DELETE FROM pages WHERE url = ?", [url])
+
+
+MIGRATIONS = {2: _migrate_to_2, 3: _migrate_to_3}
+
+
+def insert(db: sqlite_utils.Database, table: str, row: dict) -> int:
+    """Plain INSERT: sqlite-utils' insert() commits on its own, which would split an
+    article's rows over several transactions. Column names come from our schema."""
+    columns = ", ".join(row)
+    marks = ", ".join("?" for _ in row)
+    return db.execute(f"INSERT INTO {table} ({columns}) VALUES ({marks})",
+                      list(row.values())).lastrowid
+
+
+def update(db: sqlite_utils.Database, table: str, key: str, value, row: dict) -> None:
+    assignments = ", ".join(f"{column} = ?" for column in row)
+    db.execute(f"UPDATE {table} SET {assignments} WHERE {key} = ?", [*row.values(), value])
+

@@ -1,0 +1,2 @@
+"""The interfaces people use: the `kantkg` command (main), Datasette (serve and its
+plugin), and `kantkg doctor`."""

@@ -1,0 +1,171 @@
+"""The crawl's bookkeeping as a Scrapy extension: everything around the archiving itself.
+
+One `CrawlLog` per crawl, `scrapy crawl kant` and `kantkg crawl` alike: it takes the
+archive's lock (one crawl at a time), opens the archive (one connection: the spider reads
+what it knows, the archive pipeline writes through `batch`), opens the run's `crawls`
+row, commits the batch on a clock, shows progress, and at the end judges the run from its
+own stats (kantkg.crawl.outcome: status, drift, holes), records what it could not see
+and closes the row. The judging and writing are plain functions in kantkg/.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+import time
+from collections import Counter
+from typing import TYPE_CHECKING
+
+from scrapy import signals
+from scrapy.crawler import Crawler
+from scrapy.exceptions import CloseSpider, NotConfigured
+from scrapy.spiders import Spider
+from scrapy.utils.asyncio import create_looping_call
+from scrapy.utils.defer import deferred_from_coro
+
+from kantkg import archive, urls
+from kantkg.crawl import outcome
+from kantkg.crawl import stats as keys
+from kantkg.crawl.lock import CrawlLock, LockHeld
+
+if TYPE_CHECKING:
+    import sqlite_utils
+
+logger = logging.getLogger(__name__)
+COMMIT_EVERY = 1.0  # seconds: the most a crash can lose (those pages are fetched again)
+PROGRESS_EVERY = 2.0  # seconds between progress lines
+
+
+class CrawlLog:
+    def __init__(self, crawler: Crawler, db_path: str, base_url: str) -> None:
+        self.crawler = crawler
+        self.stats = crawler.stats
+        self.db_path = db_path
+        self.base_url = base_url.rstrip("/")
+        self.show_progress = crawler.settings.getbool("KANT_PROGRESS")
+        self.lock = CrawlLock(db_path)
+        self.locked = False
+        self.db: sqlite_utils.Database | None = None
+        self.batch: archive.Batch | None = None
+        self.crawl_id: int | None = None
+        self._clock = None
+        self._last_progress = 0.0
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> CrawlLog:
+        db_path = crawler.settings.get("KANT_DB")
+        if not db_path:
+            raise NotConfigured("KANT_DB is empty")
+        log = cls(crawler, db_path, crawler.settings.get("KANT_BASE_URL"))
+        crawler.signals.connect(log.spider_opened, signal=signals.spider_opened)
+        # spider_closed: by then CoreStats has set finish_reason.
+        crawler.signals.connect(log.spider_closed, signal=signals.spider_closed)
+        return log
+
+    # ------------------------------------------------------------------ opening
+
+    def spider_opened(self, spider: Spider) -> None:
+        """Lock, open, start the row -- or close the crawl before its first request."""
+        try:
+            self.lock.acquire()
+        except LockHeld as exc:
+            logger.error("%s", exc)
+            raise CloseSpider(outcome.LOCKED) from None
+        except OSError as exc:
+            logger.error("cannot lock %s: %s", self.db_path, exc.strerror or exc)
+            raise CloseSpider(outcome.ARCHIVE_ERROR) from None
+        self.locked = True
+        try:
+            self.db = archive.open_archive(self.db_path)
+        except (archive.ArchiveError, ValueError) as exc:  # ValueError: bad KANT_DB_MAX_MB
+            logger.error("cannot open the archive %s: %s", self.db_path, exc)
+            self.stats.inc_value(keys.ARCHIVE_ERRORS)
+            raise CloseSpider(outcome.ARCHIVE_ERROR) from None
+        rng = getattr(spider, "date_range", None)
+        self.crawl_id = archive.start_crawl(
+            self.db, self.base_url,
+            since=rng.since_iso if rng else None, until=rng.until_iso if rng else None,
+            full=bool(getattr(spider, "full", False)))
+        self.stats.set_value(keys.CRAWL_ID, self.crawl_id)
+        self.batch = archive.Batch(self.db, max_seconds=COMMIT_EVERY)
+        # Commit on a clock too, so a slow or paused crawl never sits on the write lock.
+        self._clock = create_looping_call(self._tick)
+        self._clock.start(COMMIT_EVERY, now=False)
+        logger.info("archiving %s into %s (crawl #%s)", urls.without_credentials(self.base_url),
+                    self.db_path, self.crawl_id)
+
+    # ------------------------------------------------------------------ running
+
+    def commit(self, only_if_due: bool = False) -> None:
+        """Commit the open batch and count its articles (counts are of durable rows)."""
+        if self.batch is None or (only_if_due and not self.batch.due):
+            return
+        try:
+            done = self.batch.commit()
+        except archive.CommitError as exc:  # what its replay kept is durable all the same
+            self.archive_error(exc.error)
+            done = exc.committed
+        self.count(done)
+
+    def count(self, done: Counter[str]) -> None:
+        for result, count in done.items():
+            self.stats.inc_value(keys.articles(result), count)
+
+    def archive_error(self, exc: Exception) -> None:
+        """Disk full, file gone read-only: nothing more can be archived; stop fetching."""
+        logger.error("cannot write the archive %s: %s", self.db_path, exc)
+        self.stats.inc_value(keys.ARCHIVE_ERRORS)
+        try:
+            engine = self.crawler.engine
+        except RuntimeError:  # no crawl running (an archive pipeline used on its own)
+            return
+        if engine.spider is not None:
+            deferred_from_coro(engine.close_spider_async(reason=outcome.ARCHIVE_ERROR))
+
+    def _tick(self) -> None:
+        self.commit(only_if_due=True)
+        self._progress()
+
+    def _progress(self) -> None:
+        """A one-line progress display for interactive `kantkg crawl` runs."""
+        if not self.show_progress or time.monotonic() - self._last_progress < PROGRESS_EVERY:
+            return
+        self._last_progress = time.monotonic()
+        get = self.stats.get_value
+        sys.stderr.write(f"\rkantkg: {get(keys.articles('new'), 0)} new, "
+                         f"{get(keys.articles('updated'), 0)} updated, "
+                         f"{get(keys.REQUESTS, 0)} requests ")
+        sys.stderr.flush()
+
+    # ------------------------------------------------------------------ closing
+
+    def spider_closed(self, spider: Spider, reason: str) -> None:
+        if self.show_progress and self._last_progress:
+            sys.stderr.write("\n")
+        if self._clock is not None and self._clock.running:
+            self._clock.stop()
+        try:
+            if self.db is not None:
+                self._finish(spider, reason)
+        finally:
+            if self.db is not None:
+                self.db.close()
+                self.db = None
+            if self.locked:
+                self.lock.release()
+                self.locked = False
+
+    def _finish(self, spider: Spider, reason: str) -> None:
+        self.commit()
+        stats = self.stats.get_stats()
+        record = outcome.crawl_record(stats, reason)
+        for warning in record["warnings"]:
+            logger.warning("extraction drift: %s", warning)
+        for hole in record["incomplete"]:
+            logger.warning("crawl incomplete: %s", hole)
+        assert self.db is not None and self.crawl_id is not None
+        resolved = spider.resolved_unseen() if hasattr(spider, "resolved_unseen") else set()
+        archive.record_unseen(self.db, self.crawl_id, getattr(spider, "failed", {}), resolved)
+        archive.finish_crawl(self.db, self.crawl_id, record)
+        logger.info("crawl #%s %s (%s): %s", self.crawl_id, record["status"], reason,
+                    outcome.crawl_counts(stats))
