@@ -346,7 +346,7 @@ class _Choice:
     """One field's date from its candidates, and what the choice noticed."""
 
     date: ParsedDate | None = None
-    layer: str | None = None
+    layer: str = ""  # set with date
     disagreements: list[str] = field(default_factory=list)
     rejected: list[str] = field(default_factory=list)  # dates outside the window
 

@@ -18,6 +18,8 @@ NEWSPIDER_MODULE = "spiders"
 # --- kantkg's own settings
 KANT_BASE_URL = os.environ.get("KANT_BASE_URL", site.DEFAULT_BASE_URL)
 KANT_DB = os.environ.get("KANT_DB", "data/kant.db")
+# A cap on the archive's size in MB (a small server's disk); unset: none.
+KANT_DB_MAX_MB = os.environ.get("KANT_DB_MAX_MB")
 # Who to contact about this crawler; goes into the User-Agent (see spiders/kant.py).
 KANT_CONTACT = os.environ.get("KANT_CONTACT", "https://github.com/kantkg/kantkg")
 
@@ -72,6 +74,8 @@ KANT_MAX_LISTING_PAGES = os.environ.get("KANT_MAX_LISTING_PAGES", 5000)
 DUPEFILTER_CLASS = "scrapy.dupefilters.BaseDupeFilter"
 # Fetch everything again, known articles included (kantkg crawl --full).
 KANT_FULL = os.environ.get("KANT_FULL", False)
+# A progress line on stderr (kantkg crawl turns it on when stderr is a terminal).
+KANT_PROGRESS = os.environ.get("KANT_PROGRESS", False)
 
 # --- a cron job wants no listening ports
 TELNETCONSOLE_ENABLED = False

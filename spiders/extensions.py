@@ -30,6 +30,8 @@ from kantkg.crawl.lock import CrawlLock, LockHeld
 
 if TYPE_CHECKING:
     import sqlite_utils
+    from scrapy.utils.asyncio import AsyncioLoopingCall
+    from twisted.internet.task import LoopingCall
 
 logger = logging.getLogger(__name__)
 COMMIT_EVERY = 1.0  # seconds: the most a crash can lose (those pages are fetched again)
@@ -48,7 +50,7 @@ class CrawlLog:
         self.db: sqlite_utils.Database | None = None
         self.batch: archive.Batch | None = None
         self.crawl_id: int | None = None
-        self._clock = None
+        self._clock: AsyncioLoopingCall | LoopingCall | None = None
         self._last_progress = 0.0
 
     @classmethod
@@ -76,7 +78,8 @@ class CrawlLog:
             raise CloseSpider(outcome.ARCHIVE_ERROR) from None
         self.locked = True
         try:
-            self.db = archive.open_archive(self.db_path)
+            self.db = archive.open_archive(self.db_path,
+                                           self.crawler.settings.get("KANT_DB_MAX_MB"))
         except (archive.ArchiveError, ValueError) as exc:  # ValueError: bad KANT_DB_MAX_MB
             logger.error("cannot open the archive %s: %s", self.db_path, exc)
             self.stats.inc_value(keys.ARCHIVE_ERRORS)

@@ -28,6 +28,7 @@ from concurrent.futures import ProcessPoolExecutor
 from urllib.parse import urlsplit
 
 import scrapy
+import sqlite_utils
 from scrapy import signals
 from scrapy.exceptions import DownloadCancelledError, IgnoreRequest
 from scrapy.http import Response, TextResponse
@@ -64,7 +65,7 @@ class KantSpider(scrapy.Spider):
         self.date_range = discovery.DateRange.from_args(since, until)
         self.full = str(full or "").lower() in ("1", "true", "yes")
         self.base_url = ""
-        self.archive = None  # the crawl log's connection, while the crawl runs
+        self.archive: sqlite_utils.Database | None = None  # the crawl log's, while it runs
         self.reference: str | None = None
         # hash(url) of every article URL queued or skipped this run: ints, not strings,
         # so a 50,000-article backfill keeps ~3 MB here, not ~10 MB.
@@ -112,6 +113,13 @@ class KantSpider(scrapy.Spider):
         return spider
 
     @property
+    def db(self) -> sqlite_utils.Database:
+        """The crawl log's archive connection, open while the crawl runs."""
+        if self.archive is None:
+            raise RuntimeError("the archive is not open")
+        return self.archive
+
+    @property
     def bounded(self) -> bool:
         return bool(self.date_range.since or self.date_range.until)
 
@@ -124,7 +132,7 @@ class KantSpider(scrapy.Spider):
         # Awaited through asyncio: without Scrapy's asyncio reactor, extract inline.
         self.pool = workers.extraction_pool() if is_asyncio_available() else None
         if not (self.full or self.bounded):
-            self.reference = archive.last_complete_crawl_start(self.archive, self.base_url)
+            self.reference = archive.last_complete_crawl_start(self.db, self.base_url)
         base = self.base_url
         yield scrapy.Request(f"{base}/robots.txt", callback=self.parse_robots,
                              errback=self.robots_failed, priority=SITEMAP_PRIORITY,
@@ -139,7 +147,7 @@ class KantSpider(scrapy.Spider):
     def _retry_unseen(self) -> Iterator[scrapy.Request]:
         """What earlier runs could not see, asked for again first. A sitemap is asked for
         when its index lists it, then even if its lastmod says "unchanged"."""
-        for url, kind, attempts in archive.unseen_urls(self.archive, self.base_url):
+        for url, kind, attempts in archive.unseen_urls(self.db, self.base_url):
             self.retrying[url] = attempts
             if kind == "sitemap":
                 self.retrying_sitemaps.add(url)
@@ -321,7 +329,7 @@ class KantSpider(scrapy.Spider):
         key = hash(url)
         if not self.date_range.contains_url(url) or key in self.queued:
             return
-        state = archive.page_state(self.archive, url)
+        state = archive.page_state(self.db, url)
         decision = decide(state, lastmod, self.full or retry)
         if decision is Fetch.NEW:
             self.new_this_run.add(key)
@@ -405,7 +413,7 @@ class KantSpider(scrapy.Spider):
 
     # ------------------------------------------------------------- articles
 
-    async def parse_article(self, response: Response) -> AsyncIterator[dict]:
+    async def parse_article(self, response: Response) -> AsyncIterator[ArticleItem]:
         stats = self.crawler.stats
         self._saw(response.meta.get("kantkg_url", response.url))
         if response.status == 304:
@@ -427,14 +435,14 @@ class KantSpider(scrapy.Spider):
         stats.inc_value(keys.EXTRACTED)
         for field in DRIFT_FIELDS + ("author", "section"):
             stats.inc_value(keys.layer(field, item['method'].get(field, 'none')))
-        item.update(
+        item.update(ArticleItem(
             html=utf8_bytes(response.body, declared),  # the page as the archive keeps it
             fetched_at=clock.now_iso(),
             status=response.status,
             content_type=content_type,
             etag=(header("ETag") or b"").decode("latin-1") or None,
             last_modified=(header("Last-Modified") or b"").decode("latin-1") or None,
-        )
+        ))
         yield item
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections import deque
+from typing import Any
 
 from scrapy.downloadermiddlewares.retry import RetryMiddleware
 from scrapy.exceptions import IgnoreRequest
@@ -99,8 +100,9 @@ class RetryAfterMiddleware(RetryMiddleware):
     def _pause(self, seconds: float, why: str, stat: str, level: int = logging.WARNING) -> None:
         # Imported here: importing the reactor at module load would install the default
         # one before Scrapy installs its asyncio reactor.
-        from twisted.internet import reactor
+        from twisted.internet import reactor as installed
 
+        reactor: Any = installed  # (an IReactorTime; zope interfaces escape mypy)
         engine = self.crawler.engine if self.crawler else None
         if engine is None or seconds <= 0:
             return

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from functools import partial
@@ -246,3 +247,8 @@ def test_every_kant_setting_is_read_from_the_environment_under_its_own_name():
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True,
                          text=True, check=True, cwd=ROOT)
     assert out.stdout.strip() == "True", out.stderr
+    # ... and the README's settings table names exactly these.
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    table = readme[readme.index("| name | default | meaning |"):]
+    table = table[:table.index("\n\n")]
+    assert sorted(re.findall(r"^\| `(KANT_[A-Z_]+)`", table, re.MULTILINE)) == sorted(names)

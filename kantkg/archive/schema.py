@@ -7,7 +7,6 @@ schema version; `open_archive` creates or migrates.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -135,8 +134,9 @@ def transaction(db: sqlite_utils.Database) -> Iterator[None]:
 
 
 
-def open_archive(path: str | Path) -> sqlite_utils.Database:
-    """Open (creating directory, file and schema as needed) an archive in WAL mode."""
+def open_archive(path: str | Path, max_mb: str | float | None = None) -> sqlite_utils.Database:
+    """Open (creating directory, file and schema as needed) an archive in WAL mode, its
+    size capped at `max_mb` (the KANT_DB_MAX_MB setting) if given."""
     path = Path(path)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -144,7 +144,7 @@ def open_archive(path: str | Path) -> sqlite_utils.Database:
         db.conn.execute("PRAGMA busy_timeout = 10000")
         db.enable_wal()
         db.conn.execute("PRAGMA synchronous = NORMAL")
-        _cap_size(db)
+        _cap_size(db, max_mb)
         ensure_schema(db)
     except sqlite3.DatabaseError as exc:
         raise ArchiveError(f"cannot open archive {path}: {exc}") from None
@@ -153,11 +153,10 @@ def open_archive(path: str | Path) -> sqlite_utils.Database:
     return db
 
 
-def _cap_size(db: sqlite_utils.Database) -> None:
+def _cap_size(db: sqlite_utils.Database, limit: str | float | None) -> None:
     """KANT_DB_MAX_MB caps the archive's size (a small server's disk): past it, writes fail
     as on a full disk -- the article's transaction rolls back, the crawl stops, exit 5."""
-    limit = os.environ.get("KANT_DB_MAX_MB")
-    if not limit:
+    if limit is None or limit == "":
         return
     try:
         megabytes = float(limit)
@@ -192,19 +191,19 @@ def ensure_schema(db: sqlite_utils.Database) -> None:
 
 
 def _create_schema(db: sqlite_utils.Database) -> None:
-    articles = db["articles"]
+    articles = db.table("articles")
     articles.create(ARTICLE_COLUMNS, pk="id", not_null={"url", "title", "body"})
     _create_article_indexes(db)
     create_search_index(db)
-    db["pages"].create(PAGE_COLUMNS, pk="url")
-    db["revisions"].create(REVISION_COLUMNS, pk="id")
-    db["revisions"].create_index(["article_id"])
-    db["crawls"].create(CRAWL_COLUMNS, pk="id")
-    db["unseen"].create(UNSEEN_COLUMNS, pk="url")
+    db.table("pages").create(PAGE_COLUMNS, pk="url")
+    db.table("revisions").create(REVISION_COLUMNS, pk="id")
+    db.table("revisions").create_index(["article_id"])
+    db.table("crawls").create(CRAWL_COLUMNS, pk="id")
+    db.table("unseen").create(UNSEEN_COLUMNS, pk="url")
 
 
 def _create_article_indexes(db: sqlite_utils.Database) -> None:
-    articles = db["articles"]
+    articles = db.table("articles")
     articles.create_index(["url"], unique=True, if_not_exists=True)
     articles.create_index(["published_utc"], if_not_exists=True)
     articles.create_index(["published_date"], if_not_exists=True)
@@ -223,17 +222,17 @@ def _migrate_to_2(db: sqlite_utils.Database) -> None:
         index_article(db, article_id, title, body)
     _create_article_indexes(db)
     for column, kind in CRAWL_COLUMNS.items():
-        if column not in db["crawls"].columns_dict:
-            db["crawls"].add_column(column, kind)
+        if column not in db.table("crawls").columns_dict:
+            db.table("crawls").add_column(column, kind)
 
 
 def _migrate_to_3(db: sqlite_utils.Database) -> None:
     """v3 remembers what a crawl could not see (`unseen`), and why a crawl was incomplete;
     rows are keyed by the one spelling of their URL (kantkg.urls.article_url)."""
-    db["unseen"].create(UNSEEN_COLUMNS, pk="url", if_not_exists=True)
+    db.table("unseen").create(UNSEEN_COLUMNS, pk="url", if_not_exists=True)
     for column, kind in CRAWL_COLUMNS.items():
-        if column not in db["crawls"].columns_dict:
-            db["crawls"].add_column(column, kind)
+        if column not in db.table("crawls").columns_dict:
+            db.table("crawls").add_column(column, kind)
     _rekey_articles(db)
 
 
@@ -275,8 +274,10 @@ def insert(db: sqlite_utils.Database, table: str, row: dict) -> int:
     article's rows over several transactions. Column names come from our schema."""
     columns = ", ".join(row)
     marks = ", ".join("?" for _ in row)
-    return db.execute(f"INSERT INTO {table} ({columns}) VALUES ({marks})",
-                      list(row.values())).lastrowid
+    rowid = db.execute(f"INSERT INTO {table} ({columns}) VALUES ({marks})",
+                       list(row.values())).lastrowid
+    assert rowid is not None  # (set by every INSERT of one row)
+    return rowid
 
 
 def update(db: sqlite_utils.Database, table: str, key: str, value, row: dict) -> None:

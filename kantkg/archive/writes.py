@@ -50,10 +50,12 @@ def content_hash(title: str, body: str) -> str:
 
 
 def _article_row(item: ArticleItem) -> dict:
+    """The `articles` row of an item that unarchivable_reason let through."""
     body = body_of(item["paragraphs"])
+    title = (item.get("title") or "").strip()
     return {
         "url": article_key(item),
-        "title": item["title"].strip(),
+        "title": title,
         "published": item.get("published"),
         "published_utc": item.get("published_utc"),
         "published_date": item.get("published_date"),
@@ -68,7 +70,7 @@ def _article_row(item: ArticleItem) -> dict:
         "boilerplate_removed": item.get("boilerplate_removed", 0),
         "method": json.dumps(item.get("method") or {}, ensure_ascii=False, sort_keys=True),
         "date_warnings": json.dumps(item.get("date_warnings") or [], ensure_ascii=False),
-        "content_hash": content_hash(item["title"].strip(), body),
+        "content_hash": content_hash(title, body),
         "fetched_url": item["url"],
     }
 

@@ -17,9 +17,11 @@ import urllib.request
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 from kantkg import __version__, bounds, clock, explain_article
 from kantkg.extract.encoding import charset_from_content_type, detect_encoding
+from kantkg.items import ArticleItem
 
 FETCH_TIMEOUT = 30  # seconds for the whole fetch or read, not per socket operation
 MAX_PAGE_BYTES = 10 * 1024 * 1024
@@ -34,7 +36,7 @@ class DoctorError(Exception):
 class Diagnosis:
     url: str
     encoding: str
-    item: dict | None
+    item: ArticleItem | None
     not_article: str | None = None
     removed: list[tuple[str, str]] = field(default_factory=list)
 
@@ -83,7 +85,7 @@ def _fetch_within(target: str, timeout: float) -> tuple[bytes, str | None, str]:
     """_fetch with an overall deadline: the socket timeout starts again with every byte,
     so a server trickling a byte a second would keep it reading for hours. The fetch runs
     in a daemon thread that is abandoned when the deadline passes."""
-    outcome: dict[str, object] = {}
+    outcome: dict[str, Any] = {}  # "page" or "error"
 
     def run() -> None:
         try:

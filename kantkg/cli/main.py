@@ -21,6 +21,7 @@ import sys
 import time
 from datetime import timedelta
 from pathlib import Path
+from typing import NoReturn
 from urllib.parse import urlsplit
 
 import click
@@ -45,7 +46,7 @@ from kantkg.crawl.stats import CRAWL_ID
 from kantkg.replica.corpus import MARKUPS
 
 
-def fail(message: str, code: int) -> None:
+def fail(message: str, code: int) -> NoReturn:
     click.echo(f"kantkg: {message}", err=True)
     sys.exit(code)
 
@@ -57,14 +58,16 @@ class OneLineError(click.ClickException):
         click.echo(f"kantkg: {self.message}", err=True)
 
 
+class OneLineUsageError(OneLineError):
+    exit_code = EXIT_USAGE
+
+
 def _one_line(exc: click.ClickException) -> OneLineError:
     message = " ".join(exc.format_message().splitlines())
     ctx = getattr(exc, "ctx", None)
     if isinstance(exc, click.UsageError) and ctx is not None:
         message += f" (see `{ctx.command_path} --help`)"
-    error = OneLineError(message)
-    error.exit_code = exc.exit_code
-    return error
+    return (OneLineUsageError if exc.exit_code == EXIT_USAGE else OneLineError)(message)
 
 
 class KantkgGroup(click.Group):
@@ -187,7 +190,7 @@ def open_db(path: str, must_exist: bool = True):
         if not stat.S_ISREG(os.stat(path).st_mode):
             fail(f"cannot open archive {path}: not a regular file", EXIT_ARCHIVE)
     try:
-        return archive.open_archive(path)
+        return archive.open_archive(path, settings.KANT_DB_MAX_MB)
     except archive.ArchiveError as exc:
         fail(str(exc), EXIT_ARCHIVE)
     except ValueError as exc:
@@ -229,7 +232,7 @@ def crawl(base_url: str, db: str, since: str | None, until: str | None, full: bo
     from kantkg.crawl.process import LOOPBACK_SETTINGS, run_in_process
 
     _checked_range(since, until)
-    _check_contact(os.environ.get("KANT_CONTACT"))
+    _check_contact(settings.KANT_CONTACT)
     log_path = Path(log_file) if log_file else default_log_file(db)
     if log_file:  # a bad --log-file is a bad argument, found before the archive is touched
         log_handler = _start_logging(log_path, quiet, EXIT_USAGE)
@@ -261,7 +264,7 @@ def crawl(base_url: str, db: str, since: str | None, until: str | None, full: bo
     final_code = EXIT_ARCHIVE if lost_log and code == EXIT_OK else code
     crawl_id = stats.get(CRAWL_ID)
     if crawl_id is not None:
-        with contextlib.closing(archive.open_archive(db)) as database:
+        with contextlib.closing(archive.open_archive(db, settings.KANT_DB_MAX_MB)) as database:
             archive.set_exit_code(database, crawl_id, final_code)
     counts = crawl_counts(stats)
     summary = (f"crawl #{crawl_id}: {counts['new']} new, {counts['updated']} updated, "

@@ -118,7 +118,12 @@ def extract_tags(page: Page) -> tuple[list[str], str | None]:
 
 def _unique(candidates: list[list[str]]) -> list[list[str]]:
     seen: set[str] = set()
-    return [c for c in candidates if not (c[1] in seen or seen.add(c[1]))]
+    unique = []
+    for candidate in candidates:
+        if candidate[1] not in seen:
+            seen.add(candidate[1])
+            unique.append(candidate)
+    return unique
 
 
 def published_candidates(page: Page, url: str, title: str | None,

@@ -70,9 +70,9 @@ def detect_encoding(data: bytes, declared: str | None = None) -> str:
             return name
     if not data.isascii() and _strict(data, "utf-8") is not None:
         return "utf-8"
-    for name in (declared, meta_charset(data)):
-        if name and _strict(data, name) is not None:
-            return codecs.lookup(name).name
+    for charset in (declared, meta_charset(data)):
+        if charset and _strict(data, charset) is not None:
+            return codecs.lookup(charset).name
     if data.isascii():
         return "utf-8"
     return _detect(data)

@@ -319,7 +319,7 @@ def lead_before(page: Page, block, title: str | None) -> list[str]:
     if anchor is None or anchor.getparent() is not block.getparent() or \
             not any(sibling is anchor for sibling in block.itersiblings(preceding=True)):
         return []
-    lead = []
+    lead: list[str] = []
     for sibling in block.itersiblings(preceding=True):  # up to the headline
         if sibling is anchor:
             break

@@ -84,9 +84,10 @@ def trafilatura_paragraphs(tree: HtmlElement, url: str) -> list[str]:
                                           with_metadata=False)
     except Exception:  # noqa: BLE001  trafilatura raises assorted errors on broken pages
         return []
-    if doc is None or doc.body is None:
+    body = doc.get("body") if isinstance(doc, dict) else getattr(doc, "body", None)
+    if body is None:
         return []
-    return block_texts(doc.body)
+    return block_texts(body)
 
 
 def readability_paragraphs(tree: HtmlElement) -> list[str]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import threading
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
 from itertools import islice
@@ -20,7 +21,7 @@ _CONTROL_BYTES = bytes([*range(0x00, 0x09), 0x0B, 0x0C, *range(0x0E, 0x20), 0x7F
 _CONTROL_RE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _XML_DECLARATION_RE = re.compile(r"^\s*<\?xml[^>]*>")
 _START_TAG = "<[A-Za-z]"
-_START_TAG_RES = {bytes: re.compile(_START_TAG.encode()), str: re.compile(_START_TAG)}
+_START_TAG_BYTES, _START_TAG_STR = re.compile(_START_TAG.encode()), re.compile(_START_TAG)
 
 
 class _Parsers(threading.local):
@@ -76,9 +77,14 @@ def more_elements_than(data: bytes | str, limit: int) -> bool:
     """Whether the page has more than `limit` start tags. Counted without parsing: every
     element has a "<" (but the few libxml2 adds: html, head, body), and counting those
     takes a millisecond for a large page; start tags are counted only past that many."""
-    if data.count(b"<" if isinstance(data, bytes) else "<") <= limit:
-        return False
-    tags = _START_TAG_RES[type(data)].finditer(data)
+    if isinstance(data, bytes):
+        if data.count(b"<") <= limit:
+            return False
+        tags: Iterator[re.Match] = _START_TAG_BYTES.finditer(data)
+    else:
+        if data.count("<") <= limit:
+            return False
+        tags = _START_TAG_STR.finditer(data)
     return next(islice(tags, limit, None), None) is not None
 
 

@@ -7,7 +7,9 @@ and class words are furniture, and how a block's link density is measured.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from functools import lru_cache
+from typing import Any
 
 from lxml import etree
 
@@ -148,7 +150,7 @@ def text_blocks(container, block_tags: frozenset[str] = BLOCK_TAGS,
     # it closes ("block" ends a block, "a" its link text, the container nothing).
     if container.text:
         buf.append(container.text)
-    stack = [(container, iter(container), "")]
+    stack: list[tuple[Any, Iterator[Any], str | None]] = [(container, iter(container), "")]
     while stack:
         el, children, kind = stack[-1]
         child = next(children, None)

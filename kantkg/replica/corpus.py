@@ -452,6 +452,7 @@ class Corpus:
 
     def _build(self, meta: dict) -> ArticleTruth:
         url = self.base_url + meta["path"]
+        source_line: str | None
         if meta["index"] == -1:
             shown = seed_paragraphs()
             body, source_line = shown[:-1], shown[-1]  # verbatim, kant.kg URL and all

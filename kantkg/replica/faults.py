@@ -118,7 +118,7 @@ class Fault:
     times: int | None = None        # None: every matching request
     hits: int = 0
     passes: set[str] = field(default_factory=set, repr=False)
-    _regex: re.Pattern | None = field(default=None, repr=False)
+    _regex: re.Pattern = field(default=re.compile(""), repr=False)  # set from pattern
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def __post_init__(self) -> None:

@@ -608,7 +608,8 @@ class Replica:
         self._server = _Server((host, port), _Handler, bind_and_activate=True)
         self._server.replica = self
         bound_host, bound_port = self._server.server_address[:2]
-        self.base_url = f"http://{bound_host}:{bound_port}"
+        host_text = bound_host.decode() if isinstance(bound_host, bytes) else bound_host
+        self.base_url = f"http://{host_text}:{bound_port}"
         self.corpus = Corpus(articles, seed, self.base_url, markups)
         self.site = Site(self.corpus, self.base_url, sitemaps, robots_disallow)
         self.faults: list[Fault] = [parse_fault(f) if isinstance(f, str) else f
