@@ -19,7 +19,7 @@ if TYPE_CHECKING:
 
 # ------------------------------------------------------------------ the page
 # Checked before the page is parsed (kantkg.extract.load): past this, parsing and the
-# extractors cost seconds and hundreds of MB (1,000,000 <p>: 13 s, 900 MB), for no article.
+# extractors cost seconds and hundreds of MB, for no article (bench/TIMING_NOTES.md).
 MAX_ELEMENTS = 50_000  # start tags in the page: 8x the largest real page measured
 # libxml2 stops parsing (and drops the rest of the page) past this nesting depth, even
 # with huge_tree (256 without it). Not ours to choose: a page cut there is reported.

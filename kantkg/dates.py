@@ -56,7 +56,7 @@ _RELATIVE_DAY_RE = re.compile(r"сегодня|вчера|позавчера|б�
 _JUST_NOW_RE = re.compile(r"^(?:только что|just now)$", re.IGNORECASE)
 _ISO_DATE_ONLY_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 # Russian first; Kyrgyz month names («25-май, 2021-ж.») and English as kant.kg's other
-# languages. Few languages keep dateparser fast (~0.7 ms a call).
+# languages. Few languages keep dateparser fast.
 LANGUAGES = ["ru", "ky", "en"]
 
 # The dates a page can have been published or modified on: from the early web to a day
@@ -79,8 +79,8 @@ class ParsedDate:
 
 @lru_cache(maxsize=4)
 def _ru_parser(relative_base: datetime):
-    """One parser per fetch-time anchor (a crawl has one or a few); construction is cheap
-    (~20 µs) once dateparser's Russian data is loaded, parsing ~0.5 ms."""
+    """One parser per fetch-time anchor (a crawl has one or a few): cheap to build once
+    dateparser's Russian data is loaded."""
     # Imported lazily: dateparser's import is slow and most pages carry ISO dates.
     from dateparser.date import DateDataParser
 
@@ -221,7 +221,7 @@ _MONTHS_GENITIVE = {
          "сентября", "октября", "ноября", "декабря"), start=1)
 }
 _TIME_TAIL = r"(?:,?\s*(?:в\s*)?(?P<h>\d{1,2}):(?P<m>\d{2})(?::(?P<s>\d{2}))?)?"
-# The two forms most Russian news pages use, parsed without dateparser (~100x faster).
+# The two forms most Russian news pages use, parsed without dateparser (far cheaper).
 _NUMERIC_RE = re.compile(
     r"^(?P<d>\d{1,2})\.(?P<mo>\d{1,2})\.(?P<y>\d{4})" + _TIME_TAIL + "$")
 _NAMED_RE = re.compile(

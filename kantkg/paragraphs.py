@@ -28,7 +28,7 @@ NEAR_DUPLICATE_MIN_CHARS = 80
 NEAR_DUPLICATE_SIMILARITY = 0.9  # Jaccard similarity of the paragraphs' word sets
 
 # One regex scan with a lookup per match, not str.translate tables: translate looks every
-# character up in a dict (~15 ns each), and a paragraph holds a handful of these.
+# character up in a dict, and a paragraph holds a handful of these.
 _INVISIBLE = "\u00ad\u200b\u200c\u200d\u2060\ufeff"
 _INVISIBLE_RE = re.compile(f"[{_INVISIBLE}]")
 _FOLD = dict.fromkeys(_INVISIBLE, "") | dict.fromkeys("«»„“”‟″＂‹›", '"') | \

@@ -35,7 +35,7 @@ AUTOTHROTTLE_TARGET_CONCURRENCY = 2.0
 DOWNLOAD_TIMEOUT = 30
 # One item per article page and synchronous SQLite pipelines: parallel item processing
 # buys nothing, and Scrapy starts 2 x CONCURRENT_ITEMS asyncio tasks for every response
-# (a fifth of a whole crawl's CPU at the default 100).
+# (a large share of a crawl's CPU at the default 100: bench/TIMING_NOTES.md).
 CONCURRENT_ITEMS = 1
 DOWNLOAD_MAXSIZE = 10 * 1024 * 1024  # a news page is < 1 MB; bigger is a fault
 DOWNLOAD_WARNSIZE = 2 * 1024 * 1024

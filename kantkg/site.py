@@ -38,7 +38,7 @@ NON_ARTICLE_PREFIXES = (
 @lru_cache(maxsize=1024)
 def article_path_match(url: str) -> re.Match[str] | None:
     """Match an article permalink on any host; callers check the host separately.
-    (Cached: a page's URL is asked about some five times, and urlsplit costs ~2 µs.)"""
+    (Cached: a page's URL is asked about several times.)"""
     return ARTICLE_PATH_RE.match(urlsplit(url).path or "/")
 
 

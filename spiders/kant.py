@@ -68,7 +68,7 @@ class KantSpider(scrapy.Spider):
         self.archive: sqlite_utils.Database | None = None  # the crawl log's, while it runs
         self.reference: str | None = None
         # hash(url) of every article URL queued or skipped this run: ints, not strings,
-        # so a 50,000-article backfill keeps ~3 MB here, not ~10 MB.
+        # so a long backfill keeps a third of the memory here.
         self.queued: set[int] = set()
         self.pending_sitemaps: deque[str] = deque()
         # Discovery pages asked for this run, by kind: each is fetched once (a sitemap

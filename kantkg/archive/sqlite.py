@@ -1,7 +1,7 @@
 """The DB-API module the archive runs on: the one sqlite-utils opens every connection with,
 pysqlite3 (a bundled SQLite 3.5x: the `fast-sqlite` extra) when installed, else the
-standard library's sqlite3. Why the extra: one search statement on 200,000 articles takes
-p95 47 ms / worst 208 ms on SQLite 3.51 against 96 / 372 ms on Debian's 3.40 (make bench).
+standard library's sqlite3. Why the extra: search at 200,000 articles meets its targets
+on SQLite 3.5x and not on Debian's 3.40 (measured: bench/TIMING_NOTES.md, make bench).
 
 sqlite-utils makes that choice (sqlite_utils.utils.sqlite3) and opens every archive
 connection with it; taking it from there means our code and sqlite-utils never disagree.

@@ -137,13 +137,12 @@ class Batch:
     """Articles written in groups with one commit each, for a crawl.
 
     Each upsert inside stays all or nothing (a savepoint, see `transaction`); what the
-    group shares is the commit, the costliest part of a small write in WAL mode (~30% of
-    archiving an article). A crash loses the open group -- those pages are fetched again
+    group shares is the commit, the costliest part of a small write in WAL mode. A crash loses the open group -- those pages are fetched again
     next run -- never part of an article. Readers see a group when it commits.
 
     The group's search index rows are written just before its commit, outside the
     articles' savepoints: FTS5 flushes its pending terms at every savepoint (it could not
-    roll them back otherwise), ~90 µs and one index segment an article. When the group
+    roll them back otherwise), one index segment an article. When the group
     cannot be committed (a full disk: at its index rows, its commit, or an article after
     which SQLite rolled the whole group back), it is written again the plain way, one
     transaction an article, up to the first that fails: the articles that fit are kept,

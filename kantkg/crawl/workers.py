@@ -1,8 +1,8 @@
 """Page extraction in a process beside the crawl's own, with the standard library.
 
 The crawl's process runs Scrapy's event loop, reads sitemaps and writes SQLite; reading
-a page takes a few ms of CPU. One worker process does that meanwhile: a 5,000-article
-crawl of the replica went from 89 to 115 articles a second (bench, 2 cores).
+a page is CPU work. One worker process does that meanwhile, which is what takes a crawl
+with politeness off past its throughput target (bench/TIMING_NOTES.md, make bench).
 """
 
 from __future__ import annotations

@@ -117,8 +117,8 @@ def decide(traf: list[str], ours: list[str],
     return choose({"trafilatura": traf, "readability": readability(), "ours": list(ours)})
 
 
-# Larger pages: the libraries take seconds to minutes (10,000 one-letter <p>: 2 s,
-# 49,000: 14 s). Real news pages measured: up to 1.5 MB and 6,066 elements.
+# Larger pages: the libraries take seconds to minutes; real news pages are well below
+# these bounds (bench/TIMING_NOTES.md).
 MAX_VOTE_CHARS = 1_000_000
 MAX_VOTE_ELEMENTS = 10_000
 

@@ -92,8 +92,8 @@ def trafilatura_paragraphs(tree: HtmlElement, url: str) -> list[str]:
 
 def readability_paragraphs(tree: HtmlElement) -> list[str]:
     """readability-lxml's main block, split into its paragraphs. Changes `tree`.
-    No url is passed on: readability would make every link absolute (a fifth of its
-    time) and links are not kept."""
+    No url is passed on: readability would make every link absolute (time spent for
+    nothing) and links are not kept."""
     from readability import Document
 
     try:
