@@ -200,3 +200,32 @@ def test_retries_back_off_exponentially(tmp_path):
     with sqlite3.connect(db) as conn:
         assert conn.execute("SELECT count(*) FROM articles WHERE url = ?",
                             [target.url]).fetchone()[0] == 1
+
+
+def test_a_bare_scrapy_crawl_takes_the_lock_too(site, tmp_path):
+    """`scrapy crawl kant` (not only `kantkg crawl`) refuses to run beside another crawl
+    of the same archive: no request, no `crawls` row, one error line saying who holds it;
+    once the lock is free it crawls and then leaves the lock free."""
+    from tests.conftest import run_scrapy_crawl
+
+    db = tmp_path / "kant.db"
+    with CrawlLock(db):
+        refused = run_scrapy_crawl(site.base_url, db)
+    assert "another crawl holds" in refused.stderr and f"pid {os.getpid()}" in refused.stderr
+    assert "'finish_reason': 'locked'" in refused.stderr
+    assert "downloader/request_count" not in refused.stderr
+    assert not db.exists() or sqlite3.connect(db).execute(
+        "SELECT count(*) FROM sqlite_master WHERE name = 'crawls'").fetchone()[0] == 0
+    ran = run_scrapy_crawl(site.base_url, db)
+    assert ran.returncode == 0, ran.stderr[-2000:]
+    with sqlite3.connect(db) as conn:
+        assert conn.execute("SELECT status FROM crawls").fetchall() == [("ok",)]
+    CrawlLock(db).acquire().release()  # free again
+
+
+def test_a_crawl_the_lock_stopped_exits_7_like_one_refused_up_front():
+    """Two crawls started together: the loser's CrawlLog closes it as `locked`."""
+    from kantkg.crawl import outcome
+    from kantkg.crawl import stats as keys
+
+    assert outcome.exit_code({keys.FINISH_REASON: outcome.LOCKED}) == outcome.EXIT_LOCKED
