@@ -137,8 +137,9 @@ class Batch:
     """Articles written in groups with one commit each, for a crawl.
 
     Each upsert inside stays all or nothing (a savepoint, see `transaction`); what the
-    group shares is the commit, the costliest part of a small write in WAL mode. A crash loses the open group -- those pages are fetched again
-    next run -- never part of an article. Readers see a group when it commits.
+    group shares is the commit, the costliest part of a small write in WAL mode. A crash
+    loses the open group -- those pages are fetched again next run -- never part of an
+    article. Readers see a group when it commits.
 
     The group's search index rows are written just before its commit, outside the
     articles' savepoints: FTS5 flushes its pending terms at every savepoint (it could not
