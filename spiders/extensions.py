@@ -24,6 +24,7 @@ from scrapy.utils.asyncio import create_looping_call
 from scrapy.utils.defer import deferred_from_coro
 
 from kantkg import archive, urls
+from kantkg.archive.sqlite import sqlite3
 from kantkg.crawl import outcome
 from kantkg.crawl import stats as keys
 from kantkg.crawl.lock import CrawlLock, LockHeld
@@ -85,10 +86,15 @@ class CrawlLog:
             self.stats.inc_value(keys.ARCHIVE_ERRORS)
             raise CloseSpider(outcome.ARCHIVE_ERROR) from None
         rng = getattr(spider, "date_range", None)
-        self.crawl_id = archive.start_crawl(
-            self.db, self.base_url,
-            since=rng.since_iso if rng else None, until=rng.until_iso if rng else None,
-            full=bool(getattr(spider, "full", False)))
+        try:
+            self.crawl_id = archive.start_crawl(
+                self.db, self.base_url,
+                since=rng.since_iso if rng else None, until=rng.until_iso if rng else None,
+                full=bool(getattr(spider, "full", False)))
+        except sqlite3.DatabaseError as exc:  # read-only, disk full: nothing could be kept
+            logger.error("cannot write the archive %s: %s", self.db_path, exc)
+            self.stats.inc_value(keys.ARCHIVE_ERRORS)
+            raise CloseSpider(outcome.ARCHIVE_ERROR) from None
         self.stats.set_value(keys.CRAWL_ID, self.crawl_id)
         self.batch = archive.Batch(self.db, max_seconds=COMMIT_EVERY)
         # Commit on a clock too, so a slow or paused crawl never sits on the write lock.
@@ -148,7 +154,7 @@ class CrawlLog:
         if self._clock is not None and self._clock.running:
             self._clock.stop()
         try:
-            if self.db is not None:
+            if self.db is not None and self.crawl_id is not None:
                 self._finish(spider, reason)
         finally:
             if self.db is not None:
@@ -166,7 +172,7 @@ class CrawlLog:
             logger.warning("extraction drift: %s", warning)
         for hole in record["incomplete"]:
             logger.warning("crawl incomplete: %s", hole)
-        assert self.db is not None and self.crawl_id is not None
+        assert self.db is not None and self.crawl_id is not None  # (spider_closed checks)
         resolved = spider.resolved_unseen() if hasattr(spider, "resolved_unseen") else set()
         archive.record_unseen(self.db, self.crawl_id, getattr(spider, "failed", {}), resolved)
         archive.finish_crawl(self.db, self.crawl_id, record)
