@@ -14,9 +14,12 @@ __version__ = "0.1.0"
 __all__ = ["__version__", "explain_article", "extract_article"]
 
 
-def explain_article(html: bytes | str, url: str, now: datetime | None = None,
-                    encoding: str | None = None,
-                    ) -> tuple[ArticleItem | None, str | None, list[tuple[str, str]]]:
+def explain_article(
+    html: bytes | str,
+    url: str,
+    now: datetime | None = None,
+    encoding: str | None = None,
+) -> tuple[ArticleItem | None, str | None, list[tuple[str, str]]]:
     """The one chain (extract -> normalize dates -> clean paragraphs), explained:
     -> (item, why the page is no article, paragraphs removed with their reasons).
 
@@ -36,8 +39,7 @@ def explain_article(html: bytes | str, url: str, now: datetime | None = None,
     return item, None, explain_clean_item(item)
 
 
-def extract_article(html: bytes | str, url: str,
-                    now: datetime | None = None) -> ArticleItem | None:
+def extract_article(html: bytes | str, url: str, now: datetime | None = None) -> ArticleItem | None:
     """The whole chain in one call: extract -> normalize dates -> clean paragraphs.
 
     Returns exactly what the archive would store for the page, or None when the page

@@ -26,9 +26,9 @@ MAX_ELEMENTS = 50_000  # start tags in the page: 8x the largest real page measur
 PARSER_MAX_DEPTH = 2048
 
 # ---------------------------------------------------------------- the article
-MAX_TITLE_CHARS = 1_000        # headlines: < 300
-MAX_PARAGRAPHS = 2_000         # long articles: < 400
-MAX_TEXT_CHARS = 1_000_000     # the body's characters; long articles: 30-60k
+MAX_TITLE_CHARS = 1_000  # headlines: < 300
+MAX_PARAGRAPHS = 2_000  # long articles: < 400
+MAX_TEXT_CHARS = 1_000_000  # the body's characters; long articles: 30-60k
 
 # Reasons, machine-friendly (stats keys, failure records).
 TOO_MANY_ELEMENTS = "too-many-elements"

@@ -1,4 +1,4 @@
-""""Now", in one place: every timestamp the project writes or compares against (fetch
+""" "Now", in one place: every timestamp the project writes or compares against (fetch
 times, crawl rows, date windows, Retry-After) comes from here, so a test or a replay can
 set the clock once."""
 

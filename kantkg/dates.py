@@ -51,8 +51,7 @@ _RU_DATE_RE = re.compile(
     re.IGNORECASE,
 )
 _HAS_TIME_RE = re.compile(r"\d{1,2}:\d{2}|назад|только что|\bago\b")
-_RELATIVE_DAY_RE = re.compile(r"сегодня|вчера|позавчера|бүгүн|кечээ|today|yesterday",
-                              re.IGNORECASE)
+_RELATIVE_DAY_RE = re.compile(r"сегодня|вчера|позавчера|бүгүн|кечээ|today|yesterday", re.IGNORECASE)
 _JUST_NOW_RE = re.compile(r"^(?:только что|just now)$", re.IGNORECASE)
 _ISO_DATE_ONLY_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 # Russian first; Kyrgyz month names («25-май, 2021-ж.») and English as kant.kg's other
@@ -105,12 +104,27 @@ def _aware(dt: datetime) -> datetime:
 # Zone abbreviations some pages put after an ISO time («2020-09-25T16:02:50CDT»): the
 # unambiguous common ones only (IST, CST outside the US... are left unparsed).
 TZ_ABBREVIATIONS = {
-    "UTC": 0, "GMT": 0, "UT": 0, "EST": -5, "EDT": -4, "CST": -6, "CDT": -5, "MST": -7,
-    "MDT": -6, "PST": -8, "PDT": -7, "CET": 1, "CEST": 2, "EET": 2, "EEST": 3, "MSK": 3,
+    "UTC": 0,
+    "GMT": 0,
+    "UT": 0,
+    "EST": -5,
+    "EDT": -4,
+    "CST": -6,
+    "CDT": -5,
+    "MST": -7,
+    "MDT": -6,
+    "PST": -8,
+    "PDT": -7,
+    "CET": 1,
+    "CEST": 2,
+    "EET": 2,
+    "EEST": 3,
+    "MSK": 3,
 }
 _TZ_TAIL_RE = re.compile(
     r"(?<=\d)\s*(?:\(?([A-Z]{2,4})\)?|(?:GMT|UTC)\s*([+-]\d{1,2})(?::?(\d{2}))?)"
-    r"(?:\s*\([^()]*\))?$")  # («GMT+0000 (Coordinated Universal Time)»)
+    r"(?:\s*\([^()]*\))?$"
+)  # («GMT+0000 (Coordinated Universal Time)»)
 
 
 def _tz_tail_to_offset(text: str) -> str:
@@ -128,7 +142,7 @@ def _tz_tail_to_offset(text: str) -> str:
         if abs(hours) > 14:
             return text
     sign = "-" if hours < 0 or m.group(2) and m.group(2).startswith("-") else "+"
-    return f"{text[:m.start()]}{sign}{abs(hours):02d}:{minutes:02d}"
+    return f"{text[: m.start()]}{sign}{abs(hours):02d}:{minutes:02d}"
 
 
 def _fixed_offset(offset: str) -> timezone | None:
@@ -164,8 +178,9 @@ def _parse_iso(text: str) -> ParsedDate | None:
         except ValueError:
             return None
         return ParsedDate(datetime.combine(d, time(), LOCAL_TZ), has_time=False)
-    if not (len(text) >= 16 and text[4] == "-" and text[10] in "T ") and \
-            not _COMPACT_ISO_RE.match(text):
+    if not (len(text) >= 16 and text[4] == "-" and text[10] in "T ") and not _COMPACT_ISO_RE.match(
+        text
+    ):
         return None
     if text[-1:].isalpha() and text[-1] != "Z" or "GMT" in text or "UTC" in text:
         text = _tz_tail_to_offset(text)
@@ -180,7 +195,8 @@ def _parse_iso(text: str) -> ParsedDate | None:
 _YMD_IN_TEXT_RE = re.compile(
     r"(?<![\d/.-])(?P<y>(?:19|20)\d{2})(?P<sep>[-/.])(?P<mo>\d{1,2})(?P=sep)(?P<d>\d{1,2})"
     r"(?:\.?(?:T|,?\s+|(?<=\.)(?=\d{1,2}\.\d{2}\b))(?P<h>\d{1,2})[:.](?P<m>\d{2})"
-    r"(?::(?P<s>\d{1,2}))?(?:\.\d+)?(?P<tz>Z|[+-]\d{2}:?\d{2}\b)?)?(?![\d/-]|\.\d)")
+    r"(?::(?P<s>\d{1,2}))?(?:\.\d+)?(?P<tz>Z|[+-]\d{2}:?\d{2}\b)?)?(?![\d/-]|\.\d)"
+)
 
 
 def _parse_ymd_in_text(text: str) -> ParsedDate | None:
@@ -188,18 +204,24 @@ def _parse_ymd_in_text(text: str) -> ParsedDate | None:
     if not m:
         return None
     try:
-        value = datetime(int(m.group("y")), int(m.group("mo")), int(m.group("d")),
-                         int(m.group("h") or 0), int(m.group("m") or 0), int(m.group("s") or 0),
-                         tzinfo=LOCAL_TZ)
+        value = datetime(
+            int(m.group("y")),
+            int(m.group("mo")),
+            int(m.group("d")),
+            int(m.group("h") or 0),
+            int(m.group("m") or 0),
+            int(m.group("s") or 0),
+            tzinfo=LOCAL_TZ,
+        )
     except ValueError:
         return None
     if m.group("tz"):  # «2020-12-05T23:15:0Z»: the offset given
         zone = _fixed_offset(m.group("tz"))
         return ParsedDate(value.replace(tzinfo=zone), has_time=True) if zone else None
-    near = text[:m.end()] + text[m.end():m.end() + 10].rstrip()  # a zone word after it?
+    near = text[: m.end()] + text[m.end() : m.end() + 10].rstrip()  # a zone word after it?
     tail = _tz_tail_to_offset(near)
     if m.group("h") and tail != near:
-        parsed = _parse_iso(tail[m.start():].replace(m.group("sep"), "-", 2).replace(" ", "T", 1))
+        parsed = _parse_iso(tail[m.start() :].replace(m.group("sep"), "-", 2).replace(" ", "T", 1))
         if parsed is not None:
             return parsed
     return ParsedDate(value, has_time=m.group("h") is not None)
@@ -216,17 +238,33 @@ def _parse_rfc822(text: str) -> ParsedDate | None:
 
 
 _MONTHS_GENITIVE = {
-    name: n for n, name in enumerate(
-        ("января", "февраля", "марта", "апреля", "мая", "июня", "июля", "августа",
-         "сентября", "октября", "ноября", "декабря"), start=1)
+    name: n
+    for n, name in enumerate(
+        (
+            "января",
+            "февраля",
+            "марта",
+            "апреля",
+            "мая",
+            "июня",
+            "июля",
+            "августа",
+            "сентября",
+            "октября",
+            "ноября",
+            "декабря",
+        ),
+        start=1,
+    )
 }
 _TIME_TAIL = r"(?:,?\s*(?:в\s*)?(?P<h>\d{1,2}):(?P<m>\d{2})(?::(?P<s>\d{2}))?)?"
 # The two forms most Russian news pages use, parsed without dateparser (far cheaper).
-_NUMERIC_RE = re.compile(
-    r"^(?P<d>\d{1,2})\.(?P<mo>\d{1,2})\.(?P<y>\d{4})" + _TIME_TAIL + "$")
+_NUMERIC_RE = re.compile(r"^(?P<d>\d{1,2})\.(?P<mo>\d{1,2})\.(?P<y>\d{4})" + _TIME_TAIL + "$")
 _NAMED_RE = re.compile(
     r"^(?:[а-яё]{2,11},?\s+)?(?P<d>\d{1,2})\s+(?P<mo>[а-яё]+)\s+(?P<y>\d{4})"
-    r"(?:\s*(?:г\.?|года))?" + _TIME_TAIL + "$", re.IGNORECASE)
+    r"(?:\s*(?:г\.?|года))?" + _TIME_TAIL + "$",
+    re.IGNORECASE,
+)
 
 
 def _parse_common_ru(text: str) -> ParsedDate | None:
@@ -238,9 +276,15 @@ def _parse_common_ru(text: str) -> ParsedDate | None:
     if month_number is None:
         return None
     try:
-        value = datetime(int(m.group("y")), month_number, int(m.group("d")),
-                         int(m.group("h") or 0), int(m.group("m") or 0), int(m.group("s") or 0),
-                         tzinfo=LOCAL_TZ)
+        value = datetime(
+            int(m.group("y")),
+            month_number,
+            int(m.group("d")),
+            int(m.group("h") or 0),
+            int(m.group("m") or 0),
+            int(m.group("s") or 0),
+            tzinfo=LOCAL_TZ,
+        )
     except ValueError:
         return None
     return ParsedDate(value, has_time=m.group("h") is not None)
@@ -310,8 +354,11 @@ def _parse_absolute(text: str) -> ParsedDate | None:
     """The forms that need no `now`: ISO, RFC 822, the common Russian ones. (Cached: the
     extractor asks whether a page's dates are settled, then the pipeline parses them.)"""
     parsed = _parse_iso(text) or _parse_rfc822(text) or _parse_common_ru(text)
-    if parsed is None and (m := _RU_DATE_RE.search(text)) and \
-            not _HAS_TIME_RE.search(text[:m.start()] + " " + text[m.end():]):
+    if (
+        parsed is None
+        and (m := _RU_DATE_RE.search(text))
+        and not _HAS_TIME_RE.search(text[: m.start()] + " " + text[m.end() :])
+    ):
         # «Опубликовано: 25 мая 2021, 10:41 | Политика»: the date part, still fast
         # (unless a time stands apart from it: «10:41, 25 мая 2021» is dateparser's).
         parsed = _parse_common_ru(m.group(0))
@@ -351,8 +398,9 @@ class _Choice:
     rejected: list[str] = field(default_factory=list)  # dates outside the window
 
 
-def _choose(candidates: list[list[str]] | None, now: datetime, what: str,
-            url_day: date | None = None) -> _Choice:
+def _choose(
+    candidates: list[list[str]] | None, now: datetime, what: str, url_day: date | None = None
+) -> _Choice:
     """The page's date for one field from its candidates.
 
     1. Candidates come best layer first; the first that parses wins. A date outside the
@@ -384,9 +432,15 @@ def _choose(candidates: list[list[str]] | None, now: datetime, what: str,
         day, best_day = _local_day(parsed), _local_day(best)
         if day != best_day:
             choice.disagreements.append(
-                f"{what} {best_day} ({best_layer}) disagrees with {day} ({layer})")
-            if best_layer == "htmldate" and layer == "generic" and parsed.has_time and \
-                    not best.has_time and best_day != url_day:
+                f"{what} {best_day} ({best_layer}) disagrees with {day} ({layer})"
+            )
+            if (
+                best_layer == "htmldate"
+                and layer == "generic"
+                and parsed.has_time
+                and not best.has_time
+                and best_day != url_day
+            ):
                 choice.date, choice.layer = parsed, layer
         elif parsed.has_time and not best.has_time:
             choice.date, choice.layer = parsed, layer
@@ -455,11 +509,16 @@ def _utc_stamp_of_local_day(parsed: ParsedDate, day: date) -> bool:
     another day than the UTC one, reached with an offset between -10:00 and +14:00 (the
     offsets of nearly all the inhabited world)."""
     value = parsed.value
-    if not parsed.has_time or value.utcoffset() != timedelta(0) or value.date() == day or \
-            _local_day(parsed) == day:  # (in the site's zone it is that day: consistent)
+    if (
+        not parsed.has_time
+        or value.utcoffset() != timedelta(0)
+        or value.date() == day
+        or _local_day(parsed) == day
+    ):  # (in the site's zone it is that day: consistent)
         return False
-    return (value - timedelta(hours=10)).date() == day or \
-        (value + timedelta(hours=14)).date() == day
+    return (value - timedelta(hours=10)).date() == day or (
+        value + timedelta(hours=14)
+    ).date() == day
 
 
 def _local_day(parsed: ParsedDate) -> date:
@@ -485,15 +544,20 @@ def normalize_dates(item: ArticleItem, now: datetime | None = None) -> ArticleIt
     if published is not None:
         local_day = _local_day(published)
         own_permalink = site.is_article_url(item.get("canonical_url") or item.get("url") or "")
-        if url_day is not None and not own_permalink and \
-                _utc_stamp_of_local_day(published, url_day):
+        if (
+            url_day is not None
+            and not own_permalink
+            and _utc_stamp_of_local_day(published, url_day)
+        ):
             # (On the configured site's permalinks the publisher's zone is known: a UTC
             # time is exact there, and a disagreement stays a warning below.)
             # A time given in UTC only (the page's offset unknown) one day off the URL's
             # date, near enough midnight for a real offset to move it there: the URL,
             # written in the publisher's time, names the day; the time is then unknown.
-            warnings.append(f"published {to_iso(published.value)} ({layer}) is UTC; "
-                            f"the URL names {url_day.isoformat()}")
+            warnings.append(
+                f"published {to_iso(published.value)} ({layer}) is UTC; "
+                f"the URL names {url_day.isoformat()}"
+            )
             published = ParsedDate(datetime.combine(url_day, time(), LOCAL_TZ), False)
             layer, local_day = "url", url_day
         if url_day is not None and local_day != url_day:

@@ -13,30 +13,30 @@ from typing import TypedDict
 
 class ArticleItem(TypedDict, total=False):
     # identity
-    url: str                      # the URL fetched, in its one spelling (kantkg.urls)
-    canonical_url: str            # <link rel=canonical> / og:url, else url (recorded only)
+    url: str  # the URL fetched, in its one spelling (kantkg.urls)
+    canonical_url: str  # <link rel=canonical> / og:url, else url (recorded only)
     # fields as extracted (kantkg.extract.extract_raw)
     title: str | None
     author: str | None
     section: str | None
     tags: list[str]
-    paragraphs: list[str]         # raw in extract_raw; cleaned after kantkg.paragraphs
+    paragraphs: list[str]  # raw in extract_raw; cleaned after kantkg.paragraphs
     dates_raw: dict[str, list[list[str]]]  # field -> [[layer, text], ...] best first
-    method: dict[str, str]        # field -> layer that produced it
-    extract_limit: str            # a page bound it passed (kantkg.bounds), if any
+    method: dict[str, str]  # field -> layer that produced it
+    extract_limit: str  # a page bound it passed (kantkg.bounds), if any
     # added by kantkg.dates.normalize_dates
-    published: str | None         # ISO 8601 with offset
+    published: str | None  # ISO 8601 with offset
     published_utc: str | None
-    published_date: str | None    # local calendar date (UTC can move it a day)
+    published_date: str | None  # local calendar date (UTC can move it a day)
     modified: str | None
     modified_utc: str | None
-    date_warnings: list[str]      # disagreements between date sources
+    date_warnings: list[str]  # disagreements between date sources
     # added by kantkg.paragraphs.clean_item
     duplicates_removed: int
     boilerplate_removed: int
     # added by the spider: the fetch, as the archive's `pages` row keeps it
-    html: bytes                   # the page in UTF-8 (stored compressed)
-    fetched_at: str               # ISO 8601 UTC
+    html: bytes  # the page in UTF-8 (stored compressed)
+    fetched_at: str  # ISO 8601 UTC
     status: int
     content_type: str | None
     etag: str | None

@@ -31,8 +31,12 @@ NEAR_DUPLICATE_SIMILARITY = 0.9  # Jaccard similarity of the paragraphs' word se
 # character up in a dict, and a paragraph holds a handful of these.
 _INVISIBLE = "\u00ad\u200b\u200c\u200d\u2060\ufeff"
 _INVISIBLE_RE = re.compile(f"[{_INVISIBLE}]")
-_FOLD = dict.fromkeys(_INVISIBLE, "") | dict.fromkeys("«»„“”‟″＂‹›", '"') | \
-    dict.fromkeys("‘’‚‛′", "'") | dict.fromkeys("‐‑‒–—―−", "-")
+_FOLD = (
+    dict.fromkeys(_INVISIBLE, "")
+    | dict.fromkeys("«»„“”‟″＂‹›", '"')
+    | dict.fromkeys("‘’‚‛′", "'")
+    | dict.fromkeys("‐‑‒–—―−", "-")
+)
 _FOLD_RE = re.compile(f"[{''.join(_FOLD)}]")
 _TRAILING_PUNCT = " .,;:!?…\"'-"  # stripped after whitespace is collapsed to single spaces
 
@@ -111,8 +115,10 @@ def _is_near_duplicate(words: frozenset[str], earlier: list[frozenset[str]]) -> 
 def _alike(words: frozenset[str], size: int, other: frozenset[str]) -> bool:
     other_size = len(other)
     # (sets whose sizes differ by more than the similarity allows cannot be alike)
-    if size < other_size * NEAR_DUPLICATE_SIMILARITY or \
-            other_size < size * NEAR_DUPLICATE_SIMILARITY:
+    if (
+        size < other_size * NEAR_DUPLICATE_SIMILARITY
+        or other_size < size * NEAR_DUPLICATE_SIMILARITY
+    ):
         return False
     common = len(words & other)
     return common >= NEAR_DUPLICATE_SIMILARITY * (size + other_size - common)
@@ -165,8 +171,11 @@ def clean_paragraphs(paragraphs: list[str]) -> CleanResult:
             if key in seen:
                 result.removed.append((text, "duplicate"))
                 continue
-            words = frozenset(key.split()) \
-                if near_duplicates and len(key) >= NEAR_DUPLICATE_MIN_CHARS else None
+            words = (
+                frozenset(key.split())
+                if near_duplicates and len(key) >= NEAR_DUPLICATE_MIN_CHARS
+                else None
+            )
             if words and long_word_sets.has_near_duplicate(words):
                 result.removed.append((text, "near-duplicate"))
                 continue

@@ -20,8 +20,14 @@ ARTICLE_PATH_RE = re.compile(r"^/(?P<date>\d{4}-\d{2}-\d{2})/(?P<slug>[a-z0-9][a
 
 # Sub-sitemaps that list no posts (Yoast and WordPress core names): not worth a request.
 NON_POST_SITEMAP_HINTS = (
-    "page-sitemap", "category-sitemap", "post_tag-sitemap", "tag-sitemap", "author-sitemap",
-    "wp-sitemap-taxonomies", "wp-sitemap-users", "wp-sitemap-posts-page",
+    "page-sitemap",
+    "category-sitemap",
+    "post_tag-sitemap",
+    "tag-sitemap",
+    "author-sitemap",
+    "wp-sitemap-taxonomies",
+    "wp-sitemap-users",
+    "wp-sitemap-posts-page",
 )
 
 
@@ -31,7 +37,14 @@ def is_post_sitemap(url: str) -> bool:
 
 # Paths that are never articles even when linked from one.
 NON_ARTICLE_PREFIXES = (
-    "/category/", "/tag/", "/page/", "/author/", "/feed", "/wp-", "/search", "/amp/",
+    "/category/",
+    "/tag/",
+    "/page/",
+    "/author/",
+    "/feed",
+    "/wp-",
+    "/search",
+    "/amp/",
 )
 
 
@@ -131,7 +144,7 @@ BOILERPLATE_PREFIXES = (
     "наш телеграм",
     "при использовании материалов",
     "автор:",
-    "беседовал",          # «Беседовала Айгуль Токтосунова»: the interviewer's byline
+    "беседовал",  # «Беседовала Айгуль Токтосунова»: the interviewer's byline
     "интервью записал",
     "при перепечатке",
     "при копировании",
@@ -140,61 +153,145 @@ BOILERPLATE_PREFIXES = (
 )
 
 # Whole-paragraph boilerplate: short lines that are only a share/subscribe call.
-BOILERPLATE_EXACT = frozenset({
-    "поделиться",
-    "share",
-    "tweet",
-    "telegram",
-    "whatsapp",
-    "facebook",
-    "vk",
-    "вконтакте",
-    "одноклассники",
-    "печать",
-    "распечатать",
-    "комментарии",
-    "комментарии 0",
-    "оставить комментарий",
-    "похожие новости",
-    "последние новости",
-    "другие новости",
-    "новости по теме",
-    "популярное",
-    "реклама",
-})
+BOILERPLATE_EXACT = frozenset(
+    {
+        "поделиться",
+        "share",
+        "tweet",
+        "telegram",
+        "whatsapp",
+        "facebook",
+        "vk",
+        "вконтакте",
+        "одноклассники",
+        "печать",
+        "распечатать",
+        "комментарии",
+        "комментарии 0",
+        "оставить комментарий",
+        "похожие новости",
+        "последние новости",
+        "другие новости",
+        "новости по теме",
+        "популярное",
+        "реклама",
+    }
+)
 
 # -------------------------------------------------------------------- markup
 # The selectors of kant.kg's own layout live with its parser, one class per layout
 # version: kantkg/extract/kant.py. What follows is page furniture and page kinds.
 
 # Never article text, wherever they sit in a page: removed before body extraction.
-NOISE_TAGS = frozenset({
-    "script", "style", "noscript", "template", "iframe", "form", "button", "select",
-    "svg", "canvas", "nav", "aside", "figure", "figcaption", "object", "embed",
-})
-NOISE_CLASSES = frozenset({
-    "wp-caption-text", "wp-block-embed", "sharedaddy", "jp-relatedposts",
-    "td-a-rec", "td-post-sharing", "td-post-sharing-top", "td_block_related_posts",
-    "jeg_share_top_container", "jeg_ad", "code-block", "adsbygoogle",
-    "twitter-tweet", "instagram-media", "tiktok-embed", "fb-post",
-    "comments-area", "comment-respond", "post-navigation", "navigation",
-    "yarpp-related", "crp_related",
-})
+NOISE_TAGS = frozenset(
+    {
+        "script",
+        "style",
+        "noscript",
+        "template",
+        "iframe",
+        "form",
+        "button",
+        "select",
+        "svg",
+        "canvas",
+        "nav",
+        "aside",
+        "figure",
+        "figcaption",
+        "object",
+        "embed",
+    }
+)
+NOISE_CLASSES = frozenset(
+    {
+        "wp-caption-text",
+        "wp-block-embed",
+        "sharedaddy",
+        "jp-relatedposts",
+        "td-a-rec",
+        "td-post-sharing",
+        "td-post-sharing-top",
+        "td_block_related_posts",
+        "jeg_share_top_container",
+        "jeg_ad",
+        "code-block",
+        "adsbygoogle",
+        "twitter-tweet",
+        "instagram-media",
+        "tiktok-embed",
+        "fb-post",
+        "comments-area",
+        "comment-respond",
+        "post-navigation",
+        "navigation",
+        "yarpp-related",
+        "crp_related",
+    }
+)
 NOISE_IDS = frozenset({"comments"})
 # Class-name fragments marking furniture (share bars, ads, captions, related posts...),
 # matched as whole words of a class attribute split on non-letters.
-NOISE_CLASS_WORDS = frozenset({
-    "share", "sharing", "social", "related", "banner", "adv", "advert", "advertising",
-    "reklama", "ads", "promo", "caption", "subscribe", "subscription", "comments",
-    "comment", "breadcrumbs", "breadcrumb", "crumbs", "tags", "sidebar", "widget",
-    "views", "rating", "print", "author", "meta", "byline", "rubric", "photo", "gallery",
-    "date", "time", "timestamp", "posted", "img", "image", "thumb", "thumbnail", "picture",
-})
+NOISE_CLASS_WORDS = frozenset(
+    {
+        "share",
+        "sharing",
+        "social",
+        "related",
+        "banner",
+        "adv",
+        "advert",
+        "advertising",
+        "reklama",
+        "ads",
+        "promo",
+        "caption",
+        "subscribe",
+        "subscription",
+        "comments",
+        "comment",
+        "breadcrumbs",
+        "breadcrumb",
+        "crumbs",
+        "tags",
+        "sidebar",
+        "widget",
+        "views",
+        "rating",
+        "print",
+        "author",
+        "meta",
+        "byline",
+        "rubric",
+        "photo",
+        "gallery",
+        "date",
+        "time",
+        "timestamp",
+        "posted",
+        "img",
+        "image",
+        "thumb",
+        "thumbnail",
+        "picture",
+    }
+)
 # Classes of <body> on WordPress pages that are not single posts.
-NON_ARTICLE_BODY_CLASSES = frozenset({
-    "archive", "blog", "home", "search", "search-results", "error404", "category", "tag",
-    "author", "date", "page-template",
-})
+NON_ARTICLE_BODY_CLASSES = frozenset(
+    {
+        "archive",
+        "blog",
+        "home",
+        "search",
+        "search-results",
+        "error404",
+        "category",
+        "tag",
+        "author",
+        "date",
+        "page-template",
+    }
+)
 # Path parts of section (rubric) links, for the generic section layer.
 CATEGORY_PATH_PARTS = ("/category/", "/rubric/", "/rubrika/", "/section/")
 NOT_FOUND_TITLES = ("страница не найдена", "page not found", "ошибка 404", "404")
@@ -208,7 +305,7 @@ def strip_author_label(text: str) -> str:
     folded = text.casefold()
     for label in AUTHOR_LABELS:
         if folded.startswith(label + " ") or (label.endswith(":") and folded.startswith(label)):
-            return text[len(label):].strip(" :")
+            return text[len(label) :].strip(" :")
     return text
 
 

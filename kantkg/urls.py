@@ -87,8 +87,9 @@ def without_credentials(url: str) -> str:
     parts = urlsplit(url)
     if "@" not in parts.netloc:
         return url
-    return urlunsplit((parts.scheme, parts.netloc.rsplit("@", 1)[1], parts.path,
-                       parts.query, parts.fragment))
+    return urlunsplit(
+        (parts.scheme, parts.netloc.rsplit("@", 1)[1], parts.path, parts.query, parts.fragment)
+    )
 
 
 def basic_auth(url: str) -> str | None:

@@ -18,8 +18,6 @@ class ParagraphsPipeline:
     def process_item(self, item: ArticleItem) -> ArticleItem:
         clean_item(item)
         if self.stats is not None:
-            self.stats.inc_value(keys.DUPLICATES_REMOVED,
-                                 item["duplicates_removed"])
-            self.stats.inc_value(keys.BOILERPLATE_REMOVED,
-                                 item["boilerplate_removed"])
+            self.stats.inc_value(keys.DUPLICATES_REMOVED, item["duplicates_removed"])
+            self.stats.inc_value(keys.BOILERPLATE_REMOVED, item["boilerplate_removed"])
         return item

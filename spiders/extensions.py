@@ -79,8 +79,9 @@ class CrawlLog:
             raise CloseSpider(outcome.ARCHIVE_ERROR) from None
         self.locked = True
         try:
-            self.db = archive.open_archive(self.db_path,
-                                           self.crawler.settings.get("KANT_DB_MAX_MB"))
+            self.db = archive.open_archive(
+                self.db_path, self.crawler.settings.get("KANT_DB_MAX_MB")
+            )
         except (archive.ArchiveError, ValueError) as exc:  # ValueError: bad KANT_DB_MAX_MB
             logger.error("cannot open the archive %s: %s", self.db_path, exc)
             self.stats.inc_value(keys.ARCHIVE_ERRORS)
@@ -88,9 +89,12 @@ class CrawlLog:
         rng = getattr(spider, "date_range", None)
         try:
             self.crawl_id = archive.start_crawl(
-                self.db, self.base_url,
-                since=rng.since_iso if rng else None, until=rng.until_iso if rng else None,
-                full=bool(getattr(spider, "full", False)))
+                self.db,
+                self.base_url,
+                since=rng.since_iso if rng else None,
+                until=rng.until_iso if rng else None,
+                full=bool(getattr(spider, "full", False)),
+            )
         except sqlite3.DatabaseError as exc:  # read-only, disk full: nothing could be kept
             logger.error("cannot write the archive %s: %s", self.db_path, exc)
             self.stats.inc_value(keys.ARCHIVE_ERRORS)
@@ -100,8 +104,12 @@ class CrawlLog:
         # Commit on a clock too, so a slow or paused crawl never sits on the write lock.
         self._clock = create_looping_call(self._tick)
         self._clock.start(COMMIT_EVERY, now=False)
-        logger.info("archiving %s into %s (crawl #%s)", urls.without_credentials(self.base_url),
-                    self.db_path, self.crawl_id)
+        logger.info(
+            "archiving %s into %s (crawl #%s)",
+            urls.without_credentials(self.base_url),
+            self.db_path,
+            self.crawl_id,
+        )
 
     # ------------------------------------------------------------------ running
 
@@ -141,9 +149,11 @@ class CrawlLog:
             return
         self._last_progress = time.monotonic()
         get = self.stats.get_value
-        sys.stderr.write(f"\rkantkg: {get(keys.articles('new'), 0)} new, "
-                         f"{get(keys.articles('updated'), 0)} updated, "
-                         f"{get(keys.REQUESTS, 0)} requests ")
+        sys.stderr.write(
+            f"\rkantkg: {get(keys.articles('new'), 0)} new, "
+            f"{get(keys.articles('updated'), 0)} updated, "
+            f"{get(keys.REQUESTS, 0)} requests "
+        )
         sys.stderr.flush()
 
     # ------------------------------------------------------------------ closing
@@ -176,5 +186,10 @@ class CrawlLog:
         resolved = spider.resolved_unseen() if hasattr(spider, "resolved_unseen") else set()
         archive.record_unseen(self.db, self.crawl_id, getattr(spider, "failed", {}), resolved)
         archive.finish_crawl(self.db, self.crawl_id, record)
-        logger.info("crawl #%s %s (%s): %s", self.crawl_id, record["status"], reason,
-                    outcome.crawl_counts(stats))
+        logger.info(
+            "crawl #%s %s (%s): %s",
+            self.crawl_id,
+            record["status"],
+            reason,
+            outcome.crawl_counts(stats),
+        )

@@ -58,8 +58,9 @@ ARTICLE_PRIORITY, LISTING_PRIORITY, SITEMAP_PRIORITY = 20, 10, 0
 class KantSpider(scrapy.Spider):
     name = "kant"
 
-    def __init__(self, since: str | None = None, until: str | None = None,
-                 full: str | None = None, **kwargs):
+    def __init__(
+        self, since: str | None = None, until: str | None = None, full: str | None = None, **kwargs
+    ):
         super().__init__(**kwargs)
         # BadRange propagates: Scrapy prints it and the crawl never starts.
         self.date_range = discovery.DateRange.from_args(since, until)
@@ -104,8 +105,10 @@ class KantSpider(scrapy.Spider):
         spider.base_url = urls.without_credentials(crawler.settings.get("KANT_BASE_URL"))
         spider.base_url = spider.base_url.rstrip("/")
         spider.full = spider.full or crawler.settings.getbool("KANT_FULL")
-        spider.caps = {"sitemap": crawler.settings.getint("KANT_MAX_SITEMAPS", 1000),
-                       "listing": crawler.settings.getint("KANT_MAX_LISTING_PAGES", 5000)}
+        spider.caps = {
+            "sitemap": crawler.settings.getint("KANT_MAX_SITEMAPS", 1000),
+            "listing": crawler.settings.getint("KANT_MAX_LISTING_PAGES", 5000),
+        }
         host = urlsplit(spider.base_url).hostname or ""
         spider.allowed_domains = [host.removeprefix("www.")]
         crawler.signals.connect(spider.closed_archive, signal=signals.spider_closed)
@@ -134,9 +137,13 @@ class KantSpider(scrapy.Spider):
         if not (self.full or self.bounded):
             self.reference = archive.last_complete_crawl_start(self.db, self.base_url)
         base = self.base_url
-        yield scrapy.Request(f"{base}/robots.txt", callback=self.parse_robots,
-                             errback=self.robots_failed, priority=SITEMAP_PRIORITY,
-                             meta={"handle_httpstatus_list": [404], "kantkg_kind": "robots"})
+        yield scrapy.Request(
+            f"{base}/robots.txt",
+            callback=self.parse_robots,
+            errback=self.robots_failed,
+            priority=SITEMAP_PRIORITY,
+            meta={"handle_httpstatus_list": [404], "kantkg_kind": "robots"},
+        )
         for request in self._retry_unseen():
             yield request
         for request in self._listing_request(f"{base}/feed/", self.parse_feed):
@@ -156,12 +163,12 @@ class KantSpider(scrapy.Spider):
             if kind == "listing":
                 feed = url.rstrip("/").endswith("/feed")
                 yield from self._listing_request(
-                    url, self.parse_feed if feed else self.parse_listing)
+                    url, self.parse_feed if feed else self.parse_listing
+                )
             else:
                 yield from self._article_request(url, "retry", retry=True)
 
-    async def _extract(self, body: bytes, url: str,
-                       declared: str | None) -> ArticleItem | None:
+    async def _extract(self, body: bytes, url: str, declared: str | None) -> ArticleItem | None:
         """extract_raw in the pool's process while the crawl's own loop goes on fetching
         and archiving; inline when there is no pool (no asyncio reactor)."""
         if self.pool is None:
@@ -179,8 +186,9 @@ class KantSpider(scrapy.Spider):
 
     def parse_robots(self, response: Response) -> Iterator[scrapy.Request]:
         text = response.text if isinstance(response, TextResponse) else ""
-        sitemaps = discovery.sitemaps_from_robots(text, self.base_url) if response.status == 200 \
-            else []
+        sitemaps = (
+            discovery.sitemaps_from_robots(text, self.base_url) if response.status == 200 else []
+        )
         yield from self._sitemap_requests(sitemaps)
 
     def robots_failed(self, failure) -> Iterator[scrapy.Request]:
@@ -197,22 +205,28 @@ class KantSpider(scrapy.Spider):
     def _sitemap_request(self, url: str, fallback: bool = False) -> Iterator[scrapy.Request]:
         # A guessed (fallback) location that does not exist is no hole in the crawl.
         meta = {"handle_httpstatus_list": [404], "kantkg_fallback": True} if fallback else {}
-        yield from self._discovery_request(url, "sitemap", self.parse_sitemap,
-                                           SITEMAP_PRIORITY, meta)
+        yield from self._discovery_request(
+            url, "sitemap", self.parse_sitemap, SITEMAP_PRIORITY, meta
+        )
 
     def _listing_request(self, url: str, callback) -> Iterator[scrapy.Request]:
         yield from self._discovery_request(url, "listing", callback, LISTING_PRIORITY, {})
 
-    def _discovery_request(self, url: str, kind: str, callback, priority: int,
-                           meta: dict) -> Iterator[scrapy.Request]:
+    def _discovery_request(
+        self, url: str, kind: str, callback, priority: int, meta: dict
+    ) -> Iterator[scrapy.Request]:
         """A sitemap or listing page: only http(s) of the crawled site, each URL once, at
         most caps[kind] a run; failures go to discovery_failed."""
         stats = self.crawler.stats
         url = url.split("#", 1)[0]
         if not urls.is_fetchable(url, self.base_url):
             stats.inc_value(keys.refused(kind))
-            self.logger.warning("not fetching the %s %s: not an http(s) URL of %s", kind,
-                                urls.without_credentials(url)[:200], self.base_url)
+            self.logger.warning(
+                "not fetching the %s %s: not an http(s) URL of %s",
+                kind,
+                urls.without_credentials(url)[:200],
+                self.base_url,
+            )
             return
         requested = self.requested[kind]
         if url in requested:
@@ -222,9 +236,13 @@ class KantSpider(scrapy.Spider):
             stats.inc_value(keys.capped(f"{kind}s"))
             return
         requested.add(url)
-        yield scrapy.Request(url, callback=callback, errback=self.discovery_failed,
-                             priority=priority, meta={**meta, "kantkg_kind": kind,
-                                                      "kantkg_url": url})
+        yield scrapy.Request(
+            url,
+            callback=callback,
+            errback=self.discovery_failed,
+            priority=priority,
+            meta={**meta, "kantkg_kind": kind, "kantkg_url": url},
+        )
 
     def discovery_failed(self, failure) -> Iterator[scrapy.Request]:
         """A sitemap or listing page with no usable answer: the crawl has not seen what it
@@ -263,15 +281,17 @@ class KantSpider(scrapy.Spider):
                     continue
                 if not self.date_range.may_hold_changes_since(entry.lastmod):
                     stats.inc_value(keys.SITEMAPS_OUT_OF_RANGE)
-                elif child not in self.retrying and \
-                        not sitemap_may_have_changed(entry.lastmod, self.reference):
+                elif child not in self.retrying and not sitemap_may_have_changed(
+                    entry.lastmod, self.reference
+                ):
                     stats.inc_value(keys.SITEMAPS_UNCHANGED)
                 else:
                     self.pending_sitemaps.append(child)
         elif kind == "urlset":
             for entry in entries:
-                yield from self._article_request(urls.join(response.url, entry.loc), "sitemap",
-                                                 entry.lastmod)
+                yield from self._article_request(
+                    urls.join(response.url, entry.loc), "sitemap", entry.lastmod
+                )
         yield from self._next_sitemap()
 
     def _next_sitemap(self) -> Iterator[scrapy.Request]:
@@ -293,8 +313,9 @@ class KantSpider(scrapy.Spider):
         if not isinstance(response, TextResponse):
             return
         listing = discovery.parse_listing(response.text, response.url, self.base_url)
-        requests = [r for url in listing.article_urls
-                    for r in self._article_request(url, "listing")]
+        requests = [
+            r for url in listing.article_urls for r in self._article_request(url, "listing")
+        ]
         all_too_old = bool(listing.article_urls) and all(
             self.date_range.is_before(url) for url in listing.article_urls
         )
@@ -314,8 +335,9 @@ class KantSpider(scrapy.Spider):
         if listing.next_url and walk_on and not all_too_old:
             yield from self._listing_request(listing.next_url, self.parse_listing)
 
-    def _article_request(self, url: str | None, source: str, lastmod: str | None = None,
-                         retry: bool = False) -> Iterator[scrapy.Request]:
+    def _article_request(
+        self, url: str | None, source: str, lastmod: str | None = None, retry: bool = False
+    ) -> Iterator[scrapy.Request]:
         """A request for an article permalink of the site, in its one spelling
         (kantkg.urls.article_url), once a run; retry: an article an earlier run missed."""
         stats = self.crawler.stats
@@ -340,13 +362,18 @@ class KantSpider(scrapy.Spider):
         stats.inc_value(keys.discovered(source))
         stats.inc_value(keys.fetch(decision.value))
         stats.inc_value(keys.ARTICLE_REQUESTS)
-        headers = conditional_headers(state) if decision is Fetch.CHANGED and not self.full \
-            else {}
+        headers = conditional_headers(state) if decision is Fetch.CHANGED and not self.full else {}
         meta: dict = {"kantkg_url": url}
         if headers:
             meta["handle_httpstatus_list"] = [304]
-        yield scrapy.Request(url, callback=self.parse_article, headers=headers,
-                             errback=self.article_failed, priority=ARTICLE_PRIORITY, meta=meta)
+        yield scrapy.Request(
+            url,
+            callback=self.parse_article,
+            headers=headers,
+            errback=self.article_failed,
+            priority=ARTICLE_PRIORITY,
+            meta=meta,
+        )
 
     def article_failed(self, failure) -> None:
         """An article with no usable answer. Gone (404/410): counted as failed, asked for
@@ -363,8 +390,11 @@ class KantSpider(scrapy.Spider):
             # Gone, or a passing 404 (a permalink flush): asked again by the next runs.
             self.crawler.stats.inc_value(keys.failed(reason))
             self.failed[url] = ("article", reason)
-        elif status in GONE_STATUSES or reason == TOO_LARGE or \
-                (status is None and failure.check(IgnoreRequest)):
+        elif (
+            status in GONE_STATUSES
+            or reason == TOO_LARGE
+            or (status is None and failure.check(IgnoreRequest))
+        ):
             self.crawler.stats.inc_value(keys.failed(reason))
             self._saw(url)
         elif runs >= UNSEEN_RETRIES:
@@ -374,16 +404,25 @@ class KantSpider(scrapy.Spider):
         else:
             self._unseen(url, "article", reason)
 
-    def callback_failed(self, response: Response, exception: Exception,
-                        ) -> Iterator[scrapy.Request]:
+    def callback_failed(
+        self,
+        response: Response,
+        exception: Exception,
+    ) -> Iterator[scrapy.Request]:
         """Our own code raised on a page (spiders.middlewares.CallbackErrorMiddleware): the
         page is a hole like any other, retried by the next run; the crawl goes on."""
         kind = response.meta.get("kantkg_kind", "article")
         url = response.meta.get("kantkg_url", response.url)
-        self.logger.error("reading %s failed: %s: %s", url, type(exception).__name__,
-                          exception, exc_info=exception)
-        self._unseen(url, "sitemap" if kind == "robots" else kind,
-                     f"{type(exception).__name__} (ours)")
+        self.logger.error(
+            "reading %s failed: %s: %s",
+            url,
+            type(exception).__name__,
+            exception,
+            exc_info=exception,
+        )
+        self._unseen(
+            url, "sitemap" if kind == "robots" else kind, f"{type(exception).__name__} (ours)"
+        )
         if kind == "robots":
             yield from self._sitemap_requests([])
         elif kind == "sitemap":
@@ -391,8 +430,9 @@ class KantSpider(scrapy.Spider):
 
     def item_failed(self, item, response, spider, failure) -> None:
         """An item pipeline raised: the article is not archived; a hole, retried."""
-        url = (response.meta.get("kantkg_url") if response is not None else None) or \
-            item.get("url", "?")
+        url = (response.meta.get("kantkg_url") if response is not None else None) or item.get(
+            "url", "?"
+        )
         self._unseen(url, "article", f"{failure.type.__name__} (ours, archiving)")
 
     def _unseen(self, url: str, kind: str, reason: str) -> None:
@@ -434,15 +474,17 @@ class KantSpider(scrapy.Spider):
             return
         stats.inc_value(keys.EXTRACTED)
         for field in DRIFT_FIELDS + ("author", "section"):
-            stats.inc_value(keys.layer(field, item['method'].get(field, 'none')))
-        item.update(ArticleItem(
-            html=utf8_bytes(response.body, declared),  # the page as the archive keeps it
-            fetched_at=clock.now_iso(),
-            status=response.status,
-            content_type=content_type,
-            etag=(header("ETag") or b"").decode("latin-1") or None,
-            last_modified=(header("Last-Modified") or b"").decode("latin-1") or None,
-        ))
+            stats.inc_value(keys.layer(field, item["method"].get(field, "none")))
+        item.update(
+            ArticleItem(
+                html=utf8_bytes(response.body, declared),  # the page as the archive keeps it
+                fetched_at=clock.now_iso(),
+                status=response.status,
+                content_type=content_type,
+                etag=(header("ETag") or b"").decode("latin-1") or None,
+                last_modified=(header("Last-Modified") or b"").decode("latin-1") or None,
+            )
+        )
         yield item
 
 
@@ -465,4 +507,3 @@ def failure_reason(failure) -> str:
     if failure.check(DownloadCancelledError) and "max size" in str(failure.value):
         return TOO_LARGE  # the page's own size, not a passing failure
     return failure.type.__name__
-

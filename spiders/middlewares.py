@@ -47,8 +47,7 @@ class RetryAfterMiddleware(RetryMiddleware):
         return cls(crawler.settings, crawler)
 
     def process_response(self, request, response, spider=None):
-        retryable = response.status in self.retry_http_codes and \
-            not request.meta.get("dont_retry")
+        retryable = response.status in self.retry_http_codes and not request.meta.get("dont_retry")
         self.recent.append(not retryable)
         if not retryable:
             self.failures_in_a_row = 0
@@ -59,15 +58,17 @@ class RetryAfterMiddleware(RetryMiddleware):
             return super().process_response(request, response)
         wait = retry_after_seconds(response.headers.get("Retry-After"))
         if wait is not None:
-            self._pause(min(wait, self.max_wait), f"{response.url} answered {response.status}"
-                        " with Retry-After", keys.RETRY_AFTER)
+            self._pause(
+                min(wait, self.max_wait),
+                f"{response.url} answered {response.status} with Retry-After",
+                keys.RETRY_AFTER,
+            )
         else:
             self._backoff(f"{response.url} answered {response.status}")
         return super().process_response(request, response)
 
     def process_exception(self, request, exception, spider=None):
-        if isinstance(exception, self.exceptions_to_retry) and \
-                not request.meta.get("dont_retry"):
+        if isinstance(exception, self.exceptions_to_retry) and not request.meta.get("dont_retry"):
             self.failures_in_a_row += 1
             self.recent.append(False)
             mostly_fine = self.recent.count(False) * 2 < len(self.recent)
@@ -88,8 +89,9 @@ class RetryAfterMiddleware(RetryMiddleware):
         engine = self.crawler.engine if self.crawler else None
         if engine is not None and not getattr(self, "_closing", False):
             self._closing = True
-            logger.info("site unreachable: %d failures in a row and no response yet",
-                        self.failures_in_a_row)
+            logger.info(
+                "site unreachable: %d failures in a row and no response yet", self.failures_in_a_row
+            )
             deferred_from_coro(engine.close_spider_async(reason=UNREACHABLE))
         return True
 
@@ -138,10 +140,12 @@ class SameSiteMiddleware:
     def process_request(self, request, spider=None):
         if not urls.is_fetchable(request.url, self.base_url):
             self.stats.inc_value(keys.REFUSED_NOT_ON_SITE)
-            raise IgnoreRequest(
-                f"not on the crawled site: {urls.without_credentials(request.url)}")
-        if self.authorization and b"Authorization" not in request.headers and \
-                urls.same_origin(request.url, self.base_url):
+            raise IgnoreRequest(f"not on the crawled site: {urls.without_credentials(request.url)}")
+        if (
+            self.authorization
+            and b"Authorization" not in request.headers
+            and urls.same_origin(request.url, self.base_url)
+        ):
             request.headers["Authorization"] = self.authorization
         return None
 

@@ -16,21 +16,43 @@ from kantkg.crawl.process import LOOPBACK_SETTINGS, scrapy_crawl_argv, scrapy_en
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def run_scrapy_crawl(base_url: str, db: Path, *, since: str | None = None,
-                     until: str | None = None, timeout: float = 240,
-                     **settings: str) -> subprocess.CompletedProcess:
+def run_scrapy_crawl(
+    base_url: str,
+    db: Path,
+    *,
+    since: str | None = None,
+    until: str | None = None,
+    timeout: float = 240,
+    **settings: str,
+) -> subprocess.CompletedProcess:
     """The real thing, as a user runs it: `scrapy crawl kant` in the project directory."""
-    argv = scrapy_crawl_argv(base_url, str(db), since=since, until=until,
-                             settings={**LOOPBACK_SETTINGS, **settings})
-    return subprocess.run(argv, cwd=ROOT, env=scrapy_env(), capture_output=True, text=True,
-                          timeout=timeout, check=False)
+    argv = scrapy_crawl_argv(
+        base_url, str(db), since=since, until=until, settings={**LOOPBACK_SETTINGS, **settings}
+    )
+    return subprocess.run(
+        argv,
+        cwd=ROOT,
+        env=scrapy_env(),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
 
 
-def run_kantkg(*args: str, timeout: float = 180,
-               env: dict | None = None) -> subprocess.CompletedProcess:
+def run_kantkg(
+    *args: str, timeout: float = 180, env: dict | None = None
+) -> subprocess.CompletedProcess:
     """The `kantkg` command as a user runs it (python -m kantkg), output captured."""
-    return subprocess.run([sys.executable, "-m", "kantkg", *args], cwd=ROOT, env=env,
-                          capture_output=True, text=True, timeout=timeout, check=False)
+    return subprocess.run(
+        [sys.executable, "-m", "kantkg", *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
 
 
 def archived(db) -> dict[str, dict]:

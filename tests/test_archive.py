@@ -23,13 +23,25 @@ from spiders.extensions import CrawlLog
 from tests.conftest import ROOT
 
 
-def item(url="https://kant.kg/2021-05-25/vstrecha/", title="Встреча Жапарова с Путиным",
-         paragraphs=("Садыр Жапаров встретился с Владимиром Путиным.", "Второй абзац."),
-         **extra):
-    return {"url": url, "canonical_url": url, "title": title, "paragraphs": list(paragraphs),
-            "published": "2021-05-25T10:41:23+06:00", "published_utc": "2021-05-25T04:41:23+00:00",
-            "published_date": "2021-05-25", "tags": ["Россия"], "method": {"title": "jsonld"},
-            "duplicates_removed": 1, **extra}
+def item(
+    url="https://kant.kg/2021-05-25/vstrecha/",
+    title="Встреча Жапарова с Путиным",
+    paragraphs=("Садыр Жапаров встретился с Владимиром Путиным.", "Второй абзац."),
+    **extra,
+):
+    return {
+        "url": url,
+        "canonical_url": url,
+        "title": title,
+        "paragraphs": list(paragraphs),
+        "published": "2021-05-25T10:41:23+06:00",
+        "published_utc": "2021-05-25T04:41:23+00:00",
+        "published_date": "2021-05-25",
+        "tags": ["Россия"],
+        "method": {"title": "jsonld"},
+        "duplicates_removed": 1,
+        **extra,
+    }
 
 
 @pytest.fixture
@@ -57,20 +69,27 @@ def test_new_then_unchanged_then_updated_with_revision(db):
 
 
 def test_spellings_of_one_article_url_are_one_row(db):
-    for url in ("https://kant.kg/2021-05-25/vstrecha/?utm_campaign=z",
-                "https://kant.kg/2021-05-25/vstrecha/?a=1", "https://kant.kg/2021-05-25/vstrecha",
-                "HTTPS://KANT.KG/2021-05-25/vstrecha/#comments"):
+    for url in (
+        "https://kant.kg/2021-05-25/vstrecha/?utm_campaign=z",
+        "https://kant.kg/2021-05-25/vstrecha/?a=1",
+        "https://kant.kg/2021-05-25/vstrecha",
+        "HTTPS://KANT.KG/2021-05-25/vstrecha/#comments",
+    ):
         archive.upsert_article(db, item(url=url, canonical_url=url))
     assert [r["url"] for r in db["articles"].rows] == ["https://kant.kg/2021-05-25/vstrecha/"]
 
 
 def test_a_canonical_naming_another_article_does_not_overwrite_it(db):
     archive.upsert_article(db, item())
-    hijack = item(url="https://kant.kg/2021-05-26/drugoe/", title="Другое",
-                  canonical_url="https://kant.kg/2021-05-25/vstrecha/")
+    hijack = item(
+        url="https://kant.kg/2021-05-26/drugoe/",
+        title="Другое",
+        canonical_url="https://kant.kg/2021-05-25/vstrecha/",
+    )
     archive.upsert_article(db, hijack)
-    assert archive.get_article(db, "https://kant.kg/2021-05-25/vstrecha/")["title"] == \
-        item()["title"]
+    assert (
+        archive.get_article(db, "https://kant.kg/2021-05-25/vstrecha/")["title"] == item()["title"]
+    )
     assert archive.get_article(db, "https://kant.kg/2021-05-26/drugoe/")["title"] == "Другое"
 
 
@@ -82,8 +101,14 @@ def test_unarchivable_reasons():
 
 def test_search_ranks_and_is_safe_with_fts_syntax(db):
     archive.upsert_article(db, item())
-    archive.upsert_article(db, item(url="https://kant.kg/2021-05-26/drugoe/",
-                                    title="Погода в Бишкеке", paragraphs=["Дождь и ветер."]))
+    archive.upsert_article(
+        db,
+        item(
+            url="https://kant.kg/2021-05-26/drugoe/",
+            title="Погода в Бишкеке",
+            paragraphs=["Дождь и ветер."],
+        ),
+    )
     hits = archive.search(db, "Путин")
     assert [h["url"] for h in hits] == ["https://kant.kg/2021-05-25/vstrecha/"]
     assert "[" in hits[0]["snippet"]
@@ -100,9 +125,16 @@ def test_wal_mode_and_schema_version(db):
 def test_crawl_rows(db):
     crawl_id = archive.start_crawl(db, "https://kant.kg")
     assert archive.last_crawl(db)["status"] == "running"
-    stats = {keys.RESPONSES: 9, keys.REQUESTS: 9, keys.articles("new"): 3,
-             keys.DROPPED: 2, keys.dropped("no-body"): 2, keys.EXTRACTED: 5,
-             keys.layer("title", "generic"): 5, keys.SITEMAPS_URLSET: 1}
+    stats = {
+        keys.RESPONSES: 9,
+        keys.REQUESTS: 9,
+        keys.articles("new"): 3,
+        keys.DROPPED: 2,
+        keys.dropped("no-body"): 2,
+        keys.EXTRACTED: 5,
+        keys.layer("title", "generic"): 5,
+        keys.SITEMAPS_URLSET: 1,
+    }
     archive.finish_crawl(db, crawl_id, outcome.crawl_record(stats, "finished"))
     last = archive.last_crawl(db)
     assert (last["status"], last["new"], last["requests"]) == ("ok", 3, 9)
@@ -110,7 +142,8 @@ def test_crawl_rows(db):
     assert json.loads(last["failures"]) == {"dropped: no-body": 2}
     assert json.loads(last["warnings"]) == [
         "title: 5 of 5 articles (100%) fell back to the generic layer or found nothing: "
-        "has kant.kg changed its theme?"]
+        "has kant.kg changed its theme?"
+    ]
     assert json.loads(last["stats"]) == stats
 
 
@@ -125,14 +158,14 @@ def test_not_sqlite_and_newer_schema_are_clear_errors(tmp_path):
         archive.open_archive(newer)
 
 
-def test_a_batch_commits_together_and_a_failed_article_leaves_the_rest(db, tmp_path,
-                                                                        monkeypatch):
+def test_a_batch_commits_together_and_a_failed_article_leaves_the_rest(db, tmp_path, monkeypatch):
     batch = archive.Batch(db, max_items=3, max_seconds=3600)
     batch.upsert(item(url="https://kant.kg/2021-05-25/a/"))
     batch.upsert(item(url="https://kant.kg/2021-05-25/b/"))
     assert not batch.due
     other = sqlite3.connect(tmp_path / "sub" / "kant.db")
     assert other.execute("SELECT count(*) FROM articles").fetchone()[0] == 0  # not yet
+
     def disk_full(*_args):
         raise sqlite3.OperationalError("database or disk is full")
 
@@ -144,7 +177,9 @@ def test_a_batch_commits_together_and_a_failed_article_leaves_the_rest(db, tmp_p
     assert batch.due
     assert batch.commit() == {"new": 2, "unchanged": 1}
     assert sorted(u for (u,) in other.execute("SELECT url FROM articles")) == [
-        "https://kant.kg/2021-05-25/a/", "https://kant.kg/2021-05-25/b/"]
+        "https://kant.kg/2021-05-25/a/",
+        "https://kant.kg/2021-05-25/b/",
+    ]
     assert other.execute("SELECT count(*) FROM articles_fts").fetchone()[0] == 2
     assert batch.commit() == {}
     other.close()
@@ -155,8 +190,7 @@ def test_a_batch_indexes_an_article_changed_within_it_by_its_last_text(db):
     batch.upsert(item(paragraphs=["Первый текст про Бишкек."]))
     batch.upsert(item(paragraphs=["Исправленный текст про Ош."]))
     assert batch.commit() == {"new": 1, "updated": 1}
-    assert [hit["snippet"] for hit in archive.search(db, "Ош")] == [
-        "Исправленный текст про [Ош.]"]
+    assert [hit["snippet"] for hit in archive.search(db, "Ош")] == ["Исправленный текст про [Ош.]"]
     assert archive.search(db, "Бишкек") == []  # the first text left the index
     assert db.execute("SELECT count(*) FROM articles_fts").fetchone()[0] == 1
 
@@ -164,8 +198,7 @@ def test_a_batch_indexes_an_article_changed_within_it_by_its_last_text(db):
 def _unique_text(seed: int, words: int = 1500) -> str:
     """Text whose words are in no other article: each costs its own index entries."""
     rng = random.Random(seed)
-    return " ".join("".join(rng.choices("абвгдежзиклмнопрстуфхцчшэюя", k=8))
-                    for _ in range(words))
+    return " ".join("".join(rng.choices("абвгдежзиклмнопрстуфхцчшэюя", k=8)) for _ in range(words))
 
 
 def _size_cap(db, extra_pages: int = 0) -> None:
@@ -198,9 +231,10 @@ def test_a_batch_whose_index_rows_do_not_fit_keeps_the_articles_that_do(db, tmp_
     assert not db.conn.in_transaction
     kept, indexed = _urls_and_index_rows(tmp_path / "sub" / "kant.db")
     assert 0 < failed.value.committed["new"] == len(kept) == indexed < len(urls)
-    assert kept == urls[:len(kept)]  # in order, up to the first that did not fit
-    assert [len(archive.search(db, _unique_text(n).split()[7])) for n in range(6)] == \
-        [1] * len(kept) + [0] * (6 - len(kept))
+    assert kept == urls[: len(kept)]  # in order, up to the first that did not fit
+    assert [len(archive.search(db, _unique_text(n).split()[7])) for n in range(6)] == [1] * len(
+        kept
+    ) + [0] * (6 - len(kept))
     db.execute("PRAGMA max_page_count = 1000000")  # room again: the batch goes on
     batch.upsert(item(url="https://kant.kg/2021-05-25/b/"))
     assert batch.commit() == {"new": 1}
@@ -215,8 +249,9 @@ def test_a_batch_filling_the_disk_counts_exactly_what_it_kept(db, tmp_path):
     counted: Counter[str] = Counter()
     for n in range(60):
         try:
-            batch.upsert(item(url=f"https://kant.kg/2021-05-25/a{n}/",
-                              paragraphs=[_unique_text(n)]))
+            batch.upsert(
+                item(url=f"https://kant.kg/2021-05-25/a{n}/", paragraphs=[_unique_text(n)])
+            )
         except archive.CommitError as exc:
             counted += exc.committed
             break
@@ -264,10 +299,14 @@ def test_production_code_takes_sqlite_from_kantkg_db():
             if path == ROOT / "kantkg" / "archive" / "sqlite.py":
                 continue
             for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-                names = ([alias.name for alias in node.names] if isinstance(node, ast.Import)
-                         else [node.module] if isinstance(node, ast.ImportFrom) else [])
-                if any(name and name.split(".")[0] in ("sqlite3", "pysqlite3")
-                       for name in names):
+                names = (
+                    [alias.name for alias in node.names]
+                    if isinstance(node, ast.Import)
+                    else [node.module]
+                    if isinstance(node, ast.ImportFrom)
+                    else []
+                )
+                if any(name and name.split(".")[0] in ("sqlite3", "pysqlite3") for name in names):
                     offenders.append(f"{path.relative_to(ROOT)}:{node.lineno}")
     assert offenders == []
 
@@ -291,16 +330,31 @@ def test_an_archive_stays_readable_by_the_stdlib_sqlite(db, tmp_path):
     the sqlite3 CLI of users may run the system's older one. Read in another process:
     two SQLite copies must not have one file open in one process."""
     archive.upsert_article(db, item())
-    archive.upsert_article(db, item(url="https://kant.kg/2021-05-26/drugoe/",
-                                    title="Погода в Бишкеке", paragraphs=["Дождь и ветер."]))
-    archive.upsert_article(db, item(url="https://kant.kg/2021-05-27/tretye/",
-                                    title="Путин о погоде", paragraphs=["Путину сказали."]))
+    archive.upsert_article(
+        db,
+        item(
+            url="https://kant.kg/2021-05-26/drugoe/",
+            title="Погода в Бишкеке",
+            paragraphs=["Дождь и ветер."],
+        ),
+    )
+    archive.upsert_article(
+        db,
+        item(
+            url="https://kant.kg/2021-05-27/tretye/",
+            title="Путин о погоде",
+            paragraphs=["Путину сказали."],
+        ),
+    )
     expected = [hit["url"] for hit in archive.search(db, "Путиным")]
     match = textsearch.parse_query("Путиным").match
     db.close()
     read = subprocess.run(
         [sys.executable, "-I", "-c", _STDLIB_READER, str(tmp_path / "sub" / "kant.db"), match],
-        capture_output=True, text=True, check=False)
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert read.returncode == 0, read.stderr
     got = json.loads(read.stdout)
     assert got["integrity"] == [["ok"]]
@@ -323,14 +377,21 @@ def test_a_schema_2_archive_takes_one_spelling_per_article_url(tmp_path):
     one = "https://kant.kg/2021-05-25/vstrecha/"
     archive.upsert_article(db, item())
     archive.upsert_article(db, item(url="https://kant.kg/2021-05-26/drugoe/", title="Другое"))
-    variants = {one + "?utm_campaign=z": "Старый заголовок", one[:-1]: item()["title"],
-                "https://kant.kg/2021-05-26/drugoe?a=1": "Другое"}
+    variants = {
+        one + "?utm_campaign=z": "Старый заголовок",
+        one[:-1]: item()["title"],
+        "https://kant.kg/2021-05-26/drugoe?a=1": "Другое",
+    }
     for n, (url, title) in enumerate(variants.items(), start=10):
-        db.execute("INSERT INTO articles (id, url, title, body, content_hash, first_seen,"
-                   " last_seen) VALUES (?, ?, ?, 'Текст.', ?, '2021', '2022')",
-                   [n, url, title, f"hash-{title}"])
-    db.execute("UPDATE articles SET url = ? WHERE title = 'Другое' AND id < 10",
-               ["https://kant.kg/2021-05-26/drugoe"])  # no row under the one spelling yet
+        db.execute(
+            "INSERT INTO articles (id, url, title, body, content_hash, first_seen,"
+            " last_seen) VALUES (?, ?, ?, 'Текст.', ?, '2021', '2022')",
+            [n, url, title, f"hash-{title}"],
+        )
+    db.execute(
+        "UPDATE articles SET url = ? WHERE title = 'Другое' AND id < 10",
+        ["https://kant.kg/2021-05-26/drugoe"],
+    )  # no row under the one spelling yet
     db.execute("DROP TABLE unseen")
     db.execute("ALTER TABLE crawls DROP COLUMN incomplete")
     db.execute("PRAGMA user_version = 2")

@@ -29,10 +29,15 @@ def consistent(db) -> set[str]:
         urls = [u for (u,) in conn.execute("SELECT url FROM articles")]
         assert len(urls) == len(set(urls))
         assert conn.execute("SELECT count(*) FROM articles_fts").fetchone()[0] == len(urls)
-        assert conn.execute("SELECT count(*) FROM articles a JOIN pages p ON p.url = a.url"
-                            ).fetchone()[0] == len(urls)
-        assert conn.execute("SELECT count(*) FROM articles WHERE body = '' OR title = ''"
-                            ).fetchone()[0] == 0
+        assert conn.execute(
+            "SELECT count(*) FROM articles a JOIN pages p ON p.url = a.url"
+        ).fetchone()[0] == len(urls)
+        assert (
+            conn.execute("SELECT count(*) FROM articles WHERE body = '' OR title = ''").fetchone()[
+                0
+            ]
+            == 0
+        )
     return set(urls)
 
 
@@ -48,8 +53,9 @@ def test_kill_9_at_random_points_then_a_new_crawl_completes_the_set(site, tmp_pa
     argv = scrapy_crawl_argv(site.base_url, str(db), settings=LOOPBACK_SETTINGS)
     seen = set()
     for _ in range(3):
-        crawl = subprocess.Popen(argv, cwd=ROOT, env=scrapy_env(), stdout=subprocess.DEVNULL,
-                                 stderr=subprocess.DEVNULL)
+        crawl = subprocess.Popen(
+            argv, cwd=ROOT, env=scrapy_env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
         time.sleep(rng.uniform(0.8, 2.5))  # Scrapy's start-up is ~0.7 s
         crawl.send_signal(signal.SIGKILL)
         crawl.wait()
@@ -65,8 +71,10 @@ def make_read_only(path) -> None:
     if os.geteuid() != 0:
         path.chmod(0o444)
         return
-    if shutil.which("chattr") is None or subprocess.run(
-            ["chattr", "+i", str(path)], capture_output=True).returncode != 0:
+    if (
+        shutil.which("chattr") is None
+        or subprocess.run(["chattr", "+i", str(path)], capture_output=True).returncode != 0
+    ):
         pytest.skip("running as root on a filesystem without immutable files")
 
 
@@ -97,8 +105,9 @@ def test_read_only_archive_is_exit_5_and_untouched(site, tmp_path):
 
 def test_missing_directory_is_created_but_a_file_in_the_way_is_exit_5(site, tmp_path):
     nested = tmp_path / "new" / "sub" / "kant.db"
-    result = kantkg("crawl", "--base-url", site.base_url, "--db", str(nested),
-                    "--no-throttle", "--quiet")
+    result = kantkg(
+        "crawl", "--base-url", site.base_url, "--db", str(nested), "--no-throttle", "--quiet"
+    )
     assert result.returncode == 0 and nested.exists()
     blocker = tmp_path / "file.txt"
     blocker.write_text("not a directory")
@@ -110,19 +119,21 @@ def test_missing_directory_is_created_but_a_file_in_the_way_is_exit_5(site, tmp_
 def test_disk_full_stops_the_crawl_with_exit_5_and_loses_nothing(site, tmp_path):
     db = tmp_path / "kant.db"
     env = {**os.environ, "KANT_DB_MAX_MB": "1"}
-    result = kantkg("crawl", "--base-url", site.base_url, "--db", str(db), "--no-throttle",
-                    env=env)
+    result = kantkg("crawl", "--base-url", site.base_url, "--db", str(db), "--no-throttle", env=env)
     assert result.returncode == 5, result.stderr
     assert result.stderr.splitlines()[-1].startswith("kantkg: archive not writable")
     urls = consistent(db)
     assert 0 < len(urls) < len(site.truth())
     with sqlite3.connect(db) as conn:
-        row = conn.execute("SELECT status, finish_reason, exit_code, new FROM crawls"
-                           ).fetchone()
+        row = conn.execute("SELECT status, finish_reason, exit_code, new FROM crawls").fetchone()
     assert row == ("failed", "archive_error", 5, len(urls))  # counts are of durable rows
     # Room again: the next crawl completes the set, keeping what was archived.
-    assert kantkg("crawl", "--base-url", site.base_url, "--db", str(db), "--no-throttle",
-                  "--quiet").returncode == 0
+    assert (
+        kantkg(
+            "crawl", "--base-url", site.base_url, "--db", str(db), "--no-throttle", "--quiet"
+        ).returncode
+        == 0
+    )
     assert consistent(db) == {a.url for a in site.truth()}
 
 

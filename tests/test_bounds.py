@@ -21,8 +21,9 @@ TEXT = "Текст статьи о событиях в Бишкеке, дост�
 
 
 def page(body: str, head: str = "") -> str:
-    return (f"<html><head><title>{TITLE}</title>{head}</head><body><h1>{TITLE}</h1>"
-            f"{body}</body></html>")
+    return (
+        f"<html><head><title>{TITLE}</title>{head}</head><body><h1>{TITLE}</h1>{body}</body></html>"
+    )
 
 
 def paragraph(n: int) -> str:
@@ -66,12 +67,20 @@ def test_100000_nested_divs_are_refused_without_a_crash():
     assert item is not None and bounds.junk_reason(item) == bounds.TOO_MANY_ELEMENTS
 
 
-@pytest.mark.parametrize("ld", [
-    '{"@type": "NewsArticle", "headline": ' + "[" * 100_000 + '"x"' + "]" * 100_000 + "}",
-    '{"a": ' * 100_000 + "1" + "}" * 100_000,
-    '{"@type": "NewsArticle", "headline": "' + TITLE + '", "author": '
-    + '{"name": ' * 100_000 + '"x"' + "}" * 100_000 + "}",
-])
+@pytest.mark.parametrize(
+    "ld",
+    [
+        '{"@type": "NewsArticle", "headline": ' + "[" * 100_000 + '"x"' + "]" * 100_000 + "}",
+        '{"a": ' * 100_000 + "1" + "}" * 100_000,
+        '{"@type": "NewsArticle", "headline": "'
+        + TITLE
+        + '", "author": '
+        + '{"name": ' * 100_000
+        + '"x"'
+        + "}" * 100_000
+        + "}",
+    ],
+)
 def test_json_ld_nested_100000_deep_is_no_crash(ld):
     html = page(f"<p>{TEXT}</p>", head=f'<script type="application/ld+json">{ld}</script>')
     item = extract_article(html, URL, now=NOW)
@@ -94,8 +103,10 @@ def test_a_million_one_letter_paragraphs_are_refused_unread():
 
 def test_a_megabyte_title_is_junk():
     title = "Заголовок " * 100_000
-    html = (f"<html><head><title>{title}</title></head><body><h1>{title}</h1>"
-            f"<p>{TEXT}</p></body></html>")
+    html = (
+        f"<html><head><title>{title}</title></head><body><h1>{title}</h1>"
+        f"<p>{TEXT}</p></body></html>"
+    )
     item = extract_article(html, URL, now=NOW)
     assert item is not None and bounds.junk_reason(item) == bounds.TITLE_TOO_LONG
 
@@ -103,35 +114,50 @@ def test_a_megabyte_title_is_junk():
 def test_20000_distinct_paragraphs_are_junk_and_take_no_hours():
     """Near-duplicate search compares long paragraphs pairwise: 20,000 of one size took
     minutes (49,000: hours). Run apart, with a hang guard, not a speed target."""
-    code = ("from kantkg import bounds, extract_article\n"
-            "from tests.test_bounds import URL, page, paragraph\n"
-            "html = page(''.join(f'<p>{paragraph(n)}</p>' for n in range(20_000)))\n"
-            "print(bounds.junk_reason(extract_article(html, URL)))\n")
-    result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True,
-                            text=True, timeout=120, check=False)
+    code = (
+        "from kantkg import bounds, extract_article\n"
+        "from tests.test_bounds import URL, page, paragraph\n"
+        "html = page(''.join(f'<p>{paragraph(n)}</p>' for n in range(20_000)))\n"
+        "print(bounds.junk_reason(extract_article(html, URL)))\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
     assert result.returncode == 0, result.stderr[-2000:]
     assert result.stdout.strip() == bounds.TOO_MANY_PARAGRAPHS
 
 
-@pytest.mark.parametrize(("item", "reason"), [
-    ({"title": "x" * 1001, "paragraphs": ["a"]}, bounds.TITLE_TOO_LONG),
-    ({"title": "x", "paragraphs": ["a"] * 2001}, bounds.TOO_MANY_PARAGRAPHS),
-    ({"title": "x", "paragraphs": ["a" * 600_000] * 2}, bounds.TEXT_TOO_LARGE),
-    ({"title": "x", "paragraphs": [], bounds.LIMIT_KEY: bounds.TOO_MANY_ELEMENTS},
-     bounds.TOO_MANY_ELEMENTS),
-    ({"title": "x" * 1000, "paragraphs": ["a" * 500] * 2000}, None),
-    ({"title": None, "paragraphs": []}, None),  # (the archive's own no-title/no-body)
-])
+@pytest.mark.parametrize(
+    ("item", "reason"),
+    [
+        ({"title": "x" * 1001, "paragraphs": ["a"]}, bounds.TITLE_TOO_LONG),
+        ({"title": "x", "paragraphs": ["a"] * 2001}, bounds.TOO_MANY_PARAGRAPHS),
+        ({"title": "x", "paragraphs": ["a" * 600_000] * 2}, bounds.TEXT_TOO_LARGE),
+        (
+            {"title": "x", "paragraphs": [], bounds.LIMIT_KEY: bounds.TOO_MANY_ELEMENTS},
+            bounds.TOO_MANY_ELEMENTS,
+        ),
+        ({"title": "x" * 1000, "paragraphs": ["a" * 500] * 2000}, None),
+        ({"title": None, "paragraphs": []}, None),  # (the archive's own no-title/no-body)
+    ],
+)
 def test_junk_reason(item, reason):
     assert bounds.junk_reason(item) == reason
 
 
 def test_no_real_article_trips_a_bound():
     fixtures = load_fixtures(Path(__file__).parent / "fixtures" / "pages")
-    items = [extract_article(f.html, f.fetched_url, now=FIXTURE_NOW) for f in fixtures
-             if f.expected.get("article")]
-    assert items and all(item is not None and bounds.junk_reason(item) is None
-                         for item in items)
+    items = [
+        extract_article(f.html, f.fetched_url, now=FIXTURE_NOW)
+        for f in fixtures
+        if f.expected.get("article")
+    ]
+    assert items and all(item is not None and bounds.junk_reason(item) is None for item in items)
 
 
 # ------------------------------------------------------------ impossible dates
@@ -150,8 +176,10 @@ def test_a_url_date_outside_1990_to_tomorrow_is_a_warning_not_the_date(day):
 
 
 def test_an_impossible_page_date_gives_way_to_the_next_source():
-    ld = ('{"@type": "NewsArticle", "headline": "' + TITLE + '", '
-          '"datePublished": "9999-12-31T23:00:00-10:00", "dateModified": "0001-01-01"}')
+    ld = (
+        '{"@type": "NewsArticle", "headline": "' + TITLE + '", '
+        '"datePublished": "9999-12-31T23:00:00-10:00", "dateModified": "0001-01-01"}'
+    )
     html = page(f"<p>{TEXT}</p>", head=f'<script type="application/ld+json">{ld}</script>')
     item = extract_article(html, URL, now=NOW)
     assert item["published"] == "2021-05-25T00:00:00+06:00"  # the URL's

@@ -74,8 +74,9 @@ def test_crawl_command_rejects_bad_dates(tmp_path):
 
 
 def test_crawl_command_exit_code_on_unreachable_site(tmp_path):
-    result = kantkg("crawl", "--base-url", "http://127.0.0.1:9", "--db", str(tmp_path / "k.db"),
-                    "--no-throttle")
+    result = kantkg(
+        "crawl", "--base-url", "http://127.0.0.1:9", "--db", str(tmp_path / "k.db"), "--no-throttle"
+    )
     assert result.returncode == 8
     assert result.stderr.startswith("kantkg: site unreachable")
     assert result.stderr.count("\n") == 1
@@ -125,8 +126,19 @@ def test_doctor_on_non_articles_and_unreadable_input(replica, tmp_path):
 
 
 def test_search_filters_and_csv(db, replica):
-    result = kantkg("search", "Путину", "--db", db, "--since", "2021-05-25",
-                    "--until", "2021-05-25", "--section", "Политика", "--csv")
+    result = kantkg(
+        "search",
+        "Путину",
+        "--db",
+        db,
+        "--since",
+        "2021-05-25",
+        "--until",
+        "2021-05-25",
+        "--section",
+        "Политика",
+        "--csv",
+    )
     assert result.returncode == 0, result.stderr
     lines = result.stdout.splitlines()
     assert lines[0] == "id,published,section,title,url,snippet"
@@ -174,16 +186,18 @@ def test_reparse_needs_no_network_and_records_revisions(tmp_path):
     with sqlite3.connect(path) as conn:
         (blob,) = conn.execute("SELECT html_zlib FROM pages WHERE url = ?", [seed_url]).fetchone()
         html = archive.decompress_page(blob).replace("Путиным", "Путиным и Токаевым")
-        conn.execute("UPDATE pages SET html_zlib = ? WHERE url = ?",
-                     [archive.compress_page(html), seed_url])
+        conn.execute(
+            "UPDATE pages SET html_zlib = ? WHERE url = ?", [archive.compress_page(html), seed_url]
+        )
     changed = kantkg("reparse", "--db", str(path))
     assert changed.stdout.strip() == "reparsed 9 pages: 8 unchanged, 1 updated"
     with sqlite3.connect(path) as conn:
-        title, = conn.execute("SELECT title FROM articles WHERE url = ?", [seed_url]).fetchone()
+        (title,) = conn.execute("SELECT title FROM articles WHERE url = ?", [seed_url]).fetchone()
         revisions = conn.execute("SELECT title FROM revisions").fetchall()
     assert title.endswith("Путиным и Токаевым")
-    assert revisions == [("Состоялась встреча Президента Садыра Жапарова с Президентом "
-                          "России Владимиром Путиным",)]
+    assert revisions == [
+        ("Состоялась встреча Президента Садыра Жапарова с Президентом России Владимиром Путиным",)
+    ]
     assert "токаев" in kantkg("search", "Токаеву", "--db", str(path)).stdout.lower()
 
 
@@ -196,13 +210,18 @@ def test_serve_runs_datasette_with_canned_queries(db):
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    proc = subprocess.Popen([sys.executable, "-m", "kantkg", "serve", "--db", db,
-                             "--port", str(port)], cwd=ROOT,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "kantkg", "serve", "--db", db, "--port", str(port)],
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
     try:
         name = Path(db).stem
-        url = (f"http://127.0.0.1:{port}/{name}/mentions_by_month.json"
-               "?q=%D0%96%D0%B0%D0%BF%D0%B0%D1%80%D0%BE%D0%B2%D1%8B%D0%BC&_shape=array")
+        url = (
+            f"http://127.0.0.1:{port}/{name}/mentions_by_month.json"
+            "?q=%D0%96%D0%B0%D0%BF%D0%B0%D1%80%D0%BE%D0%B2%D1%8B%D0%BC&_shape=array"
+        )
         deadline = time.monotonic() + 60
         while True:
             try:
@@ -229,8 +248,8 @@ def test_the_readmes_exit_codes_are_the_crawls():
     from kantkg.crawl import outcome
 
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
-    table = readme[readme.index("| exit | meaning |"):]
-    table = table[:table.index("\n\n")]
+    table = readme[readme.index("| exit | meaning |") :]
+    table = table[: table.index("\n\n")]
     documented = {int(code) for code in re.findall(r"^\| (\d+) \|", table, re.MULTILINE)}
     crawl_codes = {outcome.EXIT_OK, outcome.EXIT_USAGE, *outcome.CRAWL_EXIT_MEANINGS}
     assert documented == crawl_codes
@@ -242,13 +261,16 @@ def test_every_kant_setting_is_read_from_the_environment_under_its_own_name():
 
     names = [name for name in dir(settings) if name.startswith("KANT_")]
     env = {**os.environ, **{name: f"env-{name}" for name in names}}
-    code = ("from kantkg import settings; "
-            f"print(all(getattr(settings, n) == 'env-' + n for n in {names!r}))")
-    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True,
-                         text=True, check=True, cwd=ROOT)
+    code = (
+        "from kantkg import settings; "
+        f"print(all(getattr(settings, n) == 'env-' + n for n in {names!r}))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True, cwd=ROOT
+    )
     assert out.stdout.strip() == "True", out.stderr
     # ... and the README's settings table names exactly these.
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
-    table = readme[readme.index("| name | default | meaning |"):]
-    table = table[:table.index("\n\n")]
+    table = readme[readme.index("| name | default | meaning |") :]
+    table = table[: table.index("\n\n")]
     assert sorted(re.findall(r"^\| `(KANT_[A-Z_]+)`", table, re.MULTILINE)) == sorted(names)

@@ -35,19 +35,32 @@ def places(tmp_path_factory) -> dict[str, str]:
     db = root / "kant.db"
     with contextlib.closing(archive.open_archive(db)) as database:
         url = "https://kant.kg/2021-05-25/vstrecha/"
-        archive.upsert_article(database, {
-            "url": url, "canonical_url": url, "title": "Встреча Жапарова с Путиным",
-            "paragraphs": ["Садыр Жапаров встретился с Владимиром Путиным."],
-            "published": "2021-05-25T10:41:23+06:00",
-            "published_utc": "2021-05-25T04:41:23+00:00", "published_date": "2021-05-25",
-            "tags": [], "method": {}})
+        archive.upsert_article(
+            database,
+            {
+                "url": url,
+                "canonical_url": url,
+                "title": "Встреча Жапарова с Путиным",
+                "paragraphs": ["Садыр Жапаров встретился с Владимиром Путиным."],
+                "published": "2021-05-25T10:41:23+06:00",
+                "published_utc": "2021-05-25T04:41:23+00:00",
+                "published_date": "2021-05-25",
+                "tags": [],
+                "method": {},
+            },
+        )
     (root / "dir").mkdir()
     (root / "junk.db").write_bytes(b"not sqlite" * 200)
     os.mkfifo(root / "fifo")
     (root / "page.html").write_text("<html><body><p>Текст.</p></body></html>")
-    return {"db": str(db), "dir": str(root / "dir"), "junk": str(root / "junk.db"),
-            "fifo": str(root / "fifo"), "page": str(root / "page.html"),
-            "new": str(root / "new" / "k.db")}
+    return {
+        "db": str(db),
+        "dir": str(root / "dir"),
+        "junk": str(root / "junk.db"),
+        "fifo": str(root / "fifo"),
+        "page": str(root / "page.html"),
+        "new": str(root / "new" / "k.db"),
+    }
 
 
 def one_line(result: subprocess.CompletedProcess, code: int) -> str:
@@ -80,9 +93,10 @@ CASES = [
     ("stats", {"KANT_DB": "{dir}"}, 5),
     ("stats", {"KANT_DB": "{dir}/" + NOT_UTF8}, 5),
     # KANT_DB_MAX_MB that is not a size (ValueError in every command opening the archive)
-    *[(f"{command} --db {{db}}", {"KANT_DB_MAX_MB": BAD_SIZES[n % len(BAD_SIZES)]}, 2)
-      for n, command in enumerate(("stats", "search x", "show 1", "export", "reparse",
-                                   "health"))],
+    *[
+        (f"{command} --db {{db}}", {"KANT_DB_MAX_MB": BAD_SIZES[n % len(BAD_SIZES)]}, 2)
+        for n, command in enumerate(("stats", "search x", "show 1", "export", "reparse", "health"))
+    ],
     ("crawl --base-url http://127.0.0.1:9 --db {db}", {"KANT_DB_MAX_MB": "nan"}, 2),
     # export
     ("export --db {db} -o /dev/full", {}, 2),
@@ -129,8 +143,9 @@ CASES = [
 ]
 
 
-@pytest.mark.parametrize(("line", "env", "code"), CASES,
-                         ids=[f"{i:02}-{c[0][:50]}" for i, c in enumerate(CASES)])
+@pytest.mark.parametrize(
+    ("line", "env", "code"), CASES, ids=[f"{i:02}-{c[0][:50]}" for i, c in enumerate(CASES)]
+)
 def test_hostile_input_is_one_line_and_its_exit_code(places, line, env, code):
     args = [arg.format(**places) for arg in line.split(" ")]
     environment = {**os.environ, **{k: v.format(**places) for k, v in env.items()}}
@@ -139,12 +154,17 @@ def test_hostile_input_is_one_line_and_its_exit_code(places, line, env, code):
 
 
 def test_a_full_standard_output_is_one_line_exit_1(places):
-    for args in (["stats", "--db", places["db"]], ["export", "--db", places["db"]],
-                 ["--help"]):
+    for args in (["stats", "--db", places["db"]], ["export", "--db", places["db"]], ["--help"]):
         with open("/dev/full", "w") as full:
-            result = subprocess.run([sys.executable, "-m", "kantkg", *args], cwd=ROOT,
-                                    stdout=full, stderr=subprocess.PIPE, text=True,
-                                    timeout=60, check=False)
+            result = subprocess.run(
+                [sys.executable, "-m", "kantkg", *args],
+                cwd=ROOT,
+                stdout=full,
+                stderr=subprocess.PIPE,
+                text=True,
+                timeout=60,
+                check=False,
+            )
         line = one_line(result, 1)
         assert line == "kantkg: cannot write to standard output: No space left on device"
 
@@ -238,8 +258,9 @@ def test_doctor_on_a_trickling_page_ends_within_its_timeout():
     threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
         started = time.monotonic()
-        result = run_kantkg("doctor", f"http://127.0.0.1:{server.server_port}/slow",
-                            "--timeout", "2", timeout=30)
+        result = run_kantkg(
+            "doctor", f"http://127.0.0.1:{server.server_port}/slow", "--timeout", "2", timeout=30
+        )
         took = time.monotonic() - started
     finally:
         server.shutdown()

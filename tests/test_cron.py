@@ -29,8 +29,9 @@ def site():
 
 def test_quiet_crawl_prints_nothing_logs_everything_and_records_exit_code(site, tmp_path):
     db = tmp_path / "kant.db"
-    result = kantkg("crawl", "--base-url", site.base_url, "--db", str(db), "--no-throttle",
-                    "--quiet")
+    result = kantkg(
+        "crawl", "--base-url", site.base_url, "--db", str(db), "--no-throttle", "--quiet"
+    )
     assert result.returncode == 0, result.stderr
     assert result.stdout == "" and result.stderr == ""
     log = (tmp_path / "logs" / "kantkg.log").read_text()
@@ -39,8 +40,16 @@ def test_quiet_crawl_prints_nothing_logs_everything_and_records_exit_code(site, 
     with sqlite3.connect(db) as conn:
         code, status = conn.execute("SELECT exit_code, status FROM crawls").fetchone()
     assert (code, status) == (0, "ok")
-    loud = kantkg("crawl", "--base-url", site.base_url, "--db", str(db), "--no-throttle",
-                  "--log-file", str(tmp_path / "other.log"))
+    loud = kantkg(
+        "crawl",
+        "--base-url",
+        site.base_url,
+        "--db",
+        str(db),
+        "--no-throttle",
+        "--log-file",
+        str(tmp_path / "other.log"),
+    )
     assert loud.returncode == 0
     assert loud.stderr.startswith("crawl #2: 0 new, 0 updated")
     assert (tmp_path / "other.log").exists()
@@ -54,22 +63,28 @@ def test_second_crawl_is_refused_while_the_lock_is_held(site, tmp_path):
     assert result.stderr.startswith("kantkg: another crawl holds")
     assert f"pid {os.getpid()}" in result.stderr
     # Released (or its holder killed): the next crawl runs.
-    assert kantkg("crawl", "--base-url", site.base_url, "--db", str(db),
-                  "--no-throttle").returncode == 0
+    assert (
+        kantkg("crawl", "--base-url", site.base_url, "--db", str(db), "--no-throttle").returncode
+        == 0
+    )
 
 
 def test_lock_of_a_killed_crawl_is_not_stale(site, tmp_path):
     db = tmp_path / "kant.db"
-    script = (f"import sys, time; sys.path.insert(0, {str(ROOT)!r})\n"
-              "from kantkg.crawl.lock import CrawlLock\n"
-              f"CrawlLock({str(db)!r}).acquire(); print('locked', flush=True); time.sleep(60)")
+    script = (
+        f"import sys, time; sys.path.insert(0, {str(ROOT)!r})\n"
+        "from kantkg.crawl.lock import CrawlLock\n"
+        f"CrawlLock({str(db)!r}).acquire(); print('locked', flush=True); time.sleep(60)"
+    )
     holder = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
     assert holder.stdout.readline().strip() == "locked"
     assert kantkg("crawl", "--base-url", site.base_url, "--db", str(db)).returncode == 7
     holder.send_signal(signal.SIGKILL)
     holder.wait()
-    assert kantkg("crawl", "--base-url", site.base_url, "--db", str(db),
-                  "--no-throttle").returncode == 0
+    assert (
+        kantkg("crawl", "--base-url", site.base_url, "--db", str(db), "--no-throttle").returncode
+        == 0
+    )
 
 
 def test_unwritable_archive_is_exit_5(site, tmp_path):
@@ -90,8 +105,9 @@ def test_unwritable_archive_is_exit_5(site, tmp_path):
 
 def test_an_sqlite_uri_as_archive_path_is_refused_before_anything_is_created(tmp_path):
     before = set(ROOT.iterdir())
-    result = kantkg("crawl", "--base-url", "http://127.0.0.1:9", "--db",
-                    f"file:{tmp_path / 'kant.db'}?mode=ro")
+    result = kantkg(
+        "crawl", "--base-url", "http://127.0.0.1:9", "--db", f"file:{tmp_path / 'kant.db'}?mode=ro"
+    )
     assert result.returncode == 2 and result.stderr.count("\n") == 1
     assert "not an SQLite URI" in result.stderr
     assert set(ROOT.iterdir()) == before  # no directory named `file:` in the cwd
@@ -125,10 +141,23 @@ def test_killed_backfill_resumes_without_refetching(tmp_path):
     db = tmp_path / "kant.db"
     with Replica(articles=1500, seed=13) as big:
         wanted = {a.url for a in big.truth() if a.published >= "2015-01-01"}
-        argv = [sys.executable, "-m", "kantkg", "crawl", "--base-url", big.base_url,
-                "--db", str(db), "--since", "2015-01-01", "--no-throttle", "--quiet"]
-        first = subprocess.Popen(argv, cwd=ROOT, stdout=subprocess.DEVNULL,
-                                 stderr=subprocess.DEVNULL)
+        argv = [
+            sys.executable,
+            "-m",
+            "kantkg",
+            "crawl",
+            "--base-url",
+            big.base_url,
+            "--db",
+            str(db),
+            "--since",
+            "2015-01-01",
+            "--no-throttle",
+            "--quiet",
+        ]
+        first = subprocess.Popen(
+            argv, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
         archived = 0
         deadline = time.monotonic() + 60
         while archived < 200 and time.monotonic() < deadline and first.poll() is None:
@@ -152,8 +181,9 @@ def test_killed_backfill_resumes_without_refetching(tmp_path):
         refetched = {big.base_url + p for p, n in big.requests.items() if big.corpus.find(p)}
     with sqlite3.connect(db) as conn:
         after = {u for (u,) in conn.execute("SELECT url FROM articles")}
-        (urls, distinct) = conn.execute("SELECT count(url), count(DISTINCT url) "
-                                        "FROM articles").fetchone()
+        (urls, distinct) = conn.execute(
+            "SELECT count(url), count(DISTINCT url) FROM articles"
+        ).fetchone()
     assert after == wanted and urls == distinct
     assert not (refetched & before)  # nothing archived before the kill is fetched again
     assert len(refetched) == len(wanted) - len(before)
@@ -164,8 +194,12 @@ def test_retry_after_is_honoured(tmp_path):
     from kantkg.crawl.retry import retry_after_seconds
 
     assert retry_after_seconds(b"3") == 3.0
-    assert retry_after_seconds("Wed, 21 Oct 2015 07:28:00 GMT",
-                               datetime(2015, 10, 21, 7, 27, 30, tzinfo=UTC)) == 30.0
+    assert (
+        retry_after_seconds(
+            "Wed, 21 Oct 2015 07:28:00 GMT", datetime(2015, 10, 21, 7, 27, 30, tzinfo=UTC)
+        )
+        == 30.0
+    )
     assert retry_after_seconds("soon") is None and retry_after_seconds(None) is None
     db = tmp_path / "kant.db"
     with Replica(articles=5, seed=2) as small:
@@ -178,8 +212,10 @@ def test_retry_after_is_honoured(tmp_path):
     assert [status for _, status in hits] == [429, 503, 200]
     assert hits[1][0] - hits[0][0] >= 1.9 and hits[2][0] - hits[1][0] >= 0.9
     with sqlite3.connect(db) as conn:
-        assert conn.execute("SELECT count(*) FROM articles WHERE url = ?",
-                            [target.url]).fetchone()[0] == 1
+        assert (
+            conn.execute("SELECT count(*) FROM articles WHERE url = ?", [target.url]).fetchone()[0]
+            == 1
+        )
     assert "with Retry-After: pausing the crawl 2.0 s" in result.stderr
 
 
@@ -190,16 +226,19 @@ def test_retries_back_off_exponentially(tmp_path):
     with Replica(articles=5, seed=2) as small:
         target = small.truth()[1]
         small.fail_next(target.path, 503, times=3)  # no Retry-After: our own backoff
-        result = run_scrapy_crawl(small.base_url, db, KANT_BACKOFF_BASE="0.3",
-                                  KANT_BACKOFF_MAX="10", RETRY_TIMES="3")
+        result = run_scrapy_crawl(
+            small.base_url, db, KANT_BACKOFF_BASE="0.3", KANT_BACKOFF_MAX="10", RETRY_TIMES="3"
+        )
         hits = [t for t, path, _ in small.log if path == target.path]
     assert result.returncode == 0
     gaps = [b - a for a, b in zip(hits, hits[1:], strict=False)]
     assert len(gaps) == 3
     assert gaps[0] >= 0.27 and gaps[1] >= 0.54 and gaps[2] >= 1.08  # 0.3, 0.6, 1.2 s
     with sqlite3.connect(db) as conn:
-        assert conn.execute("SELECT count(*) FROM articles WHERE url = ?",
-                            [target.url]).fetchone()[0] == 1
+        assert (
+            conn.execute("SELECT count(*) FROM articles WHERE url = ?", [target.url]).fetchone()[0]
+            == 1
+        )
 
 
 def test_a_bare_scrapy_crawl_takes_the_lock_too(site, tmp_path):
@@ -214,8 +253,13 @@ def test_a_bare_scrapy_crawl_takes_the_lock_too(site, tmp_path):
     assert "another crawl holds" in refused.stderr and f"pid {os.getpid()}" in refused.stderr
     assert "'finish_reason': 'locked'" in refused.stderr
     assert "downloader/request_count" not in refused.stderr
-    assert not db.exists() or sqlite3.connect(db).execute(
-        "SELECT count(*) FROM sqlite_master WHERE name = 'crawls'").fetchone()[0] == 0
+    assert (
+        not db.exists()
+        or sqlite3.connect(db)
+        .execute("SELECT count(*) FROM sqlite_master WHERE name = 'crawls'")
+        .fetchone()[0]
+        == 0
+    )
     ran = run_scrapy_crawl(site.base_url, db)
     assert ran.returncode == 0, ran.stderr[-2000:]
     with sqlite3.connect(db) as conn:

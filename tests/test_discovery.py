@@ -11,7 +11,9 @@ BASE = "http://127.0.0.1:8123"
 
 
 def test_sitemaps_from_robots():
-    robots = "User-agent: *\nDisallow: /wp-admin/\nSitemap: http://127.0.0.1:8123/sitemap_index.xml\n"
+    robots = (
+        "User-agent: *\nDisallow: /wp-admin/\nSitemap: http://127.0.0.1:8123/sitemap_index.xml\n"
+    )
     assert discovery.sitemaps_from_robots(robots, BASE) == [f"{BASE}/sitemap_index.xml"]
 
 
@@ -27,17 +29,26 @@ def test_parse_urlset_plain_and_gzip(body):
     kind, entries, whole = discovery.parse_sitemap(body)
     assert kind == "urlset" and whole
     assert [(e.loc, e.lastmod) for e in entries] == [
-        (f"{BASE}/2021-05-25/a/", "2021-05-25T10:41:23+06:00"), (f"{BASE}/2021-05-26/b/", None)]
+        (f"{BASE}/2021-05-25/a/", "2021-05-25T10:41:23+06:00"),
+        (f"{BASE}/2021-05-26/b/", None),
+    ]
 
 
-@pytest.mark.parametrize("body", [b"", b"<html><body>404</body></html>", b"\x1f\x8bjunk",
-                                  b"<?xml version='1.0'?><!DOCTYPE x [<!ENTITY a 'b'>]><x>&a;</x>"])
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"",
+        b"<html><body>404</body></html>",
+        b"\x1f\x8bjunk",
+        b"<?xml version='1.0'?><!DOCTYPE x [<!ENTITY a 'b'>]><x>&a;</x>",
+    ],
+)
 def test_bad_sitemaps_are_invalid_not_errors(body):
     assert discovery.parse_sitemap(body)[:2] == ("invalid", [])
 
 
 def test_a_cut_sitemap_keeps_its_entries_and_says_it_is_not_whole():
-    kind, entries, whole = discovery.parse_sitemap(URLSET[:URLSET.rindex(b"<url>")])
+    kind, entries, whole = discovery.parse_sitemap(URLSET[: URLSET.rindex(b"<url>")])
     assert (kind, len(entries), whole) == ("urlset", 1, False)
     assert discovery.parse_sitemap(URLSET + b"\n<!-- generated -->\n").whole
 
@@ -51,10 +62,14 @@ def test_a_gzip_bomb_is_unpacked_only_up_to_the_limit():
 
 
 def test_feed_links_rss_and_atom():
-    rss = (b"<rss><channel><item><link>http://127.0.0.1:8123/2021-05-25/a/</link></item>"
-           b"</channel></rss>")
-    atom = (b'<feed xmlns="http://www.w3.org/2005/Atom"><entry>'
-            b'<link href="http://127.0.0.1:8123/2021-05-25/b/"/></entry></feed>')
+    rss = (
+        b"<rss><channel><item><link>http://127.0.0.1:8123/2021-05-25/a/</link></item>"
+        b"</channel></rss>"
+    )
+    atom = (
+        b'<feed xmlns="http://www.w3.org/2005/Atom"><entry>'
+        b'<link href="http://127.0.0.1:8123/2021-05-25/b/"/></entry></feed>'
+    )
     assert discovery.feed_links(rss) == [f"{BASE}/2021-05-25/a/"]
     assert discovery.feed_links(atom) == [f"{BASE}/2021-05-25/b/"]
     assert discovery.feed_links(b"not xml at all") == []
@@ -82,8 +97,9 @@ def test_date_range():
     assert discovery.DateRange().contains(date(1999, 1, 1))
 
 
-@pytest.mark.parametrize(("since", "until"), [("yesterday", None), (None, "2021-13-01"),
-                                              ("2022-01-01", "2021-01-01")])
+@pytest.mark.parametrize(
+    ("since", "until"), [("yesterday", None), (None, "2021-13-01"), ("2022-01-01", "2021-01-01")]
+)
 def test_bad_range_is_one_clear_error(since, until):
     with pytest.raises(discovery.BadRange):
         discovery.DateRange.from_args(since, until)

@@ -16,15 +16,18 @@ def page(charset_meta: str | None = None) -> str:
     return f"<html><head>{meta}</head><body><p>{TEXT}</p></body></html>"
 
 
-@pytest.mark.parametrize("data, declared, expected", [
-    (page("windows-1251").encode("cp1251"), None, "cp1251"),           # meta
-    (page().encode("cp1251"), "windows-1251", "cp1251"),                # HTTP header
-    (page("utf-8").encode("utf-8"), None, "utf-8"),
-    (page("windows-1251").encode("utf-8"), "windows-1251", "utf-8"),    # mislabelled
-    (page("utf-8").encode("cp1251"), "utf-8", "cp1251"),                # mislabelled
-    (page().encode("cp1251"), None, "cp1251"),                          # detection
-    (page().encode("koi8-r"), "koi8-r", "koi8-r"),
-])
+@pytest.mark.parametrize(
+    "data, declared, expected",
+    [
+        (page("windows-1251").encode("cp1251"), None, "cp1251"),  # meta
+        (page().encode("cp1251"), "windows-1251", "cp1251"),  # HTTP header
+        (page("utf-8").encode("utf-8"), None, "utf-8"),
+        (page("windows-1251").encode("utf-8"), "windows-1251", "utf-8"),  # mislabelled
+        (page("utf-8").encode("cp1251"), "utf-8", "cp1251"),  # mislabelled
+        (page().encode("cp1251"), None, "cp1251"),  # detection
+        (page().encode("koi8-r"), "koi8-r", "koi8-r"),
+    ],
+)
 def test_text_comes_out_clean(data, declared, expected):
     assert codecs.lookup(detect_encoding(data, declared)).name == codecs.lookup(expected).name
     assert TEXT in decode_html(data, declared)

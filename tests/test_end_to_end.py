@@ -12,8 +12,10 @@ from kantkg.replica import Replica
 from kantkg.replica.render import SHOWS
 from tests.conftest import run_scrapy_crawl
 
-SEED_PATH = ("/2021-05-25/sostoyalas-vstrecha-prezidenta-sadyra-zhaparova"
-             "-s-prezidentom-rossii-vladimirom-putinym/")
+SEED_PATH = (
+    "/2021-05-25/sostoyalas-vstrecha-prezidenta-sadyra-zhaparova"
+    "-s-prezidentom-rossii-vladimirom-putinym/"
+)
 
 
 def rows(db_path) -> list[dict]:
@@ -43,8 +45,9 @@ def test_seed_article_is_archived_clean(crawled, replica):
     db, after_first, _ = crawled
     by_url = {r["url"]: r for r in after_first}
     seed = by_url[replica.base_url + SEED_PATH]
-    assert seed["title"] == ("Состоялась встреча Президента Садыра Жапарова "
-                             "с Президентом России Владимиром Путиным")
+    assert seed["title"] == (
+        "Состоялась встреча Президента Садыра Жапарова с Президентом России Владимиром Путиным"
+    )
     assert seed["body"].split("\n\n") == list(replica.seed_article.paragraphs)
     assert seed["paragraph_count"] == 12
     assert "Ссылка на новость" not in seed["body"]
@@ -70,10 +73,18 @@ def test_archived_fields_match_what_the_site_published(crawled, replica):
         shows = SHOWS[truth.markup]
         precision = 19 if "seconds" in shows else 16  # some pages show only minutes
         want_utc = truth.published_dt.astimezone(UTC).isoformat()
-        got = {"title": row["title"], "paragraphs": row["body"].split("\n\n"),
-               "section": row["section"], "published_utc": row["published_utc"][:precision]}
-        want = {"title": truth.title, "paragraphs": list(truth.paragraphs),
-                "section": truth.section, "published_utc": want_utc[:precision]}
+        got = {
+            "title": row["title"],
+            "paragraphs": row["body"].split("\n\n"),
+            "section": row["section"],
+            "published_utc": row["published_utc"][:precision],
+        }
+        want = {
+            "title": truth.title,
+            "paragraphs": list(truth.paragraphs),
+            "section": truth.section,
+            "published_utc": want_utc[:precision],
+        }
         if "author" in shows:
             got["author"], want["author"] = row["author"], truth.author
         if "tags" in shows:
@@ -138,8 +149,9 @@ def test_searching_while_a_crawl_writes_sees_whole_articles(tmp_path):
     archive.open_archive(db_path).close()
     with Replica(articles=400, seed=9) as site:
         argv = scrapy_crawl_argv(site.base_url, str(db_path), settings=LOOPBACK_SETTINGS)
-        crawl = subprocess.Popen(argv, cwd=ROOT, env=scrapy_env(), stdout=subprocess.DEVNULL,
-                                 stderr=subprocess.DEVNULL)
+        crawl = subprocess.Popen(
+            argv, cwd=ROOT, env=scrapy_env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
         seen_counts = set()
         try:
             while crawl.poll() is None:

@@ -19,18 +19,33 @@ CORPUS = Corpus(120, seed=11, base_url=BASE)
 
 # Which layer each markup's fields must come from: the layering is part of the contract.
 EXPECTED_LAYERS = {
-    "wp_yoast": {"title": "jsonld", "published": "jsonld", "paragraphs": "site",
-                 "section": "jsonld"},
+    "wp_yoast": {
+        "title": "jsonld",
+        "published": "jsonld",
+        "paragraphs": "site",
+        "section": "jsonld",
+    },
     # (the generic body is put to the vote; on the site's own pages, when the vote
     # confirms our generic layer's text, that text is kept as it is: "generic/ours")
-    "plain_ru_date": {"title": "generic", "published": "generic", "paragraphs": "generic/ours",
-                      "section": "generic"},
-    "legacy_cp1251": {"title": "generic", "published": "generic", "paragraphs": "generic/ours",
-                      "section": "generic"},
-    "microdata_divs": {"title": "microdata", "published": "microdata",
-                       "paragraphs": "microdata", "section": "microdata"},
-    "td_newspaper": {"title": "meta", "published": "meta", "paragraphs": "site",
-                     "section": "meta"},
+    "plain_ru_date": {
+        "title": "generic",
+        "published": "generic",
+        "paragraphs": "generic/ours",
+        "section": "generic",
+    },
+    "legacy_cp1251": {
+        "title": "generic",
+        "published": "generic",
+        "paragraphs": "generic/ours",
+        "section": "generic",
+    },
+    "microdata_divs": {
+        "title": "microdata",
+        "published": "microdata",
+        "paragraphs": "microdata",
+        "section": "microdata",
+    },
+    "td_newspaper": {"title": "meta", "published": "meta", "paragraphs": "site", "section": "meta"},
 }
 
 
@@ -74,8 +89,9 @@ def test_each_markup_gives_what_the_site_published(markup):
 def test_seed_article():
     seed = CORPUS.get(SEED_PATH)
     item = extract_article(page_of(seed), seed.url, now=NOW)
-    assert item["title"] == ("Состоялась встреча Президента Садыра Жапарова с Президентом "
-                             "России Владимиром Путиным")
+    assert item["title"] == (
+        "Состоялась встреча Президента Садыра Жапарова с Президентом России Владимиром Путиным"
+    )
     assert len(item["paragraphs"]) == 12
     assert item["duplicates_removed"] == 2
     assert not any("Ссылка на новость" in p for p in item["paragraphs"])
@@ -87,9 +103,18 @@ def test_seed_article():
 def test_furniture_is_never_text(markup):
     for truth in articles_in(markup, 3):
         text = " ".join(extract_article(page_of(truth), truth.url, now=NOW)["paragraphs"])
-        for furniture in ("Фото:", "Поделиться", "Похожие новости", "Реклама",
-                          "Подписывайтесь", "Давно пора", "Другие новости", "Читайте также",
-                          "Просмотров", "Главная"):
+        for furniture in (
+            "Фото:",
+            "Поделиться",
+            "Похожие новости",
+            "Реклама",
+            "Подписывайтесь",
+            "Давно пора",
+            "Другие новости",
+            "Читайте также",
+            "Просмотров",
+            "Главная",
+        ):
             assert furniture not in text, (markup, furniture)
 
 
@@ -102,22 +127,26 @@ def test_bytes_in_windows_1251_decode_without_http_headers():
 
 
 def listing(entries=8, heading="Новости Кыргызстана"):
-    rows = [(p, CORPUS.meta(p)["title"], CORPUS.get(p).paragraphs[0])
-            for p in CORPUS.paths[:entries]]
+    rows = [
+        (p, CORPUS.meta(p)["title"], CORPUS.get(p).paragraphs[0]) for p in CORPUS.paths[:entries]
+    ]
     return listing_page(BASE, heading, rows, f"{BASE}/page/2/", None)
 
 
-@pytest.mark.parametrize("url, page", [
-    (f"{BASE}/", listing()),
-    (f"{BASE}/page/2/", listing()),
-    (f"{BASE}/category/politika/", listing(heading="Политика")),
-    (f"{BASE}/?s=Бишкек", listing(3, heading="Результаты поиска: Бишкек")),
-    (f"{BASE}/tag/bishkek/", listing(0, heading="Метка: Бишкек")),
-    (f"{BASE}/no-such-page/", not_found_page(BASE)),
-    (f"{BASE}/", ""),
-    (f"{BASE}/", "<html><body></body></html>"),
-    (f"{BASE}/", b"\x00\x01\x02 binary junk \xff\xfe"),
-])
+@pytest.mark.parametrize(
+    "url, page",
+    [
+        (f"{BASE}/", listing()),
+        (f"{BASE}/page/2/", listing()),
+        (f"{BASE}/category/politika/", listing(heading="Политика")),
+        (f"{BASE}/?s=Бишкек", listing(3, heading="Результаты поиска: Бишкек")),
+        (f"{BASE}/tag/bishkek/", listing(0, heading="Метка: Бишкек")),
+        (f"{BASE}/no-such-page/", not_found_page(BASE)),
+        (f"{BASE}/", ""),
+        (f"{BASE}/", "<html><body></body></html>"),
+        (f"{BASE}/", b"\x00\x01\x02 binary junk \xff\xfe"),
+    ],
+)
 def test_non_articles_give_none(url, page):
     assert extract_article(page, url) is None
 
@@ -131,16 +160,26 @@ def test_title_site_name_is_stripped_either_side():
 
 
 def test_br_br_separates_paragraphs_single_br_does_not():
-    root = parse_html("<html><body><td>Первый абзац<br>продолжение.<br><br>"
-                      "Второй <b>абзац</b>.<br> <br>\n<br>Третий.</td></body></html>")
+    root = parse_html(
+        "<html><body><td>Первый абзац<br>продолжение.<br><br>"
+        "Второй <b>абзац</b>.<br> <br>\n<br>Третий.</td></body></html>"
+    )
     assert [t for t, _ in text_blocks(root.find("body"))] == [
-        "Первый абзац продолжение.", "Второй абзац.", "Третий."]
+        "Первый абзац продолжение.",
+        "Второй абзац.",
+        "Третий.",
+    ]
 
 
 def test_canonical_pointing_elsewhere_is_ignored():
     truth = articles_in("wp_yoast", 1)[0]
-    page = page_of(truth).decode().replace(f'<link rel="canonical" href="{truth.url}">',
-                                           f'<link rel="canonical" href="{BASE}/">')
+    page = (
+        page_of(truth)
+        .decode()
+        .replace(
+            f'<link rel="canonical" href="{truth.url}">', f'<link rel="canonical" href="{BASE}/">'
+        )
+    )
     page = page.replace(f'<meta property="og:url" content="{truth.url}">', "")
     item = extract_raw(page, truth.url)
     assert item["canonical_url"] == truth.url
@@ -148,20 +187,29 @@ def test_canonical_pointing_elsewhere_is_ignored():
 
 
 def test_article_page_without_body_still_comes_back_for_the_archive_to_drop():
-    page = ('<html><head><meta property="og:type" content="article">'
-            "<title>Заголовок - Kant.kg</title></head><body><h1>Заголовок</h1></body></html>")
+    page = (
+        '<html><head><meta property="og:type" content="article">'
+        "<title>Заголовок - Kant.kg</title></head><body><h1>Заголовок</h1></body></html>"
+    )
     item = extract_raw(page, f"{BASE}/2024-01-02/zagolovok/")
     assert item is not None and item["title"] == "Заголовок" and item["paragraphs"] == []
 
 
 def _dated_page(meta: str, visible: str, jsonld: str = "") -> bytes:
-    ld = ('<script type="application/ld+json">{"@type": "NewsArticle", "headline": "Заголовок",'
-          f' "datePublished": "{jsonld}"}}</script>') if jsonld else ""
-    return (f'<html><head><meta property="og:type" content="article">{ld}'
-            f'<meta property="article:published_time" content="{meta}"></head><body>'
-            f'<h1>Заголовок</h1><div class="date">{visible}</div><div class="entry-content">'
-            f'<p>{"Текст статьи про Бишкек и окрестности. " * 4}</p></div></body></html>'
-            ).encode()
+    ld = (
+        (
+            '<script type="application/ld+json">{"@type": "NewsArticle", "headline": "Заголовок",'
+            f' "datePublished": "{jsonld}"}}</script>'
+        )
+        if jsonld
+        else ""
+    )
+    return (
+        f'<html><head><meta property="og:type" content="article">{ld}'
+        f'<meta property="article:published_time" content="{meta}"></head><body>'
+        f'<h1>Заголовок</h1><div class="date">{visible}</div><div class="entry-content">'
+        f"<p>{'Текст статьи про Бишкек и окрестности. ' * 4}</p></div></body></html>"
+    ).encode()
 
 
 def test_a_lone_structured_date_is_cross_checked_against_the_visible_one():
@@ -169,12 +217,14 @@ def test_a_lone_structured_date_is_cross_checked_against_the_visible_one():
     item = extract_article(page, "https://kant.kg/news/slug/", now=NOW)
     assert item["published"] == "2021-05-25T10:41:00+06:00"
     assert item["date_warnings"] == [
-        "published 2021-05-25 (meta) disagrees with 2021-05-24 (generic)"]
+        "published 2021-05-25 (meta) disagrees with 2021-05-24 (generic)"
+    ]
 
 
 def test_a_structured_date_confirmed_twice_does_not_read_the_text():
-    page = _dated_page("2021-05-25T04:41:00+00:00", "24 мая 2021, 18:00",
-                       jsonld="2021-05-25T10:41:00+06:00")
+    page = _dated_page(
+        "2021-05-25T04:41:00+00:00", "24 мая 2021, 18:00", jsonld="2021-05-25T10:41:00+06:00"
+    )
     item = extract_article(page, "https://kant.kg/news/slug/", now=NOW)
     assert item["published"] == "2021-05-25T10:41:00+06:00"
     assert item["date_warnings"] == []
@@ -182,18 +232,23 @@ def test_a_structured_date_confirmed_twice_does_not_read_the_text():
 
 
 def _byline_page(byline: str, encoding: str = "utf-8") -> bytes:
-    return (f'<html><head><meta charset="{encoding}"><meta property="og:type" content="article">'
-            f'</head><body><h1>Заголовок</h1><div class="line">25 мая 2021 | {byline}</div>'
-            f'<div class="entry-content"><p>{"Новости про Бишкек и окрестности. " * 5}</p></div>'
-            '</body></html>').encode(encoding, "xmlcharrefreplace")
+    return (
+        f'<html><head><meta charset="{encoding}"><meta property="og:type" content="article">'
+        f'</head><body><h1>Заголовок</h1><div class="line">25 мая 2021 | {byline}</div>'
+        f'<div class="entry-content"><p>{"Новости про Бишкек и окрестности. " * 5}</p></div>'
+        "</body></html>"
+    ).encode(encoding, "xmlcharrefreplace")
 
 
-@pytest.mark.parametrize("byline, encoding", [
-    ("Автор: Айгуль Осмонова", "utf-8"),
-    ("Автор: Айгуль Осмонова", "windows-1251"),
-    ("&#1040;&#1074;&#1090;&#1086;&#1088;: Айгуль Осмонова", "utf-8"),  # numeric references
-    ("&Acy;&vcy;&tcy;&ocy;&rcy;: Айгуль Осмонова", "utf-8"),  # HTML5 named references
-])
+@pytest.mark.parametrize(
+    "byline, encoding",
+    [
+        ("Автор: Айгуль Осмонова", "utf-8"),
+        ("Автор: Айгуль Осмонова", "windows-1251"),
+        ("&#1040;&#1074;&#1090;&#1086;&#1088;: Айгуль Осмонова", "utf-8"),  # numeric references
+        ("&Acy;&vcy;&tcy;&ocy;&rcy;: Айгуль Осмонова", "utf-8"),  # HTML5 named references
+    ],
+)
 def test_a_labelled_byline_is_found_however_the_page_spells_it(byline, encoding):
     """The label is looked for in the tree only if the page's source may hold it: that
     shortcut must not miss labels spelled as character references or in other charsets."""
@@ -202,10 +257,13 @@ def test_a_labelled_byline_is_found_however_the_page_spells_it(byline, encoding)
 
 
 def _lead_page(before: str, after: str) -> str:
-    text = "".join(f"<p>{n}-й абзац статьи о строительстве дорог в Чуйской области.</p>"
-                   for n in range(1, 9))
-    return (f'<html><body><div class="story">{before}<h1>Дороги</h1>{after}'
-            f'<div class="story-text">{text}</div></div></body></html>')
+    text = "".join(
+        f"<p>{n}-й абзац статьи о строительстве дорог в Чуйской области.</p>" for n in range(1, 9)
+    )
+    return (
+        f'<html><body><div class="story">{before}<h1>Дороги</h1>{after}'
+        f'<div class="story-text">{text}</div></div></body></html>'
+    )
 
 
 def test_a_lead_between_headline_and_text_block_is_the_first_paragraph():
@@ -223,11 +281,14 @@ def teaser_list(og_type: str = "", entries: int = 6) -> str:
     items = "".join(
         f'<div class="item"><h3><a href="{BASE}{p}">{CORPUS.meta(p)["title"]}</a></h3>'
         f'<div class="lead">{CORPUS.get(p).paragraphs[0]}</div><span>25.05.2021</span></div>'
-        for p in CORPUS.paths[:entries])
+        for p in CORPUS.paths[:entries]
+    )
     meta = f'<meta property="og:type" content="{og_type}">' if og_type else ""
-    return (f"<html><head><title>Новости - Кант</title>{meta}</head><body>"
-            f"<div class=wrap><h1>Новости</h1><div class=list>{items}</div></div>"
-            f"</body></html>")
+    return (
+        f"<html><head><title>Новости - Кант</title>{meta}</head><body>"
+        f"<div class=wrap><h1>Новости</h1><div class=list>{items}</div></div>"
+        f"</body></html>"
+    )
 
 
 @pytest.mark.parametrize("og_type", ["", "article"])
@@ -240,9 +301,10 @@ def test_an_article_followed_by_teasers_of_other_articles_is_an_article():
     truth = articles_in("plain_ru_date", 1)[0]
     page = teaser_list()
     body = "".join(f"<p>{p}</p>" for p in truth.paragraphs)
-    page = page.replace("<div class=wrap><h1>Новости</h1>",
-                        f"<div class=wrap><h1>{truth.title}</h1><div class=text>{body}</div>"
-                        "<h2>Читайте также</h2>")
+    page = page.replace(
+        "<div class=wrap><h1>Новости</h1>",
+        f"<div class=wrap><h1>{truth.title}</h1><div class=text>{body}</div><h2>Читайте также</h2>",
+    )
     item = extract_article(page, truth.url, now=NOW)
     assert item is not None
     assert item["paragraphs"] == list(truth.paragraphs)
@@ -250,50 +312,71 @@ def test_an_article_followed_by_teasers_of_other_articles_is_an_article():
 
 def test_a_body_only_in_json_ld_is_kept_when_the_html_shows_none():
     body = "Первый абзац статьи о встрече в Бишкеке.\nВторой абзац: итоги переговоров."
-    page = ('<html><head><script type="application/ld+json">{"@type": "NewsArticle", '
-            f'"headline": "Заголовок статьи", "articleBody": "{body}"}}</script></head>'
-            '<body><h1>Заголовок статьи</h1><nav><a href="/">Меню</a></nav>'
-            '<div id="app"></div></body></html>')
-    for url in ("https://example.com/news/zagolovok-stati-o-vstreche/",
-                f"{BASE}/2021-05-25/zagolovok/"):
+    page = (
+        '<html><head><script type="application/ld+json">{"@type": "NewsArticle", '
+        f'"headline": "Заголовок статьи", "articleBody": "{body}"}}</script></head>'
+        '<body><h1>Заголовок статьи</h1><nav><a href="/">Меню</a></nav>'
+        '<div id="app"></div></body></html>'
+    )
+    for url in (
+        "https://example.com/news/zagolovok-stati-o-vstreche/",
+        f"{BASE}/2021-05-25/zagolovok/",
+    ):
         item = extract_raw(page, url)
         assert item["paragraphs"] == body.split("\n"), url
         assert item["method"]["paragraphs"] == "jsonld", url
 
 
-@pytest.mark.parametrize("self_link", [
-    "http://kant.kg/2021-05-25/vstrecha-v-bishkeke/",
-    "https://www.kant.kg/2021-05-25/vstrecha-v-bishkeke/?utm_source=tg",
-    "/2021-05-25/vstrecha-v-bishkeke",
-    "https://kant.kg/2021-05-25/vstrecha%2Dv%2Dbishkeke/",
-])
+@pytest.mark.parametrize(
+    "self_link",
+    [
+        "http://kant.kg/2021-05-25/vstrecha-v-bishkeke/",
+        "https://www.kant.kg/2021-05-25/vstrecha-v-bishkeke/?utm_source=tg",
+        "/2021-05-25/vstrecha-v-bishkeke",
+        "https://kant.kg/2021-05-25/vstrecha%2Dv%2Dbishkeke/",
+    ],
+)
 def test_an_article_whose_headline_links_to_itself_is_no_listing(self_link):
     """Its headline links to the page in another spelling of its URL: the article is
     not a teaser of another page, however short it is."""
-    paragraphs = ["Состоялась встреча в Бишкеке, где обсудили сотрудничество двух стран.",
-                  "Стороны подписали соглашение о строительстве новой дороги."]
-    related = "".join(f'<div class=item><h3><a href="{BASE}{p}">{CORPUS.meta(p)["title"]}'
-                      "</a></h3><p>Краткое описание другой новости.</p></div>"
-                      for p in CORPUS.paths[:3])
-    page = ('<html><head><meta property="og:type" content="article"></head><body>'
-            f'<div class=wrap><div class=post><h2><a href="{self_link}">Встреча в Бишкеке'
-            "</a></h2>" + "".join(f"<p>{p}</p>" for p in paragraphs) +
-            f"</div><div class=more>{related}</div></div></body></html>")
+    paragraphs = [
+        "Состоялась встреча в Бишкеке, где обсудили сотрудничество двух стран.",
+        "Стороны подписали соглашение о строительстве новой дороги.",
+    ]
+    related = "".join(
+        f'<div class=item><h3><a href="{BASE}{p}">{CORPUS.meta(p)["title"]}'
+        "</a></h3><p>Краткое описание другой новости.</p></div>"
+        for p in CORPUS.paths[:3]
+    )
+    page = (
+        '<html><head><meta property="og:type" content="article"></head><body>'
+        f'<div class=wrap><div class=post><h2><a href="{self_link}">Встреча в Бишкеке'
+        "</a></h2>"
+        + "".join(f"<p>{p}</p>" for p in paragraphs)
+        + f"</div><div class=more>{related}</div></div></body></html>"
+    )
     item = extract_raw(page, f"{BASE}/2021-05-25/vstrecha-v-bishkeke/")
     assert item is not None and item["paragraphs"][:2] == paragraphs
 
 
 def test_json_ld_nested_deeply_is_no_crash():
     headline = "[" * 900 + '"Заголовок"' + "]" * 900
-    page = ('<html><head><script type="application/ld+json">{"@type": "NewsArticle", '
-            f'"headline": {headline}, "author": {{"@id": ["x"]}}}}</script></head><body>'
-            f"<h1>Заголовок</h1><p>{'Текст статьи о событиях в Бишкеке. ' * 4}</p>"
-            "</body></html>")
+    page = (
+        '<html><head><script type="application/ld+json">{"@type": "NewsArticle", '
+        f'"headline": {headline}, "author": {{"@id": ["x"]}}}}</script></head><body>'
+        f"<h1>Заголовок</h1><p>{'Текст статьи о событиях в Бишкеке. ' * 4}</p>"
+        "</body></html>"
+    )
     item = extract_raw(page, f"{BASE}/2021-05-25/zagolovok/")
     assert item is not None and item["title"] == "Заголовок"
 
 
 def test_text_blocks_of_a_tree_nested_past_the_recursion_limit():
-    root = parse_html("<html><body><div>" + "<span>" * 2000 + "Первый абзац." +
-                      "</span>" * 2000 + "<br><br>Второй абзац.</div></body></html>")
+    root = parse_html(
+        "<html><body><div>"
+        + "<span>" * 2000
+        + "Первый абзац."
+        + "</span>" * 2000
+        + "<br><br>Второй абзац.</div></body></html>"
+    )
     assert text_blocks(root) == [("Первый абзац.", 0.0), ("Второй абзац.", 0.0)]

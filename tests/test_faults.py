@@ -15,8 +15,6 @@ from tests.conftest import last_crawl as crawl_row
 FAST = {"DOWNLOAD_TIMEOUT": "2", "RETRY_TIMES": "2", "KANT_RETRY_AFTER_MAX": "2"}
 
 
-
-
 def crawl_with(tmp_path, *faults, articles=12, **replica_options):
     db = tmp_path / "kant.db"
     with Replica(articles=articles, seed=17, faults=list(faults), **replica_options) as site:
@@ -37,26 +35,28 @@ def one_article(markup=None, seed=17, articles=12):
     from kantkg.replica import Corpus
 
     corpus = Corpus(articles, seed)
-    return next(a for a in corpus.all() if a.index >= 0 and (markup is None or
-                                                             a.markup == markup))
+    return next(a for a in corpus.all() if a.index >= 0 and (markup is None or a.markup == markup))
 
 
 # Faults the crawl gets past: everything ends up archived, exactly as published.
-@pytest.mark.parametrize("fault, failure", [
-    ("status=503:article:3", "retried: 503 Service Unavailable"),
-    ("status=500:article:2", "retried: 500 Internal Server Error"),
-    ("status=502:article:2", "retried: 502 Bad Gateway"),
-    ("retry-after=429:article:2", "retried: 429 Unknown Status"),
-    ("reset:article:2", None),
-    ("redirect-chain=3:article", None),
-    ("content-type=none:article", None),
-    ("content-type=text/plain:article", None),
-    ("malformed:article", None),
-    ("mislabel:article", None),
-    ("bad-xml:sitemap", None),
-    ("gzip:post-sitemap", None),
-    ("bad-dates:feed", None),
-])
+@pytest.mark.parametrize(
+    "fault, failure",
+    [
+        ("status=503:article:3", "retried: 503 Service Unavailable"),
+        ("status=500:article:2", "retried: 500 Internal Server Error"),
+        ("status=502:article:2", "retried: 502 Bad Gateway"),
+        ("retry-after=429:article:2", "retried: 429 Unknown Status"),
+        ("reset:article:2", None),
+        ("redirect-chain=3:article", None),
+        ("content-type=none:article", None),
+        ("content-type=text/plain:article", None),
+        ("malformed:article", None),
+        ("mislabel:article", None),
+        ("bad-xml:sitemap", None),
+        ("gzip:post-sitemap", None),
+        ("bad-dates:feed", None),
+    ],
+)
 def test_recoverable_faults_lose_nothing(tmp_path, fault, failure):
     _, truth, rows, row = crawl_with(tmp_path, fault)
     assert set(rows) == set(truth)  # articles lost: 0
@@ -72,20 +72,23 @@ def test_recoverable_faults_lose_nothing(tmp_path, fault, failure):
 # failure is recorded by kind, every other article is archived. A page that is gone or
 # refused by the crawl's own rules leaves the crawl "ok"; one that got no usable answer
 # (5xx after retries, a timeout, a reset) leaves it "incomplete", remembered as unseen.
-@pytest.mark.parametrize("kind, failure, status", [
-    ("status=500", "gave up after retries", "incomplete"),
-    ("status=404", "http 404", "ok"),
-    ("status=410", "http 410", "ok"),
-    ("stall=5", "TimeoutError", "incomplete"),
-    ("truncate", "ResponseDataLossError", "incomplete"),
-    ("reset", "DownloadFailedError", "incomplete"),
-    ("pdf", "skipped: not_html", "ok"),
-    ("png", "skipped: not_html", "ok"),
-    ("redirect-loop", "failed: max redirections reached", "ok"),
-    ("redirect-offsite", "off-site link not followed", "ok"),
-    ("huge=20", "skipped", "ok"),
-    ("empty", "skipped: not_article", "ok"),
-])
+@pytest.mark.parametrize(
+    "kind, failure, status",
+    [
+        ("status=500", "gave up after retries", "incomplete"),
+        ("status=404", "http 404", "ok"),
+        ("status=410", "http 410", "ok"),
+        ("stall=5", "TimeoutError", "incomplete"),
+        ("truncate", "ResponseDataLossError", "incomplete"),
+        ("reset", "DownloadFailedError", "incomplete"),
+        ("pdf", "skipped: not_html", "ok"),
+        ("png", "skipped: not_html", "ok"),
+        ("redirect-loop", "failed: max redirections reached", "ok"),
+        ("redirect-offsite", "off-site link not followed", "ok"),
+        ("huge=20", "skipped", "ok"),
+        ("empty", "skipped: not_article", "ok"),
+    ],
+)
 def test_a_broken_page_is_skipped_and_recorded(tmp_path, kind, failure, status):
     victim = one_article()
     site, truth, rows, row = crawl_with(tmp_path, f"{kind}:^{victim.path}$")

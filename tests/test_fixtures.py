@@ -24,8 +24,11 @@ def test_corpus_covers_enough_markups():
 def test_fixture(fixture):
     item = extract_article(fixture.html, fixture.fetched_url, now=FIXTURE_NOW)
     scores = score(item, fixture.expected)
-    wrong = {name: (item or {}).get(name if name != "url" else "canonical_url")
-             for name, ok in scores.items() if not ok}
+    wrong = {
+        name: (item or {}).get(name if name != "url" else "canonical_url")
+        for name, ok in scores.items()
+        if not ok
+    }
     assert not wrong, {name: (got, fixture.expected.get(name)) for name, got in wrong.items()}
     if item is not None:
         assert set(FIELDS) <= set(item)

@@ -18,8 +18,6 @@ from tests.conftest import last_crawl, run_kantkg, run_scrapy_crawl
 FAST = {"DOWNLOAD_TIMEOUT": "2", "RETRY_TIMES": "1", "KANT_RETRY_AFTER_MAX": "1"}
 
 
-
-
 def unseen(db) -> list[tuple[str, str]]:
     with sqlite3.connect(db) as conn:
         return conn.execute("SELECT kind, reason FROM unseen ORDER BY url").fetchall()
@@ -48,8 +46,9 @@ def small_sitemaps(monkeypatch):
     monkeypatch.setattr(server, "PER_SITEMAP", 10)
 
 
-@pytest.mark.parametrize("fault", ["status=404:post-sitemap2\\.xml:1",
-                                   "status=503:post-sitemap2\\.xml:4"])
+@pytest.mark.parametrize(
+    "fault", ["status=404:post-sitemap2\\.xml:1", "status=503:post-sitemap2\\.xml:4"]
+)
 def test_a_failed_sub_sitemap_is_a_hole_that_the_next_run_fills(tmp_path, small_sitemaps, fault):
     db = tmp_path / "kant.db"
     with Replica(articles=60, seed=3, faults=[fault]) as site:
@@ -121,6 +120,7 @@ def test_unseen_is_kept_per_url_and_forgotten_when_seen(tmp_path):
 
 # ------------------------------------------------------------------ bounded input
 
+
 def test_a_gzip_bomb_sitemap_is_refused_unpacked_as_far_as_the_limit(tmp_path):
     db = tmp_path / "kant.db"
     with Replica(articles=60, seed=17, faults=["gzip-bomb=200:post-sitemap"]) as site:
@@ -132,8 +132,10 @@ def test_a_gzip_bomb_sitemap_is_refused_unpacked_as_far_as_the_limit(tmp_path):
     assert set(rows(db)) == {a.url for a in site.truth()}
 
 
-@pytest.mark.parametrize("sitemap", ["file:///dev/zero", "ftp://127.0.0.1/sitemap.xml",
-                                     "data:text/xml,<urlset/>", "PORT"])
+@pytest.mark.parametrize(
+    "sitemap",
+    ["file:///dev/zero", "ftp://127.0.0.1/sitemap.xml", "data:text/xml,<urlset/>", "PORT"],
+)
 def test_sitemaps_that_are_not_http_of_the_site_are_never_fetched(tmp_path, sitemap):
     from kantkg.replica.faults import Fault
 
@@ -189,8 +191,10 @@ def test_a_redirect_to_another_port_is_not_followed(tmp_path):
         assert decoy.requests_served == 0
     assert victim.url not in rows(db)
     assert set(rows(db)) == {a.url for a in site.truth()} - {victim.url}
-    assert any("refused" in kind or "not on the crawled site" in kind
-               for kind in json.loads(row["failures"])), row["failures"]
+    assert any(
+        "refused" in kind or "not on the crawled site" in kind
+        for kind in json.loads(row["failures"])
+    ), row["failures"]
 
 
 def test_a_page_trickling_a_byte_a_second_does_not_hold_up_the_crawl(tmp_path):
@@ -213,6 +217,7 @@ def test_a_page_trickling_a_byte_a_second_does_not_hold_up_the_crawl(tmp_path):
 
 
 # ------------------------------------------------------------------ URL identity
+
 
 def test_a_canonical_naming_another_article_does_not_overwrite_it(tmp_path):
     from kantkg.replica.faults import Fault
@@ -240,8 +245,11 @@ def test_spellings_of_one_article_url_make_one_row_and_one_request(tmp_path):
 
 # ------------------------------------------------------------------ junk and truncation
 
-@pytest.mark.parametrize("fault, reason", [("junk-paragraphs=1000000", "too-many-elements"),
-                                           ("junk-title=1024", "title-too-long")])
+
+@pytest.mark.parametrize(
+    "fault, reason",
+    [("junk-paragraphs=1000000", "too-many-elements"), ("junk-title=1024", "title-too-long")],
+)
 def test_a_junk_page_is_recorded_as_dropped_not_archived(tmp_path, fault, reason):
     db = tmp_path / "kant.db"
     with Replica(articles=12, seed=17) as site:
@@ -301,8 +309,9 @@ def test_credentials_in_the_base_url_reach_neither_the_archive_nor_the_log(tmp_p
 def test_kantkg_crawl_of_a_blocked_site_exits_10_with_one_line(tmp_path):
     db = tmp_path / "kant.db"
     with Replica(articles=6, seed=5, faults=["status=403:article"]) as site:
-        result = run_kantkg("crawl", "--base-url", site.base_url, "--db", str(db),
-                            "--no-throttle", "--quiet")
+        result = run_kantkg(
+            "crawl", "--base-url", site.base_url, "--db", str(db), "--no-throttle", "--quiet"
+        )
     assert result.returncode == 10, result.stderr
     (line,) = result.stderr.strip().splitlines()
     assert line.startswith("kantkg: crawl incomplete") and "Traceback" not in line
@@ -311,8 +320,11 @@ def test_kantkg_crawl_of_a_blocked_site_exits_10_with_one_line(tmp_path):
 
 # ------------------------------------------------------------------ the reviewer's cases
 
-@pytest.mark.parametrize("fault", ["redirect-loop:article", "status=404:article",
-                                   "redirect-offsite:article", "empty:article"])
+
+@pytest.mark.parametrize(
+    "fault",
+    ["redirect-loop:article", "status=404:article", "redirect-offsite:article", "empty:article"],
+)
 def test_a_site_that_gives_no_article_at_all_is_not_healthy(tmp_path, fault):
     """A WAF that answers with a cookie challenge (a redirect loop without cookies), a
     404 or a blank page for every article is not a site whose articles are all gone."""
@@ -362,8 +374,7 @@ def test_an_ok_crawl_from_before_schema_3_is_no_incremental_reference(tmp_path):
     db.execute("UPDATE crawls SET status = 'ok', incomplete = NULL WHERE id = ?", [old])
     assert archive.last_complete_crawl_start(db, base) is None
     new = archive.start_crawl(db, base)
-    archive.finish_crawl(db, new, {"status": "ok", "finish_reason": "finished",
-                                      "incomplete": []})
+    archive.finish_crawl(db, new, {"status": "ok", "finish_reason": "finished", "incomplete": []})
     assert archive.last_complete_crawl_start(db, base) is not None
 
 
@@ -375,8 +386,9 @@ def test_a_page_whose_canonical_differs_is_not_fetched_again_by_the_next_run(tmp
     db = tmp_path / "kant.db"
     with Replica(articles=12, seed=17) as site:
         for victim in site.truth()[:3]:
-            site.add_fault(Fault("canonical", "/2021-05-25/kanonicheskij-adres/",
-                                 f"^{victim.path}$"))
+            site.add_fault(
+                Fault("canonical", "/2021-05-25/kanonicheskij-adres/", f"^{victim.path}$")
+            )
         crawl(site, db)
         site.reset_counts()
         again = crawl(site, db)

@@ -24,8 +24,10 @@ def test_decide():
     assert decide(STATE, "2024-01-01T00:00:00+06:00") is Fetch.KNOWN
     assert decide(STATE, "2024-01-02T17:00:01+06:00") is Fetch.CHANGED  # 11:00:01 UTC
     assert decide(STATE, None, full=True) is Fetch.CHANGED
-    assert conditional_headers(STATE) == {"If-None-Match": '"abc"',
-                                          "If-Modified-Since": "Tue, 02 Jan 2024 10:00:00 GMT"}
+    assert conditional_headers(STATE) == {
+        "If-None-Match": '"abc"',
+        "If-Modified-Since": "Tue, 02 Jan 2024 10:00:00 GMT",
+    }
     assert sitemap_may_have_changed(None, "2024-01-02T10:00:00+00:00")
     assert sitemap_may_have_changed("2024-01-02T10:00:00+00:00", None)
     assert not sitemap_may_have_changed("2024-01-01T00:00:00+00:00", "2024-01-02T10:00:00+00:00")
@@ -92,7 +94,8 @@ def test_unchanged_page_listed_as_changed_costs_a_304(site, tmp_path):
     target = site.truth()[5]
     # (two seconds on: lastmod must be later than our fetch, which has 1 s resolution)
     site.corpus.meta(target.path)["modified"] = datetime.now(UTC).replace(
-        microsecond=0) + timedelta(seconds=2)
+        microsecond=0
+    ) + timedelta(seconds=2)
     run = crawl(site, db)
     assert run["article_requests"] == 1 and run["not_modified"] == 1
     assert run["updated"] == 0 and count(db, "revisions") == 0

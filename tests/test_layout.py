@@ -13,8 +13,14 @@ from tests.conftest import ROOT
 # groups listed for it. Lower groups know nothing of the ones above them.
 GROUPS = {
     # shared primitives: the site's knowledge, URL identity, the item, bounds, "now"
-    "base": ("kantkg.site", "kantkg.urls", "kantkg.items", "kantkg.bounds", "kantkg.clock",
-             "kantkg.whitespace"),
+    "base": (
+        "kantkg.site",
+        "kantkg.urls",
+        "kantkg.items",
+        "kantkg.bounds",
+        "kantkg.clock",
+        "kantkg.whitespace",
+    ),
     # HTML -> article: extraction, dates, paragraphs, and extract_article over them
     "extraction": ("kantkg", "kantkg.extract", "kantkg.dates", "kantkg.paragraphs"),
     # the SQLite archive: schema, writes, crawl log, search
@@ -100,8 +106,9 @@ def test_imports_go_only_down_the_layers():
             if theirs is None or theirs == mine:
                 continue
             if theirs not in MAY_IMPORT[mine]:
-                offenders.append(f"{path.relative_to(ROOT)}:{line} ({mine}) imports "
-                                 f"{imported} ({theirs})")
+                offenders.append(
+                    f"{path.relative_to(ROOT)}:{line} ({mine}) imports {imported} ({theirs})"
+                )
     assert offenders == []
 
 

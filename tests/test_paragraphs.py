@@ -26,11 +26,15 @@ def test_clean_item_counts():
 
 def test_near_identical_paragraphs_are_one():
     a = "Президент Садыр Жапаров выразил «особую» признательность российской стороне — сказал он."
-    b = ("Президент\u00a0Садыр Жапаров  выразил \"особую\" призна\u00adтельность "
-         "российской стороне - сказал он")
+    b = (
+        'Президент\u00a0Садыр Жапаров  выразил "особую" призна\u00adтельность '
+        "российской стороне - сказал он"
+    )
     assert comparison_key(a) == comparison_key(b)
     assert clean_paragraphs([a, "Другой абзац текста новости.", b]).kept == [
-        a, "Другой абзац текста новости."]
+        a,
+        "Другой абзац текста новости.",
+    ]
 
 
 def test_long_paragraph_differing_by_one_word_is_near_duplicate():
@@ -49,8 +53,13 @@ def test_short_separators_and_labels_may_repeat():
 
 def test_boilerplate_lines_are_removed_but_long_text_starting_alike_is_kept():
     long_text = "Реклама алкоголя в Бишкеке запрещена " + "решением мэрии " * 20
-    paras = ["Подписывайтесь на наш Telegram-канал!", "Поделиться", "Реклама", long_text,
-             "Ссылка на новость: https://kant.kg/2021-05-25/x/"]
+    paras = [
+        "Подписывайтесь на наш Telegram-канал!",
+        "Поделиться",
+        "Реклама",
+        long_text,
+        "Ссылка на новость: https://kant.kg/2021-05-25/x/",
+    ]
     result = clean_paragraphs(paras)
     assert result.kept == [normalize_text(long_text)]
     assert result.count("source-link", "boilerplate") == 4
@@ -116,11 +125,13 @@ def test_every_duplicate_removed_has_its_twin_kept_earlier(paras):
 
 
 def test_boilerplate_is_removed_wherever_it_sits():
-    paras = ["Первый абзац новости о встрече в Бишкеке.",
-             "Читайте также: В Оше открылась новая школа",
-             "Второй абзац новости о встрече в Бишкеке.",
-             "Подписывайтесь на наш Telegram-канал",
-             "Третий абзац новости о встрече в Бишкеке."]
+    paras = [
+        "Первый абзац новости о встрече в Бишкеке.",
+        "Читайте также: В Оше открылась новая школа",
+        "Второй абзац новости о встрече в Бишкеке.",
+        "Подписывайтесь на наш Telegram-канал",
+        "Третий абзац новости о встрече в Бишкеке.",
+    ]
     result = clean_paragraphs(paras)
     assert result.kept == [paras[0], paras[2], paras[4]]
     assert result.count("boilerplate") == 2
@@ -131,15 +142,34 @@ def _collapse_reference(text: str, form: str) -> str:
     import unicodedata
 
     from kantkg.paragraphs import _FOLD, _FOLD_RE, _INVISIBLE_RE, _TRAILING_PUNCT
+
     if form == "NFC":
         return " ".join(_INVISIBLE_RE.sub("", unicodedata.normalize("NFC", text)).split())
     text = _FOLD_RE.sub(lambda m: _FOLD[m.group()], unicodedata.normalize("NFKC", text))
     return " ".join(text.casefold().replace("ё", "е").split()).rstrip(_TRAILING_PUNCT)
 
 
-_TRICKY = st.text(alphabet=st.sampled_from(
-    list("аБвЁё ёa.,-—«»\"'") + ["\u00a0", "\u00ad", "\u200b", "\ufeff", "\n", "\t", "\u2028",
-                                  "\u3000", "\u00a8", "\u0301", "\u00e9", "ﬁ", "ß", "\x1f"]))
+_TRICKY = st.text(
+    alphabet=st.sampled_from(
+        list("аБвЁё ёa.,-—«»\"'")
+        + [
+            "\u00a0",
+            "\u00ad",
+            "\u200b",
+            "\ufeff",
+            "\n",
+            "\t",
+            "\u2028",
+            "\u3000",
+            "\u00a8",
+            "\u0301",
+            "\u00e9",
+            "ﬁ",
+            "ß",
+            "\x1f",
+        ]
+    )
+)
 
 
 @given(_TRICKY)
@@ -152,6 +182,7 @@ def test_no_whitespace_or_invisible_character_counts_as_printable():
     import sys
 
     from kantkg.paragraphs import _INVISIBLE
+
     odd = [c for c in map(chr, range(sys.maxunicode + 1)) if c.isspace() and c != " "]
     assert odd and not any(c.isprintable() for c in odd + list(_INVISIBLE))
 
@@ -160,8 +191,9 @@ def test_no_whitespace_or_invisible_character_counts_as_printable():
 # page holds plus what folding touches: compatibility forms that NFKC turns into a space
 # and a combining mark (´ ¨), combining marks, ligatures, quotes, dashes, invisibles.
 _FOLDING_ALPHABET = st.sampled_from(
-    list("абвгдеёжзАБЁЖabcXYZ 0123.,;:!?-'\"«»„“”‘’–—―−\u00ad\u200b\ufeff\u00a0") +
-    ["\u00b4", "\u00a8", "\u0301", "\u0308", "\ufb01", "\u2460", "\u212b", "ß", "İ", "\n"])
+    list("абвгдеёжзАБЁЖabcXYZ 0123.,;:!?-'\"«»„“”‘’–—―−\u00ad\u200b\ufeff\u00a0")
+    + ["\u00b4", "\u00a8", "\u0301", "\u0308", "\ufb01", "\u2460", "\u212b", "ß", "İ", "\n"]
+)
 _TEXTS = st.lists(st.text(_FOLDING_ALPHABET, max_size=40), max_size=8)
 
 

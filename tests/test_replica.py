@@ -39,8 +39,9 @@ def test_an_article_is_about_the_event_in_its_title():
     corpus = Corpus(400, seed=3)
     articles = [a for a in corpus.all() if a.index >= 0]
     bodies = [" ".join(a.paragraphs) for a in articles]
-    about = sum(corpus.meta(a.path)["topic"][2] in body
-                for a, body in zip(articles, bodies, strict=True))
+    about = sum(
+        corpus.meta(a.path)["topic"][2] in body for a, body in zip(articles, bodies, strict=True)
+    )
     assert about > 0.9 * len(articles)  # the title's place is in the body
 
     def share(words: str) -> float:
@@ -84,18 +85,30 @@ def test_robots_sitemaps_and_feed_cover_every_article(replica):
 def test_listing_pages_paginate_newest_first(replica):
     seen, path = [], "/"
     while path:
-        listing = parse_listing(get(replica, path).body.decode(), replica.base_url + path,
-                                replica.base_url)
+        listing = parse_listing(
+            get(replica, path).body.decode(), replica.base_url + path, replica.base_url
+        )
         seen += listing.article_urls
         path = urlsplit(listing.next_url).path if listing.next_url else None
     assert seen == [a.url for a in replica.truth()][::-1]
-    category = parse_listing(get(replica, "/category/politika/").body.decode(),
-                             replica.base_url + "/category/politika/", replica.base_url)
+    category = parse_listing(
+        get(replica, "/category/politika/").body.decode(),
+        replica.base_url + "/category/politika/",
+        replica.base_url,
+    )
     assert replica.seed_article.url in category.article_urls
 
 
-@pytest.mark.parametrize("path", ["/nope/", "/2021-05-25/no-such-article/", "/page/999/",
-                                  "/category/unknown/", "/post-sitemap99.xml"])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/nope/",
+        "/2021-05-25/no-such-article/",
+        "/page/999/",
+        "/category/unknown/",
+        "/post-sitemap99.xml",
+    ],
+)
 def test_unknown_paths_are_404(replica, path):
     assert get(replica, path).status == 404
 

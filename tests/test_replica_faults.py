@@ -22,7 +22,6 @@ from tests.conftest import get
 ARTICLES = 12  # + the seed: two front-page listings of ten
 
 
-
 def locs(xml: bytes) -> list[str]:
     return re.findall(r"<loc>([^<]+)</loc>", xml.decode())
 
@@ -62,7 +61,7 @@ def streamed_size(body: bytes) -> tuple[int, bytes]:
     and the unpacked document without its padding."""
     unpack, size, kept = zlib.decompressobj(wbits=31), 0, []
     for offset in range(0, len(body), 16384):
-        chunk = unpack.decompress(body[offset:offset + 16384])
+        chunk = unpack.decompress(body[offset : offset + 16384])
         size += len(chunk)
         kept.append(chunk.strip(b" "))
     return size + len(unpack.flush()), b"".join(kept)
@@ -78,7 +77,7 @@ def test_gzip_bomb_unpacks_to_megabytes_of_a_valid_sitemap():
             size, document = streamed_size(bomb.body)
             assert size >= 8 << 20
             assert locs(document) == normal
-            assert document.startswith(b'<?xml') and document.rstrip().endswith(b"</urlset>")
+            assert document.startswith(b"<?xml") and document.rstrip().endswith(b"</urlset>")
 
 
 def test_gzip_bomb_default_is_200_megabytes_built_once():
@@ -91,14 +90,18 @@ def test_gzip_bomb_default_is_200_megabytes_built_once():
 
 
 def test_robots_sitemap_names_any_url_verbatim():
-    with Replica(articles=ARTICLES, seed=17,
-                 faults=["robots-sitemap=http%3A//127.0.0.1%3A9/sitemap.xml:robots:1"]) as site:
+    with Replica(
+        articles=ARTICLES,
+        seed=17,
+        faults=["robots-sitemap=http%3A//127.0.0.1%3A9/sitemap.xml:robots:1"],
+    ) as site:
         site.add_fault(Fault("robots-sitemap", "file:///dev/zero"))
         robots = get(site, "/robots.txt").body.decode()
         assert f"Sitemap: {site.base_url}/sitemap_index.xml" in robots
         assert "Sitemap: http://127.0.0.1:9/sitemap.xml" in robots.splitlines()
-        assert get(site, "/robots.txt").body.decode().splitlines()[-1] == \
-            "Sitemap: file:///dev/zero"  # the first rule fired its once; the second now
+        assert (
+            get(site, "/robots.txt").body.decode().splitlines()[-1] == "Sitemap: file:///dev/zero"
+        )  # the first rule fired its once; the second now
 
 
 def test_index_self_is_an_endless_chain_of_indexes():
@@ -117,8 +120,10 @@ def test_index_self_is_an_endless_chain_of_indexes():
 
 def next_links(page: bytes) -> tuple[str | None, str | None]:
     sel = Selector(text=page.decode())
-    return (sel.xpath("//link[@rel='next']/@href").get(),
-            sel.xpath("//a[@class='next page-numbers']/@href").get())
+    return (
+        sel.xpath("//link[@rel='next']/@href").get(),
+        sel.xpath("//a[@class='next page-numbers']/@href").get(),
+    )
 
 
 def article_links(page: bytes, base: str) -> list[str]:
@@ -148,9 +153,14 @@ def test_link_variants_spell_every_article_link_several_ways():
     with Replica(articles=ARTICLES, seed=17, faults=["link-variants"]) as site:
         newest = site.truth()[-1].url
         path = urlsplit(newest).path
-        expected = {f"{newest}?utm_campaign=z", f"{newest}?a=1", f"{newest}?a=2",
-                    newest.rstrip("/"), f"{newest}#comments",
-                    site.base_url.upper() + path}
+        expected = {
+            f"{newest}?utm_campaign=z",
+            f"{newest}?a=1",
+            f"{newest}?a=2",
+            newest.rstrip("/"),
+            f"{newest}#comments",
+            site.base_url.upper() + path,
+        }
         assert site.base_url.upper().startswith("HTTP://127.0.0.1:")
         hrefs = set(Selector(text=get(site, "/").body.decode()).xpath("//a/@href").getall())
         assert expected | {newest} <= hrefs
@@ -198,8 +208,7 @@ def test_request_headers_over_16_kb_are_refused_like_nginx(size):
 
 
 def test_redirect_to_sends_articles_to_another_port():
-    with Replica(articles=ARTICLES, seed=17) as other, \
-            Replica(articles=ARTICLES, seed=17) as site:
+    with Replica(articles=ARTICLES, seed=17) as other, Replica(articles=ARTICLES, seed=17) as site:
         site.add_fault(Fault("redirect-to", other.base_url))
         path = article(site).path
         moved = get(site, path)
@@ -236,8 +245,10 @@ def test_trickle_sends_a_byte_at_a_time_and_stops_when_the_client_leaves():
 
 def canonical_of(page: bytes) -> tuple[list[str], list[str]]:
     sel = Selector(text=page.decode("utf-8", "replace"))
-    return (sel.xpath("//link[@rel='canonical']/@href").getall(),
-            sel.xpath("//meta[@property='og:url']/@content").getall())
+    return (
+        sel.xpath("//link[@rel='canonical']/@href").getall(),
+        sel.xpath("//meta[@property='og:url']/@content").getall(),
+    )
 
 
 def test_canonical_names_another_article_in_every_markup():
@@ -268,7 +279,8 @@ def test_junk_paragraphs_replace_the_text_in_every_markup():
         for markup in {a.markup for a in site.truth()}:
             truth = article(site, markup)
             body = get(site, truth.path).body.decode(
-                "cp1251" if markup == "legacy_cp1251" else "utf-8")
+                "cp1251" if markup == "legacy_cp1251" else "utf-8"
+            )
             assert body.count("<p>x</p>") == 1000 and truth.title in body
             assert truth.paragraphs[-1][:40] not in body and "KANTKG" not in body
         site.faults.clear()
@@ -282,8 +294,11 @@ def test_junk_title_is_kilobytes_long():
     with Replica(articles=ARTICLES, seed=17, faults=["junk-title=64"]) as site:
         truth = article(site, "wp_yoast")
         sel = Selector(text=get(site, truth.path).body.decode())
-        for text in (sel.xpath("//title/text()").get(), sel.xpath("//h1//text()").get(),
-                     sel.xpath("//meta[@property='og:title']/@content").get()):
+        for text in (
+            sel.xpath("//title/text()").get(),
+            sel.xpath("//h1//text()").get(),
+            sel.xpath("//meta[@property='og:title']/@content").get(),
+        ):
             assert len(text.encode()) >= 64 * 1024 - 4
 
 

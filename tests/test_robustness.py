@@ -16,25 +16,65 @@ from kantkg.paragraphs import clean_paragraphs
 from tests.conftest import ROOT
 
 URL = "https://kant.kg/2021-05-25/slug/"
-tags = st.sampled_from(["p", "div", "h1", "br", "article", "script", "time", "a", "table",
-                        "td", "span", "meta", "title", "figure", "b", "i", "html", "body"])
-attrs = st.sampled_from(['', ' class="entry-content"', ' itemprop="articleBody"',
-                         ' property="og:type" content="article"', ' datetime="2021-05-25"',
-                         ' href="/category/x/"', ' class="date"', ' style="display:none"',
-                         ' type="application/ld+json"', ' itemscope itemtype="x/NewsArticle"'])
+tags = st.sampled_from(
+    [
+        "p",
+        "div",
+        "h1",
+        "br",
+        "article",
+        "script",
+        "time",
+        "a",
+        "table",
+        "td",
+        "span",
+        "meta",
+        "title",
+        "figure",
+        "b",
+        "i",
+        "html",
+        "body",
+    ]
+)
+attrs = st.sampled_from(
+    [
+        "",
+        ' class="entry-content"',
+        ' itemprop="articleBody"',
+        ' property="og:type" content="article"',
+        ' datetime="2021-05-25"',
+        ' href="/category/x/"',
+        ' class="date"',
+        ' style="display:none"',
+        ' type="application/ld+json"',
+        ' itemscope itemtype="x/NewsArticle"',
+    ]
+)
 fragment = st.one_of(
     st.text(max_size=40),
     st.builds(lambda t, a: f"<{t}{a}>", tags, attrs),
     st.builds(lambda t: f"</{t}>", tags),
-    st.sampled_from(['{"@type": "NewsArticle", "headline": ', "Ссылка на новость: ",
-                     "25 мая 2021, 10:41", "<![CDATA[", "<!--", "-->", "&amp;", "&#0;"]),
+    st.sampled_from(
+        [
+            '{"@type": "NewsArticle", "headline": ',
+            "Ссылка на новость: ",
+            "25 мая 2021, 10:41",
+            "<![CDATA[",
+            "<!--",
+            "-->",
+            "&amp;",
+            "&#0;",
+        ]
+    ),
 )
 html_like = st.lists(fragment, max_size=60).map("".join)
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(html_like)
-@example('<A0 CLASS=DATE></A0>\x1f')  # control character beside removed furniture
+@example("<A0 CLASS=DATE></A0>\x1f")  # control character beside removed furniture
 def test_extraction_never_raises_on_html_like_text(page):
     item = extract_article(page, URL)
     assert item is None or isinstance(item["paragraphs"], list)
@@ -74,12 +114,20 @@ PATHOLOGICAL = {
 def test_pathological_pages_finish(name):
     """A hang guard, not a speed target (benchmarks time extraction): each page must be
     handled -- article or None -- without an exception, well within the timeout."""
-    code = ("import sys; sys.setrecursionlimit(10000)\n"
-            "from kantkg import extract_article\n"
-            f"page = {PATHOLOGICAL[name]}\n"
-            f"item = extract_article(page, {URL!r})\n"
-            "print('ok', None if item is None else len(item['paragraphs']))\n")
-    result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True,
-                            text=True, timeout=300, check=False)
+    code = (
+        "import sys; sys.setrecursionlimit(10000)\n"
+        "from kantkg import extract_article\n"
+        f"page = {PATHOLOGICAL[name]}\n"
+        f"item = extract_article(page, {URL!r})\n"
+        "print('ok', None if item is None else len(item['paragraphs']))\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
     assert result.returncode == 0, result.stderr[-2000:]
     assert result.stdout.startswith("ok")

@@ -11,25 +11,50 @@ from kantkg.archive.textsearch import index_text, parse_query, snippet, stem
 
 def article(n, title, body, date="2021-05-25", section="Политика"):
     url = f"https://kant.kg/{date}/a{n}/"
-    return {"url": url, "canonical_url": url, "title": title, "paragraphs": body.split("\n"),
-            "published": f"{date}T10:00:00+06:00", "published_date": date,
-            "published_utc": f"{date}T04:00:00+00:00", "section": section}
+    return {
+        "url": url,
+        "canonical_url": url,
+        "title": title,
+        "paragraphs": body.split("\n"),
+        "published": f"{date}T10:00:00+06:00",
+        "published_date": date,
+        "published_utc": f"{date}T04:00:00+00:00",
+        "section": section,
+    }
 
 
 @pytest.fixture
 def db(tmp_path):
     database = archive.open_archive(tmp_path / "kant.db")
-    for n, (title, body, date, section) in enumerate([
-        ("Встреча Жапарова с Путиным", "Садыр Жапаров встретился с Владимиром Путиным.",
-         "2021-05-25", "Политика"),
-        ("Жапарову вручили орден", "Президенту Жапарову вручили награду.", "2022-03-01",
-         "Политика"),
-        ("Ёлка в Бишкеке", "На площади Ала-Тоо установили новогоднюю ёлку.", "2023-12-20",
-         "Общество"),
-        ("Погода", "Завтра в Бишкеке дождь, сообщает Кыргызгидромет.", "2024-04-02",
-         "Общество"),
-        ("Путь домой", "Путь из Оша в Бишкек занял сутки.", "2024-05-02", "Общество"),
-    ]):
+    for n, (title, body, date, section) in enumerate(
+        [
+            (
+                "Встреча Жапарова с Путиным",
+                "Садыр Жапаров встретился с Владимиром Путиным.",
+                "2021-05-25",
+                "Политика",
+            ),
+            (
+                "Жапарову вручили орден",
+                "Президенту Жапарову вручили награду.",
+                "2022-03-01",
+                "Политика",
+            ),
+            (
+                "Ёлка в Бишкеке",
+                "На площади Ала-Тоо установили новогоднюю ёлку.",
+                "2023-12-20",
+                "Общество",
+            ),
+            (
+                "Погода",
+                "Завтра в Бишкеке дождь, сообщает Кыргызгидромет.",
+                "2024-04-02",
+                "Общество",
+            ),
+            ("Путь домой", "Путь из Оша в Бишкек занял сутки.", "2024-05-02", "Общество"),
+        ]
+    ):
         archive.upsert_article(database, article(n, title, body, date, section))
     yield database
     database.close()
@@ -41,8 +66,10 @@ def titles(hits):
 
 @pytest.mark.parametrize("query", ["Жапаров", "Жапарова", "жапаровым", "ЖАПАРОВУ"])
 def test_surname_in_any_case_finds_every_form(db, query):
-    assert titles(archive.search(db, query)) == ["Встреча Жапарова с Путиным",
-                                                  "Жапарову вручили орден"]
+    assert titles(archive.search(db, query)) == [
+        "Встреча Жапарова с Путиным",
+        "Жапарову вручили орден",
+    ]
 
 
 @pytest.mark.parametrize("query", ["Путин", "Путина", "Путину", "путиным"])
@@ -69,14 +96,32 @@ def test_phrase_and_prefix(db):
 
 def test_filters(db):
     assert titles(archive.search(db, "Бишкек", section="Общество", since="2024-01-01")) == [
-        "Погода", "Путь домой"]
+        "Погода",
+        "Путь домой",
+    ]
     assert titles(archive.search(db, "Бишкек", until="2023-12-31")) == ["Ёлка в Бишкеке"]
-    assert archive.search(db, "Бишкек", limit=1)[0]["title"] in {"Погода", "Путь домой",
-                                                                 "Ёлка в Бишкеке"}
+    assert archive.search(db, "Бишкек", limit=1)[0]["title"] in {
+        "Погода",
+        "Путь домой",
+        "Ёлка в Бишкеке",
+    }
 
 
-@pytest.mark.parametrize("nasty", ['"', '"unbalanced', "AND OR NOT", "NEAR(", "*", "title:x",
-                                   "'; DROP TABLE articles; --", "^", "x" * 5000, ""])
+@pytest.mark.parametrize(
+    "nasty",
+    [
+        '"',
+        '"unbalanced',
+        "AND OR NOT",
+        "NEAR(",
+        "*",
+        "title:x",
+        "'; DROP TABLE articles; --",
+        "^",
+        "x" * 5000,
+        "",
+    ],
+)
 def test_any_user_text_is_a_valid_query(db, nasty):
     archive.search(db, nasty)  # never raises
     assert db["articles"].count == 5

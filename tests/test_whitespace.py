@@ -8,8 +8,11 @@ from hypothesis import strategies as st
 from kantkg.whitespace import is_squashed, squash
 
 _SPACES = [c for c in map(chr, range(sys.maxunicode + 1)) if c.isspace()]
-_TEXT = st.text(alphabet=st.sampled_from(
-    list("аБвЁ ёa.,-—«»") + _SPACES + ["\u00ad", "\u200b", "\ufeff", "\x00", "\x01"]))
+_TEXT = st.text(
+    alphabet=st.sampled_from(
+        list("аБвЁ ёa.,-—«»") + _SPACES + ["\u00ad", "\u200b", "\ufeff", "\x00", "\x01"]
+    )
+)
 
 
 def test_no_whitespace_but_the_space_counts_as_printable():

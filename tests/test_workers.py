@@ -17,8 +17,10 @@ from tests.conftest import ROOT
 
 
 def test_a_worker_extracts_exactly_what_inline_extraction_does():
-    pages = [(article_page(t, "https://kant.kg", [])[0], t.url)
-             for t in Corpus(10, seed=3, base_url="https://kant.kg").all()]
+    pages = [
+        (article_page(t, "https://kant.kg", [])[0], t.url)
+        for t in Corpus(10, seed=3, base_url="https://kant.kg").all()
+    ]
     pool = extraction_pool()
     assert pool is not None  # the machines here have 2 cores
     try:
@@ -35,10 +37,12 @@ def _children(pid: int) -> list[int]:
 
 def test_the_worker_of_a_killed_crawl_exits_too(tmp_path):
     with Replica(articles=3000, seed=1) as site:
-        argv = scrapy_crawl_argv(site.base_url, str(tmp_path / "kant.db"),
-                                 settings=LOOPBACK_SETTINGS)
-        crawl = subprocess.Popen(argv, cwd=ROOT, env=scrapy_env(),
-                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        argv = scrapy_crawl_argv(
+            site.base_url, str(tmp_path / "kant.db"), settings=LOOPBACK_SETTINGS
+        )
+        crawl = subprocess.Popen(
+            argv, cwd=ROOT, env=scrapy_env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
         deadline = time.monotonic() + 60
         while not _children(crawl.pid) and time.monotonic() < deadline:
             time.sleep(0.2)
@@ -47,8 +51,9 @@ def test_the_worker_of_a_killed_crawl_exits_too(tmp_path):
         crawl.wait()
     assert children
     deadline = time.monotonic() + 10
-    while any(os.path.exists(f"/proc/{child}") for child in children) and \
-            time.monotonic() < deadline:
+    while (
+        any(os.path.exists(f"/proc/{child}") for child in children) and time.monotonic() < deadline
+    ):
         time.sleep(0.2)
     alive = [child for child in children if os.path.exists(f"/proc/{child}")]
     for child in alive:  # (the test's own mess is not left behind)

@@ -28,14 +28,27 @@ def check_writable(db: sqlite_utils.Database) -> None:
         raise ArchiveError(f"archive not writable: {exc}") from None
 
 
-def start_crawl(db: sqlite_utils.Database, base_url: str, *, since: str | None = None,
-                until: str | None = None, full: bool = False) -> int:
+def start_crawl(
+    db: sqlite_utils.Database,
+    base_url: str,
+    *,
+    since: str | None = None,
+    until: str | None = None,
+    full: bool = False,
+) -> int:
     with transaction(db):
-        return insert(db, "crawls", {
-            "started": clock.now_iso(), "base_url": urls.without_credentials(base_url),
-            "status": "running",
-            "since": since, "until": until, "full": int(full),
-        })
+        return insert(
+            db,
+            "crawls",
+            {
+                "started": clock.now_iso(),
+                "base_url": urls.without_credentials(base_url),
+                "status": "running",
+                "since": since,
+                "until": until,
+                "full": int(full),
+            },
+        )
 
 
 def set_exit_code(db: sqlite_utils.Database, crawl_id: int, code: int) -> None:
@@ -51,7 +64,8 @@ def last_complete_crawl_start(db: sqlite_utils.Database, base_url: str) -> str |
     row = db.execute(
         "SELECT started FROM crawls WHERE status = 'ok' AND base_url = ? AND since IS NULL"
         " AND until IS NULL AND incomplete IS NOT NULL ORDER BY id DESC LIMIT 1",
-        [urls.without_credentials(base_url)]).fetchone()
+        [urls.without_credentials(base_url)],
+    ).fetchone()
     return row[0] if row else None
 
 
@@ -65,8 +79,9 @@ class PageState:
 
 
 def page_state(db: sqlite_utils.Database, url: str) -> PageState | None:
-    row = db.execute("SELECT fetched_at, etag, last_modified FROM pages WHERE url = ?",
-                     [urls.article_url(url)]).fetchone()
+    row = db.execute(
+        "SELECT fetched_at, etag, last_modified FROM pages WHERE url = ?", [urls.article_url(url)]
+    ).fetchone()
     return PageState(*row) if row else None
 
 
@@ -74,12 +89,15 @@ def unseen_urls(db: sqlite_utils.Database, base_url: str) -> list[tuple[str, str
     """(url, kind, attempts) of what earlier crawls of this site could not see, oldest
     first."""
     rows = db.execute("SELECT url, kind, attempts FROM unseen ORDER BY first_failed, url")
-    return [(url, kind, attempts) for url, kind, attempts in rows
-            if site.same_site(url, base_url)]
+    return [(url, kind, attempts) for url, kind, attempts in rows if site.same_site(url, base_url)]
 
 
-def record_unseen(db: sqlite_utils.Database, crawl_id: int | None,
-                  failed: dict[str, tuple[str, str]], seen: set[str]) -> None:
+def record_unseen(
+    db: sqlite_utils.Database,
+    crawl_id: int | None,
+    failed: dict[str, tuple[str, str]],
+    seen: set[str],
+) -> None:
     """Remember what this crawl could not see (url -> (kind, reason)) and forget what it
     saw after all, in one transaction."""
     now = clock.now_iso()
@@ -92,14 +110,19 @@ def record_unseen(db: sqlite_utils.Database, crawl_id: int | None,
                 " crawl_id) VALUES (?, ?, ?, ?, ?, 1, ?) ON CONFLICT(url) DO UPDATE SET"
                 " kind = excluded.kind, reason = excluded.reason, last_failed = excluded."
                 "last_failed, attempts = attempts + 1, crawl_id = excluded.crawl_id",
-                [url, kind, reason, now, now, crawl_id])
+                [url, kind, reason, now, now, crawl_id],
+            )
 
 
 def finish_crawl(db: sqlite_utils.Database, crawl_id: int, row: dict) -> None:
     """Close a crawl's row with what the crawl made of its run (kantkg.crawl.outcome's
     crawl_record): plain columns as they are, lists and dicts as JSON."""
-    columns = {column: json.dumps(value, ensure_ascii=False, default=str, sort_keys=True)
-               if isinstance(value, list | dict) else value for column, value in row.items()}
+    columns = {
+        column: json.dumps(value, ensure_ascii=False, default=str, sort_keys=True)
+        if isinstance(value, list | dict)
+        else value
+        for column, value in row.items()
+    }
     with transaction(db):
         update(db, "crawls", "id", crawl_id, {"finished": clock.now_iso(), **columns})
 
@@ -121,32 +144,39 @@ def _ago(when: str, now: datetime) -> str:
     return f"{seconds // 86400} days ago"
 
 
-def health(db: sqlite_utils.Database, max_age: timedelta,
-           now: datetime | None = None) -> Health:
+def health(db: sqlite_utils.Database, max_age: timedelta, now: datetime | None = None) -> Health:
     """Is the archive being kept up to date? The last finished crawl must have succeeded
     and the last successful one must have finished within max_age."""
     now = now or clock.now()
     finished = db.execute(
         "SELECT id, status, finish_reason, exit_code, finished, incomplete FROM crawls"
-        " WHERE finished IS NOT NULL ORDER BY id DESC LIMIT 1").fetchone()
+        " WHERE finished IS NOT NULL ORDER BY id DESC LIMIT 1"
+    ).fetchone()
     if finished is None:
         return Health(False, "no finished crawl recorded in this archive")
     crawl_id, status, reason, code, when, incomplete = finished
     if status != "ok" or code not in (None, 0):
         why = "; ".join(json.loads(incomplete or "[]")) or reason
-        return Health(False, f"last crawl #{crawl_id} {status} ({why}, exit code "
-                             f"{code}) finished {_ago(when, now)}")
-    ok = db.execute("SELECT id, finished, new, updated FROM crawls WHERE status = 'ok' AND"
-                    " (exit_code IS NULL OR exit_code = 0) ORDER BY id DESC LIMIT 1").fetchone()
+        return Health(
+            False,
+            f"last crawl #{crawl_id} {status} ({why}, exit code {code}) finished {_ago(when, now)}",
+        )
+    ok = db.execute(
+        "SELECT id, finished, new, updated FROM crawls WHERE status = 'ok' AND"
+        " (exit_code IS NULL OR exit_code = 0) ORDER BY id DESC LIMIT 1"
+    ).fetchone()
     crawl_id, when, new, updated = ok
     age = now - datetime.fromisoformat(when)
     if age > max_age:
-        return Health(False, f"last successful crawl #{crawl_id} finished {_ago(when, now)},"
-                             f" longer ago than {max_age}")
-    return Health(True, f"last crawl #{crawl_id} finished {_ago(when, now)}: {new} new, "
-                        f"{updated} updated")
+        return Health(
+            False,
+            f"last successful crawl #{crawl_id} finished {_ago(when, now)},"
+            f" longer ago than {max_age}",
+        )
+    return Health(
+        True, f"last crawl #{crawl_id} finished {_ago(when, now)}: {new} new, {updated} updated"
+    )
 
 
 def last_crawl(db: sqlite_utils.Database) -> dict | None:
     return next(iter(db["crawls"].rows_where(order_by="id desc", limit=1)), None)
-

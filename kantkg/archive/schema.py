@@ -133,7 +133,6 @@ def transaction(db: sqlite_utils.Database) -> Iterator[None]:
     conn.execute("COMMIT")
 
 
-
 def open_archive(path: str | Path, max_mb: str | float | None = None) -> sqlite_utils.Database:
     """Open (creating directory, file and schema as needed) an archive in WAL mode, its
     size capped at `max_mb` (the KANT_DB_MAX_MB setting) if given."""
@@ -164,8 +163,9 @@ def _cap_size(db: sqlite_utils.Database, limit: str | float | None) -> None:
         megabytes = float("nan")
     if not 0 < megabytes < float("inf"):  # also false for nan
         # A ValueError, not an ArchiveError: the setting is wrong, not the file (exit 2).
-        raise ValueError(f"KANT_DB_MAX_MB={limit!r} is not a size in MB (a number above 0,"
-                         " e.g. 500)")
+        raise ValueError(
+            f"KANT_DB_MAX_MB={limit!r} is not a size in MB (a number above 0, e.g. 500)"
+        )
     page_size = db.execute("PRAGMA page_size").fetchone()[0]
     pages = min(max(1, int(megabytes * 1024 * 1024 / page_size)), 4294967294)  # SQLite's max
     db.execute(f"PRAGMA max_page_count = {pages}")
@@ -210,7 +210,6 @@ def _create_article_indexes(db: sqlite_utils.Database) -> None:
     articles.create_index(["section", "published_utc"], if_not_exists=True)
 
 
-
 def _migrate_to_2(db: sqlite_utils.Database) -> None:
     """v1 indexed raw words with triggers: no stemming, no ё/е folding. v2 indexes stems,
     written from Python; crawls gain a `warnings` column."""
@@ -240,14 +239,14 @@ def _rekey_articles(db: sqlite_utils.Database) -> None:
     """Rows keyed by another spelling of the URL (`?utm_campaign=z`, no trailing slash)
     take the one spelling. Where that row exists already, this one is a duplicate of it:
     its text becomes a revision of that article (nothing is dropped), and it goes."""
-    rows = db.execute("SELECT id, url, title, body, content_hash, first_seen, last_seen"
-                      " FROM articles ORDER BY id").fetchall()
+    rows = db.execute(
+        "SELECT id, url, title, body, content_hash, first_seen, last_seen FROM articles ORDER BY id"
+    ).fetchall()
     for article_id, url, title, body, digest, first_seen, last_seen in rows:
         key = urls.article_url(url)
         if key == url:
             continue
-        kept = db.execute("SELECT id, content_hash FROM articles WHERE url = ?",
-                          [key]).fetchone()
+        kept = db.execute("SELECT id, content_hash FROM articles WHERE url = ?", [key]).fetchone()
         if kept is None:
             db.execute("UPDATE articles SET url = ? WHERE id = ?", [key, article_id])
             db.execute("UPDATE revisions SET url = ? WHERE article_id = ?", [key, article_id])
@@ -255,12 +254,24 @@ def _rekey_articles(db: sqlite_utils.Database) -> None:
                 db.execute("UPDATE pages SET url = ? WHERE url = ?", [key, url])
             continue
         kept_id, kept_digest = kept
-        db.execute("UPDATE revisions SET article_id = ?, url = ? WHERE article_id = ?",
-                   [kept_id, key, article_id])
+        db.execute(
+            "UPDATE revisions SET article_id = ?, url = ? WHERE article_id = ?",
+            [kept_id, key, article_id],
+        )
         if digest != kept_digest:
-            insert(db, "revisions", {"article_id": kept_id, "url": key, "title": title,
-                                      "body": body, "content_hash": digest,
-                                      "valid_from": first_seen, "replaced_at": last_seen})
+            insert(
+                db,
+                "revisions",
+                {
+                    "article_id": kept_id,
+                    "url": key,
+                    "title": title,
+                    "body": body,
+                    "content_hash": digest,
+                    "valid_from": first_seen,
+                    "replaced_at": last_seen,
+                },
+            )
         db.execute("DELETE FROM articles_fts WHERE rowid = ?", [article_id])
         db.execute("DELETE FROM articles WHERE id = ?", [article_id])
         db.execute("DELETE FROM pages WHERE url = ?", [url])
@@ -274,8 +285,9 @@ def insert(db: sqlite_utils.Database, table: str, row: dict) -> int:
     article's rows over several transactions. Column names come from our schema."""
     columns = ", ".join(row)
     marks = ", ".join("?" for _ in row)
-    rowid = db.execute(f"INSERT INTO {table} ({columns}) VALUES ({marks})",
-                       list(row.values())).lastrowid
+    rowid = db.execute(
+        f"INSERT INTO {table} ({columns}) VALUES ({marks})", list(row.values())
+    ).lastrowid
     assert rowid is not None  # (set by every INSERT of one row)
     return rowid
 
@@ -283,4 +295,3 @@ def insert(db: sqlite_utils.Database, table: str, row: dict) -> int:
 def update(db: sqlite_utils.Database, table: str, key: str, value, row: dict) -> None:
     assignments = ", ".join(f"{column} = ?" for column in row)
     db.execute(f"UPDATE {table} SET {assignments} WHERE {key} = ?", [*row.values(), value])
-

@@ -18,42 +18,63 @@ from kantkg.archive import textsearch
 RANK = "bm25(articles_fts, 5.0, 1.0)"
 
 
-
 def create_search_index(db: sqlite_utils.Database) -> None:
     """`articles_fts`: FTS5 over the *stems* of title and body (kantkg.archive.textsearch),
     rowid = articles.id, written in the article's transaction (a Batch's: in its group's)."""
-    db.execute(
-        "CREATE VIRTUAL TABLE articles_fts USING fts5(title, body, tokenize='unicode61')"
-    )
+    db.execute("CREATE VIRTUAL TABLE articles_fts USING fts5(title, body, tokenize='unicode61')")
 
 
 def index_article(db: sqlite_utils.Database, article_id: int, title: str, body: str) -> None:
     db.execute("DELETE FROM articles_fts WHERE rowid = ?", [article_id])
-    db.execute("INSERT INTO articles_fts (rowid, title, body) VALUES (?, ?, ?)",
-               [article_id, textsearch.index_text(title), textsearch.index_text(body)])
+    db.execute(
+        "INSERT INTO articles_fts (rowid, title, body) VALUES (?, ?, ?)",
+        [article_id, textsearch.index_text(title), textsearch.index_text(body)],
+    )
 
 
+EXPORT_COLUMNS = (
+    "id",
+    "url",
+    "title",
+    "published",
+    "published_utc",
+    "published_date",
+    "modified",
+    "author",
+    "section",
+    "tags",
+    "body",
+    "paragraph_count",
+    "duplicates_removed",
+    "first_seen",
+    "last_seen",
+)
 
-EXPORT_COLUMNS = ("id", "url", "title", "published", "published_utc", "published_date",
-                  "modified", "author", "section", "tags", "body", "paragraph_count",
-                  "duplicates_removed", "first_seen", "last_seen")
 
-
-def article_filters(table: str, since: str | None = None, until: str | None = None,
-                    section: str | None = None) -> tuple[list[str], list[str]]:
+def article_filters(
+    table: str, since: str | None = None, until: str | None = None, section: str | None = None
+) -> tuple[list[str], list[str]]:
     """WHERE clauses (and their parameters) for a local publication-date range and a
     section, on the articles table known as `table` in the query."""
     where, params = [], []
-    for clause, value in (("published_date >= ?", since), ("published_date <= ?", until),
-                          ("section = ?", section)):
+    for clause, value in (
+        ("published_date >= ?", since),
+        ("published_date <= ?", until),
+        ("section = ?", section),
+    ):
         if value:
             where.append(f"{table}.{clause}")
             params.append(value)
     return where, params
 
 
-def export_rows(db: sqlite_utils.Database, *, since: str | None = None,
-                until: str | None = None, section: str | None = None) -> Iterator[dict]:
+def export_rows(
+    db: sqlite_utils.Database,
+    *,
+    since: str | None = None,
+    until: str | None = None,
+    section: str | None = None,
+) -> Iterator[dict]:
     """Articles oldest first, tags as a list, for JSONL/CSV export (streamed)."""
     where, params = article_filters("articles", since, until, section)
     sql = f"SELECT {', '.join(EXPORT_COLUMNS)} FROM articles"
@@ -87,9 +108,15 @@ def get_article(db: sqlite_utils.Database, url_or_id: str | int) -> dict | None:
     return next(iter(rows), None)
 
 
-def search(db: sqlite_utils.Database, query: str, limit: int = 10, *,
-           since: str | None = None, until: str | None = None,
-           section: str | None = None) -> list[dict]:
+def search(
+    db: sqlite_utils.Database,
+    query: str,
+    limit: int = 10,
+    *,
+    since: str | None = None,
+    until: str | None = None,
+    section: str | None = None,
+) -> list[dict]:
     """Articles matching all words of `query` (stemmed, ё=е), best bm25 first (ties by
     id), with a highlighted snippet. since/until are local publication dates (YYYY-MM-DD).
 
@@ -107,12 +134,15 @@ def search(db: sqlite_utils.Database, query: str, limit: int = 10, *,
         FROM articles_fts {join}
         WHERE {" AND ".join(["articles_fts MATCH ?", *filters])}"""
     params.insert(0, parsed.match)
-    cursor = db.execute(f"""
+    cursor = db.execute(
+        f"""
         WITH top AS ({ranking} ORDER BY score, rowid LIMIT ?)
         SELECT a.id, a.url, a.title, a.published, a.section, a.body
         FROM top JOIN articles a ON a.id = top.rowid
         ORDER BY top.score, top.rowid
-    """, [*params, limit])
+    """,
+        [*params, limit],
+    )
     columns = [c[0] for c in cursor.description]
     hits = []
     for values in cursor:

@@ -24,5 +24,14 @@ IntegrityError = sqlite3.IntegrityError
 sqlite_version: str = sqlite3.sqlite_version  # of the SQLite library itself
 connect = sqlite3.connect
 
-__all__ = ["Connection", "DatabaseError", "Error", "IntegrityError", "OperationalError", "Row",
-           "connect", "sqlite3", "sqlite_version"]
+__all__ = [
+    "Connection",
+    "DatabaseError",
+    "Error",
+    "IntegrityError",
+    "OperationalError",
+    "Row",
+    "connect",
+    "sqlite3",
+    "sqlite_version",
+]

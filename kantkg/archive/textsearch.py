@@ -85,7 +85,7 @@ def parse_query(text: str) -> Query:
     prefixes: set[str] = set()
     pos = 0
     for m in _QUOTED_RE.finditer(text):
-        _plain(text[pos:m.start()], parts, stems, prefixes)
+        _plain(text[pos : m.start()], parts, stems, prefixes)
         phrase = [stem(w) for w in words(m.group(1))]
         if phrase:
             stems.update(phrase)
@@ -108,8 +108,7 @@ def _plain(text: str, parts: list[str], stems: set[str], prefixes: set[str]) -> 
             parts.append(f'"{stem(word)}"')
 
 
-def snippet(text: str, query: Query, width: int = 24, mark: tuple[str, str] = ("[", "]")
-            ) -> str:
+def snippet(text: str, query: Query, width: int = 24, mark: tuple[str, str] = ("[", "]")) -> str:
     """The `width`-word window of `text` holding most query words, those words marked."""
     tokens = re.findall(r"\S+", text)
     if not tokens:
@@ -128,6 +127,5 @@ def snippet(text: str, query: Query, width: int = 24, mark: tuple[str, str] = ("
         if count > best:
             start, best = i, count
     stop = min(len(tokens), start + width)
-    shown = [f"{mark[0]}{tokens[i]}{mark[1]}" if hits[i] else tokens[i]
-             for i in range(start, stop)]
+    shown = [f"{mark[0]}{tokens[i]}{mark[1]}" if hits[i] else tokens[i] for i in range(start, stop)]
     return ("… " if start else "") + " ".join(shown) + (" …" if stop < len(tokens) else "")

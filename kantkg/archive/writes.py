@@ -75,8 +75,7 @@ def _article_row(item: ArticleItem) -> dict:
     }
 
 
-def upsert_article(db: sqlite_utils.Database, item: ArticleItem,
-                   now: str | None = None) -> str:
+def upsert_article(db: sqlite_utils.Database, item: ArticleItem, now: str | None = None) -> str:
     """Insert or update one article -- row, search index, revision, raw page -- in one
     transaction; returns new|updated|unchanged. A changed title or body moves the
     previous version to `revisions`."""
@@ -86,8 +85,7 @@ def upsert_article(db: sqlite_utils.Database, item: ArticleItem,
 IndexWrite = Callable[[int, str, str], None]  # (article id, title, body)
 
 
-def _upsert(db: sqlite_utils.Database, item: ArticleItem, now: str,
-            index: IndexWrite) -> str:
+def _upsert(db: sqlite_utils.Database, item: ArticleItem, now: str, index: IndexWrite) -> str:
     """upsert_article, with the search index row handed to `index` inside the article's
     transaction rather than written there (a Batch writes it at commit)."""
     row = _article_row(item)
@@ -106,15 +104,19 @@ def _upsert(db: sqlite_utils.Database, item: ArticleItem, now: str,
                 update(db, "articles", "id", article_id, {"last_seen": now})
                 outcome = "unchanged"
             else:
-                insert(db, "revisions", {
-                    "article_id": article_id,
-                    "url": row["url"],
-                    "title": old_title,
-                    "body": old_body,
-                    "content_hash": old_hash,
-                    "valid_from": first_seen,
-                    "replaced_at": now,
-                })
+                insert(
+                    db,
+                    "revisions",
+                    {
+                        "article_id": article_id,
+                        "url": row["url"],
+                        "title": old_title,
+                        "body": old_body,
+                        "content_hash": old_hash,
+                        "valid_from": first_seen,
+                        "replaced_at": now,
+                    },
+                )
                 update(db, "articles", "id", article_id, {**row, "last_seen": now})
                 index(article_id, row["title"], row["body"])
                 outcome = "updated"
@@ -150,8 +152,9 @@ class Batch:
     as if they had been written one by one, and CommitError counts them.
     """
 
-    def __init__(self, db: sqlite_utils.Database, max_items: int = 100,
-                 max_seconds: float = 1.0) -> None:
+    def __init__(
+        self, db: sqlite_utils.Database, max_items: int = 100, max_seconds: float = 1.0
+    ) -> None:
         self.db = db
         self.max_items = max_items
         self.max_seconds = max_seconds
@@ -186,7 +189,8 @@ class Batch:
     def due(self) -> bool:
         return bool(self.pending) and (
             self.pending.total() >= self.max_items
-            or time.monotonic() - self._opened_at >= self.max_seconds)
+            or time.monotonic() - self._opened_at >= self.max_seconds
+        )
 
     def commit(self) -> Counter[str]:
         """Index and make the open group durable; -> its outcomes. On failure nothing
@@ -206,8 +210,9 @@ class Batch:
             raise
         return done
 
-    def _take(self) -> tuple[Counter[str], list[tuple[ArticleItem, str]],
-                             dict[int, tuple[str, str]]]:
+    def _take(
+        self,
+    ) -> tuple[Counter[str], list[tuple[ArticleItem, str]], dict[int, tuple[str, str]]]:
         """The open group's outcomes, articles and index rows, leaving the batch empty."""
         taken = self.pending, self._written, self._unindexed
         self.pending, self._written, self._unindexed = Counter(), [], {}
@@ -247,4 +252,3 @@ def _store_page(db: sqlite_utils.Database, url: str, item: ArticleItem, now: str
     }
     db.execute("DELETE FROM pages WHERE url = ?", [url])
     insert(db, "pages", page)
-

@@ -67,7 +67,8 @@ def _fetch(target: str, timeout: float) -> tuple[bytes, str | None, str]:
     opener = urllib.request.build_opener(_HttpRedirectsOnly)
     try:
         request = urllib.request.Request(
-            target, headers={"User-Agent": f"kantkg/{__version__} (doctor)"})
+            target, headers={"User-Agent": f"kantkg/{__version__} (doctor)"}
+        )
         with opener.open(request, timeout=timeout) as response:
             data = response.read(MAX_PAGE_BYTES + 1)
             charset = charset_from_content_type(response.headers.get("Content-Type"))
@@ -109,15 +110,15 @@ def _read_file(target: str, timeout: float) -> bytes:
     try:
         fd = os.open(target, os.O_RDONLY | os.O_NONBLOCK)  # a FIFO must not block the open
     except (OSError, ValueError) as exc:
-        raise DoctorError(f"cannot read {target}: {getattr(exc, 'strerror', None) or exc}"
-                          ) from None
+        raise DoctorError(
+            f"cannot read {target}: {getattr(exc, 'strerror', None) or exc}"
+        ) from None
     try:
         if stat.S_ISDIR(os.fstat(fd).st_mode):
             raise DoctorError(f"cannot read {target}: Is a directory")
         data = _read_bounded(fd, time.monotonic() + timeout)
     except TimeoutError:
-        raise DoctorError(f"cannot read {target}: no end of file within {timeout:g} s"
-                          ) from None
+        raise DoctorError(f"cannot read {target}: no end of file within {timeout:g} s") from None
     except OSError as exc:
         raise DoctorError(f"cannot read {target}: {exc.strerror or exc}") from None
     finally:
@@ -146,13 +147,14 @@ def _read_bounded(fd: int, deadline: float) -> bytes:
     return b"".join(chunks)
 
 
-def diagnose(data: bytes, url: str, declared: str | None = None,
-             now: datetime | None = None) -> Diagnosis:
+def diagnose(
+    data: bytes, url: str, declared: str | None = None, now: datetime | None = None
+) -> Diagnosis:
     encoding = detect_encoding(data, declared)  # detected once: it is also reported
-    item, reason, removed = explain_article(data.decode(encoding, errors="replace"), url,
-                                            now or clock.now())
-    return Diagnosis(url=url, encoding=encoding, item=item, not_article=reason,
-                     removed=removed)
+    item, reason, removed = explain_article(
+        data.decode(encoding, errors="replace"), url, now or clock.now()
+    )
+    return Diagnosis(url=url, encoding=encoding, item=item, not_article=reason, removed=removed)
 
 
 def report(d: Diagnosis) -> str:

@@ -103,8 +103,7 @@ class KantkgGroup(click.Group):
 
 # What a write to a full disk, a broken terminal or a closed descriptor raises. Every
 # file kantkg opens itself is handled where it is opened (and such errors name the file).
-_OUTPUT_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EIO, errno.EBADF,
-                  errno.EAGAIN}
+_OUTPUT_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EIO, errno.EBADF, errno.EAGAIN}
 
 
 def _output_error(exc: OSError) -> bool:
@@ -176,8 +175,12 @@ def _archive_path(_ctx, _param, value: str) -> str:
 
 
 db_option = click.option(
-    "--db", default=settings.KANT_DB, show_default=True, envvar="KANT_DB",
-    callback=_archive_path, help="Archive file (env KANT_DB).",
+    "--db",
+    default=settings.KANT_DB,
+    show_default=True,
+    envvar="KANT_DB",
+    callback=_archive_path,
+    help="Archive file (env KANT_DB).",
 )
 
 
@@ -204,23 +207,46 @@ def main() -> None:
 
 
 @main.command()
-@click.option("--base-url", default=settings.KANT_BASE_URL, show_default=True,
-              envvar="KANT_BASE_URL", callback=_base_url,
-              help="Site to crawl (env KANT_BASE_URL).")
+@click.option(
+    "--base-url",
+    default=settings.KANT_BASE_URL,
+    show_default=True,
+    envvar="KANT_BASE_URL",
+    callback=_base_url,
+    help="Site to crawl (env KANT_BASE_URL).",
+)
 @db_option
 @click.option("--since", help="Backfill: articles published on or after YYYY-MM-DD.")
 @click.option("--until", help="Backfill: articles published on or before YYYY-MM-DD.")
 @click.option("--full", is_flag=True, help="Fetch known articles again too.")
-@click.option("--log-file", type=click.Path(dir_okay=False),
-              help="Rotating log file [default: logs/kantkg.log beside the archive].")
+@click.option(
+    "--log-file",
+    type=click.Path(dir_okay=False),
+    help="Rotating log file [default: logs/kantkg.log beside the archive].",
+)
 @click.option("--quiet", is_flag=True, help="Print nothing but errors (for cron).")
-@click.option("--max-error-rate", default=DEFAULT_MAX_ERROR_RATE, show_default=True,
-              type=click.FloatRange(0, 1), callback=_finite,
-              help="Exit 9 when more requests than this fail.")
-@click.option("--no-throttle", is_flag=True,
-              help="No politeness delays: only for the loopback replica.")
-def crawl(base_url: str, db: str, since: str | None, until: str | None, full: bool,
-          log_file: str | None, quiet: bool, max_error_rate: float, no_throttle: bool) -> None:
+@click.option(
+    "--max-error-rate",
+    default=DEFAULT_MAX_ERROR_RATE,
+    show_default=True,
+    type=click.FloatRange(0, 1),
+    callback=_finite,
+    help="Exit 9 when more requests than this fail.",
+)
+@click.option(
+    "--no-throttle", is_flag=True, help="No politeness delays: only for the loopback replica."
+)
+def crawl(
+    base_url: str,
+    db: str,
+    since: str | None,
+    until: str | None,
+    full: bool,
+    log_file: str | None,
+    quiet: bool,
+    max_error_rate: float,
+    no_throttle: bool,
+) -> None:
     """Run the kant spider once, incrementally; the exit code says how it went.
 
     0 ok, 1 crawl did not finish, 2 bad arguments, 5 archive (or its log) not writable,
@@ -257,8 +283,7 @@ def crawl(base_url: str, db: str, since: str | None, until: str | None, full: bo
     if full:  # else KANT_FULL from -s or the environment stands
         overrides["KANT_FULL"] = True
     overrides["KANT_PROGRESS"] = not quiet and sys.stderr.isatty()
-    stats = run_in_process(base_url=base_url, db=db, since=since, until=until,
-                           settings=overrides)
+    stats = run_in_process(base_url=base_url, db=db, since=since, until=until, settings=overrides)
     code = exit_code(stats, max_error_rate)
     lost_log = log_failure(log_handler)  # records lost (a full disk): not a clean run
     final_code = EXIT_ARCHIVE if lost_log and code == EXIT_OK else code
@@ -267,9 +292,11 @@ def crawl(base_url: str, db: str, since: str | None, until: str | None, full: bo
         with contextlib.closing(archive.open_archive(db, settings.KANT_DB_MAX_MB)) as database:
             archive.set_exit_code(database, crawl_id, final_code)
     counts = crawl_counts(stats)
-    summary = (f"crawl #{crawl_id}: {counts['new']} new, {counts['updated']} updated, "
-               f"{counts['dropped']} dropped, {counts['requests']} requests "
-               f"({counts['article_requests']} articles), {counts['errors']} errors")
+    summary = (
+        f"crawl #{crawl_id}: {counts['new']} new, {counts['updated']} updated, "
+        f"{counts['dropped']} dropped, {counts['requests']} requests "
+        f"({counts['article_requests']} articles), {counts['errors']} errors"
+    )
     log_note = f", not fully written: {lost_log}" if lost_log else ""
     if code != EXIT_OK:
         fail(f"{CRAWL_EXIT_MEANINGS[code]}; {summary} (log: {log_path}{log_note})", code)
@@ -317,16 +344,25 @@ def _checked_range(since: str | None, until: str | None) -> DateRange:
 @click.option("--section", callback=_utf8, help="Only this section (rubric), e.g. Политика.")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
 @click.option("--csv", "as_csv", is_flag=True, help="CSV with a header row.")
-def search(query: str, db: str, limit: int, since: str | None, until: str | None,
-           section: str | None, as_json: bool, as_csv: bool) -> None:
+def search(
+    query: str,
+    db: str,
+    limit: int,
+    since: str | None,
+    until: str | None,
+    section: str | None,
+    as_json: bool,
+    as_csv: bool,
+) -> None:
     """Full-text search over titles and bodies, best match first.
 
     Words match in any grammatical form («Путин» finds «Путина», «Путину»), ё = е.
     "Quoted words" must appear as a phrase; a trailing * searches a prefix.
     """
     rng = _checked_range(since, until)
-    hits = archive.search(open_db(db), query, limit=limit, section=section,
-                          since=rng.since_iso, until=rng.until_iso)
+    hits = archive.search(
+        open_db(db), query, limit=limit, section=section, since=rng.since_iso, until=rng.until_iso
+    )
     if as_json:
         for hit in hits:
             click.echo(json.dumps(hit, ensure_ascii=False))
@@ -334,8 +370,11 @@ def search(query: str, db: str, limit: int, since: str | None, until: str | None
     if as_csv:
         import csv
 
-        writer = csv.DictWriter(sys.stdout, ["id", "published", "section", "title", "url",
-                                             "snippet"], extrasaction="ignore")
+        writer = csv.DictWriter(
+            sys.stdout,
+            ["id", "published", "section", "title", "url", "snippet"],
+            extrasaction="ignore",
+        )
         writer.writeheader()
         writer.writerows(hits)
         return
@@ -372,15 +411,19 @@ def show(url_or_id: str, db: str) -> None:
 def stats(db: str) -> None:
     """Articles per year, month and section; pages stored; the last crawl; the size."""
     database = open_db(db)
-    size = sum(Path(f"{db}{suffix}").stat().st_size for suffix in ("", "-wal")
-               if Path(f"{db}{suffix}").exists())
+    size = sum(
+        Path(f"{db}{suffix}").stat().st_size
+        for suffix in ("", "-wal")
+        if Path(f"{db}{suffix}").exists()
+    )
     click.echo(f"archive: {click.format_filename(db)} ({size / 1e6:.1f} MB)")
     click.echo(f"articles: {archive.count_articles(database)}")
-    click.echo(f"pages stored: {database['pages'].count}, "
-               f"revisions: {database['revisions'].count}")
-    groups = (("year", "substr(published_date, 1, 4)", "k"),
-              ("month (latest 12)", "substr(published_date, 1, 7)", "k DESC LIMIT 12"),
-              ("section", "section", "count(*) DESC"))
+    click.echo(f"pages stored: {database['pages'].count}, revisions: {database['revisions'].count}")
+    groups = (
+        ("year", "substr(published_date, 1, 4)", "k"),
+        ("month (latest 12)", "substr(published_date, 1, 7)", "k DESC LIMIT 12"),
+        ("section", "section", "count(*) DESC"),
+    )
     for label, column, order in groups:
         click.echo(f"by {label}:")
         for value, count in database.execute(
@@ -389,8 +432,10 @@ def stats(db: str) -> None:
             click.echo(f"  {value or '?':30} {count}")
     last = archive.last_crawl(database)
     if last:
-        click.echo(f"last crawl: #{last['id']} {last['status']} started {last['started']}, "
-                   f"{last['new']} new, {last['updated']} updated, {last['dropped']} dropped")
+        click.echo(
+            f"last crawl: #{last['id']} {last['status']} started {last['started']}, "
+            f"{last['new']} new, {last['updated']} updated, {last['dropped']} dropped"
+        )
 
 
 @main.command()
@@ -398,18 +443,25 @@ def stats(db: str) -> None:
 @_day_option("since")
 @_day_option("until")
 @click.option("--section", callback=_utf8, help="Only this section.")
-@click.option("--format", "fmt", type=click.Choice(["jsonl", "csv"]), default="jsonl",
-              show_default=True)
-@click.option("-o", "--output", type=click.Path(dir_okay=False, writable=True),
-              help="Write here instead of standard output.")
-def export(db: str, since: str | None, until: str | None, section: str | None, fmt: str,
-           output: str | None) -> None:
+@click.option(
+    "--format", "fmt", type=click.Choice(["jsonl", "csv"]), default="jsonl", show_default=True
+)
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, writable=True),
+    help="Write here instead of standard output.",
+)
+def export(
+    db: str, since: str | None, until: str | None, section: str | None, fmt: str, output: str | None
+) -> None:
     """Export articles (oldest first) as JSON lines or CSV."""
     rng = _checked_range(since, until)
     if output and _same_file(output, db):
         fail(f"-o {output} is the archive itself: it would be overwritten", EXIT_USAGE)
-    rows = archive.export_rows(open_db(db), since=rng.since_iso, until=rng.until_iso,
-                               section=section)
+    rows = archive.export_rows(
+        open_db(db), since=rng.since_iso, until=rng.until_iso, section=section
+    )
     count = 0
     try:
         with click.open_file(output or "-", "w", encoding="utf-8") as out:
@@ -499,24 +551,28 @@ def _check_listen(host: str, port: int) -> None:
     """Fail in one line now if Datasette could not listen there: after exec, uvicorn says
     so in six lines of its own log."""
     try:
-        family, kind, proto, _, address = socket.getaddrinfo(
-            host, port, type=socket.SOCK_STREAM)[0]
+        family, kind, proto, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0]
         with socket.socket(family, kind, proto) as probe:
             probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn does
             probe.bind(address)
     except (OSError, UnicodeError) as exc:
-        fail(f"cannot serve on {host}:{port}: {getattr(exc, 'strerror', None) or exc}",
-             EXIT_USAGE)
+        fail(f"cannot serve on {host}:{port}: {getattr(exc, 'strerror', None) or exc}", EXIT_USAGE)
 
 
 @main.command()
 @click.argument("target")
-@click.option("--url", callback=_page_url,
-              help="The page's URL when TARGET is a saved file (for URL dates).")
+@click.option(
+    "--url", callback=_page_url, help="The page's URL when TARGET is a saved file (for URL dates)."
+)
 @click.option("--json", "as_json", is_flag=True, help="The diagnosis as one JSON object.")
-@click.option("--timeout", default=30.0, show_default=True, callback=_finite,
-              type=click.FloatRange(0, 3600, min_open=True),
-              help="Give up on TARGET after this many seconds in all (fetch or read).")
+@click.option(
+    "--timeout",
+    default=30.0,
+    show_default=True,
+    callback=_finite,
+    type=click.FloatRange(0, 3600, min_open=True),
+    help="Give up on TARGET after this many seconds in all (fetch or read).",
+)
 def doctor(target: str, url: str | None, as_json: bool, timeout: float) -> None:
     """Show what the extractor makes of one page (URL or saved file) and why.
 
@@ -534,9 +590,19 @@ def doctor(target: str, url: str | None, as_json: bool, timeout: float) -> None:
     except Exception as exc:  # noqa: BLE001 -- a page the extractor chokes on, in one line
         fail(f"cannot extract {target}: {_where(exc)}", EXIT_UNREADABLE)
     if as_json:
-        click.echo(json.dumps({"url": diagnosis.url, "encoding": diagnosis.encoding,
-                               "not_article": diagnosis.not_article, "item": diagnosis.item,
-                               "removed": diagnosis.removed}, ensure_ascii=False, indent=1))
+        click.echo(
+            json.dumps(
+                {
+                    "url": diagnosis.url,
+                    "encoding": diagnosis.encoding,
+                    "not_article": diagnosis.not_article,
+                    "item": diagnosis.item,
+                    "removed": diagnosis.removed,
+                },
+                ensure_ascii=False,
+                indent=1,
+            )
+        )
     else:
         click.echo(report(diagnosis))
     if diagnosis.item is None:
@@ -544,18 +610,33 @@ def doctor(target: str, url: str | None, as_json: bool, timeout: float) -> None:
 
 
 @main.command()
-@click.option("--port", default=8000, show_default=True, type=click.IntRange(0, 65535),
-              help="0 picks a free port.")
+@click.option(
+    "--port",
+    default=8000,
+    show_default=True,
+    type=click.IntRange(0, 65535),
+    help="0 picks a free port.",
+)
 @click.option("--articles", default=200, show_default=True, type=click.IntRange(0, 1_000_000))
 @click.option("--seed", default=1, show_default=True, type=int)
-@click.option("--markup", "markups", multiple=True,
-              type=click.Choice(MARKUPS),
-              help="Serve only these article markups (repeatable; default: all).")
-@click.option("--fault", "faults", multiple=True, metavar="KIND[=ARG][:PATTERN[:TIMES]]",
-              help="Inject a fault (repeatable), e.g. status=503:article:3, truncate:article,"
-                   " reset:feed. See kantkg/replica/faults.py for the kinds.")
-def replica(port: int, articles: int, seed: int, markups: tuple[str, ...],
-            faults: tuple[str, ...]) -> None:
+@click.option(
+    "--markup",
+    "markups",
+    multiple=True,
+    type=click.Choice(MARKUPS),
+    help="Serve only these article markups (repeatable; default: all).",
+)
+@click.option(
+    "--fault",
+    "faults",
+    multiple=True,
+    metavar="KIND[=ARG][:PATTERN[:TIMES]]",
+    help="Inject a fault (repeatable), e.g. status=503:article:3, truncate:article,"
+    " reset:feed. See kantkg/replica/faults.py for the kinds.",
+)
+def replica(
+    port: int, articles: int, seed: int, markups: tuple[str, ...], faults: tuple[str, ...]
+) -> None:
     """Serve the loopback kant.kg replica on 127.0.0.1; prints its base URL first."""
     from kantkg.replica import run
     from kantkg.replica.faults import BadFault, parse_fault
@@ -566,16 +647,20 @@ def replica(port: int, articles: int, seed: int, markups: tuple[str, ...],
     except (BadFault, ValueError) as exc:
         fail(f"bad --fault: {exc}", EXIT_USAGE)
     try:
-        run(port=port, articles=articles, seed=seed, markups=markups or MARKUPS,
-            faults=faults)
+        run(port=port, articles=articles, seed=seed, markups=markups or MARKUPS, faults=faults)
     except OSError as exc:
         fail(f"cannot serve on port {port}: {exc.strerror or exc}", EXIT_USAGE)
 
 
 @main.command()
 @click.option("--articles", default=300, show_default=True, type=click.IntRange(1, 100_000))
-@click.option("--db", default="data/demo.db", show_default=True, callback=_archive_path,
-              help="Demo archive (recreated on every run; never a file demo did not make).")
+@click.option(
+    "--db",
+    default="data/demo.db",
+    show_default=True,
+    callback=_archive_path,
+    help="Demo archive (recreated on every run; never a file demo did not make).",
+)
 def demo(articles: int, db: str) -> None:
     """Serve the replica, crawl it with `scrapy crawl kant`, show the archive and a search."""
     from kantkg.crawl.process import LOOPBACK_SETTINGS, scrapy_crawl_argv, scrapy_env
@@ -585,8 +670,9 @@ def demo(articles: int, db: str) -> None:
     _recreate_demo_archive(db_path)
     with Replica(articles=articles) as site:
         click.echo(f"replica: {site.base_url} ({articles} generated articles + the seed)")
-        argv = scrapy_crawl_argv(site.base_url, str(db_path),
-                                 settings={**LOOPBACK_SETTINGS, "LOG_LEVEL": "WARNING"})
+        argv = scrapy_crawl_argv(
+            site.base_url, str(db_path), settings={**LOOPBACK_SETTINGS, "LOG_LEVEL": "WARNING"}
+        )
         click.echo("$ scrapy crawl kant " + " ".join(argv[5:]))
         started = time.monotonic()
         result = subprocess.run(argv, env=scrapy_env(), check=False)
@@ -596,16 +682,18 @@ def demo(articles: int, db: str) -> None:
     database = open_db(str(db_path))
     count = archive.count_articles(database)
     last = archive.last_crawl(database)
-    click.echo(f"archived {count} articles in {took:.1f} s into "
-               f"{click.format_filename(db_path.resolve())}")
+    click.echo(
+        f"archived {count} articles in {took:.1f} s into {click.format_filename(db_path.resolve())}"
+    )
     if last:
-        click.echo(f"crawl #{last['id']}: {last['status']}, {last['requests']} requests, "
-                   f"{last['new']} new, {last['dropped']} dropped")
+        click.echo(
+            f"crawl #{last['id']}: {last['status']}, {last['requests']} requests, "
+            f"{last['new']} new, {last['dropped']} dropped"
+        )
     query = "встреча Жапарова с Путиным"
     click.echo(f'\n$ kantkg search "{query}" --db {click.format_filename(db_path)}')
     for hit in archive.search(database, query, limit=3):
-        click.echo(f"  {hit['published']}  {hit['title']}\n    {hit['url']}\n"
-                   f"    {hit['snippet']}")
+        click.echo(f"  {hit['published']}  {hit['title']}\n    {hit['url']}\n    {hit['snippet']}")
 
 
 DEMO_MARKER = "demo"  # a table only `kantkg demo` creates: "this archive may be replaced"
@@ -618,14 +706,16 @@ def _recreate_demo_archive(path: Path) -> None:
     can still be run again."""
     refusal = _not_a_demo_archive(path)
     if refusal:
-        fail(f"--db {click.format_filename(path)}: {refusal}; not replaced (pass another "
-             "--db, or delete it yourself)", EXIT_USAGE)
+        fail(
+            f"--db {click.format_filename(path)}: {refusal}; not replaced (pass another "
+            "--db, or delete it yourself)",
+            EXIT_USAGE,
+        )
     try:
         for suffix in ("", "-wal", "-shm"):
             Path(f"{path}{suffix}").unlink(missing_ok=True)
     except OSError as exc:
-        fail(f"cannot replace {click.format_filename(path)}: {exc.strerror or exc}",
-             EXIT_ARCHIVE)
+        fail(f"cannot replace {click.format_filename(path)}: {exc.strerror or exc}", EXIT_ARCHIVE)
     from kantkg.archive.sqlite import sqlite3
 
     try:  # the mark first, then the schema: a file left by a failure here is marked
@@ -648,10 +738,12 @@ def _not_a_demo_archive(path: Path) -> str | None:
     from kantkg.archive.sqlite import sqlite3
 
     try:  # read-only, as a URI: nothing is created, migrated or rolled back
-        with contextlib.closing(sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro",
-                                                uri=True)) as conn:
-            found = conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND "
-                                 "name = ?", [DEMO_MARKER]).fetchone()
+        with contextlib.closing(
+            sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
+        ) as conn:
+            found = conn.execute(
+                "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", [DEMO_MARKER]
+            ).fetchone()
     except sqlite3.Error as exc:
         return f"not a demo archive ({exc})"
     return None if found else "an archive (or file) that `kantkg demo` did not create"
@@ -669,14 +761,17 @@ def parse_duration(text: str) -> timedelta:
     try:
         return timedelta(**{unit[m.group(2)]: float(m.group(1))})
     except OverflowError:  # beyond timedelta's 999,999,999 days
-        raise click.BadParameter(f"{text!r} is longer than {timedelta.max.days} days"
-                                 ) from None
+        raise click.BadParameter(f"{text!r} is longer than {timedelta.max.days} days") from None
 
 
 @main.command()
 @db_option
-@click.option("--max-age", default="2h", show_default=True,
-              help="Unhealthy when the last successful crawl finished longer ago (90m, 2h, 1d).")
+@click.option(
+    "--max-age",
+    default="2h",
+    show_default=True,
+    help="Unhealthy when the last successful crawl finished longer ago (90m, 2h, 1d).",
+)
 def health(db: str, max_age: str) -> None:
     """Exit 0 when the last crawl succeeded recently enough, else 1 and why (for monitors
     and cron MAILTO)."""

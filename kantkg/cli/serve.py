@@ -44,36 +44,46 @@ def metadata(db_name: str) -> dict:
     return {
         "title": "kant.kg archive",
         "description": "Articles of kant.kg (Информационное агентство «Кант»), archived by "
-                       "kantkg. Search matches any grammatical form of a word (ё = е).",
+        "kantkg. Search matches any grammatical form of a word (ё = е).",
         "source": "kant.kg",
         "source_url": "https://kant.kg",
-        "databases": {db_name: {
-            "tables": {
-                "articles": {
-                    "description": "One row per article, keyed by canonical URL. published "
-                                   "is ISO 8601 with the page's offset (Asia/Bishkek when "
-                                   "none), published_date the local day; body holds the "
-                                   "paragraphs joined by blank lines; method says which "
-                                   "extraction layer produced each field.",
-                    "sort_desc": "published_utc",
+        "databases": {
+            db_name: {
+                "tables": {
+                    "articles": {
+                        "description": "One row per article, keyed by canonical URL. published "
+                        "is ISO 8601 with the page's offset (Asia/Bishkek when "
+                        "none), published_date the local day; body holds the "
+                        "paragraphs joined by blank lines; method says which "
+                        "extraction layer produced each field.",
+                        "sort_desc": "published_utc",
+                    },
+                    "articles_fts": {"hidden": True},
+                    "pages": {
+                        "description": "Raw page of every archived article (zlib), "
+                        "for `kantkg reparse`."
+                    },
+                    "revisions": {"description": "Earlier title/body of articles that changed."},
+                    "crawls": {"description": "One row per crawl: counts, status, warnings."},
                 },
-                "articles_fts": {"hidden": True},
-                "pages": {"description": "Raw page of every archived article (zlib), "
-                                         "for `kantkg reparse`."},
-                "revisions": {"description": "Earlier title/body of articles that changed."},
-                "crawls": {"description": "One row per crawl: counts, status, warnings."},
-            },
-            "queries": {
-                "search": {"title": "Search articles",
-                           "description": "Words in any form; \"quoted phrase\"; prefix*.",
-                           "sql": _SEARCH},
-                "mentions_by_month": {"title": "Articles mentioning X, by month",
-                                      "sql": _BY_MONTH},
-                "articles_by_year_and_section": {"title": "Articles by year and section",
-                                                 "sql": _BY_SECTION_YEAR},
-                "last_crawls": {"title": "Last crawls", "sql": _LAST_CRAWLS},
-            },
-        }},
+                "queries": {
+                    "search": {
+                        "title": "Search articles",
+                        "description": 'Words in any form; "quoted phrase"; prefix*.',
+                        "sql": _SEARCH,
+                    },
+                    "mentions_by_month": {
+                        "title": "Articles mentioning X, by month",
+                        "sql": _BY_MONTH,
+                    },
+                    "articles_by_year_and_section": {
+                        "title": "Articles by year and section",
+                        "sql": _BY_SECTION_YEAR,
+                    },
+                    "last_crawls": {"title": "Last crawls", "sql": _LAST_CRAWLS},
+                },
+            }
+        },
     }
 
 
@@ -89,6 +99,21 @@ def datasette_argv(db: str, host: str, port: int) -> list[str]:
     with os.fdopen(fd, "w", encoding="utf-8") as meta:
         meta.write(json.dumps(metadata(name), ensure_ascii=False, indent=1))
     plugins = resources.files("kantkg.cli") / "datasette_plugins"
-    return [sys.executable, "-m", "datasette", "serve", str(db), "--host", host,
-            "--port", str(port), "--metadata", meta_path,
-            "--plugins-dir", str(plugins), "--setting", "sql_time_limit_ms", "5000"]
+    return [
+        sys.executable,
+        "-m",
+        "datasette",
+        "serve",
+        str(db),
+        "--host",
+        host,
+        "--port",
+        str(port),
+        "--metadata",
+        meta_path,
+        "--plugins-dir",
+        str(plugins),
+        "--setting",
+        "sql_time_limit_ms",
+        "5000",
+    ]

@@ -128,8 +128,9 @@ def gunzip(body: bytes, max_bytes: int) -> bytes:
 
 
 # The root element's end tag, then nothing but space and comments: the document is whole.
-_CLOSED_RE = re.compile(rb"</(?:[\w.-]+:)?(?:urlset|sitemapindex)\s*>(?:\s|<!--.*?-->)*\Z",
-                        re.IGNORECASE | re.DOTALL)
+_CLOSED_RE = re.compile(
+    rb"</(?:[\w.-]+:)?(?:urlset|sitemapindex)\s*>(?:\s|<!--.*?-->)*\Z", re.IGNORECASE | re.DOTALL
+)
 
 
 class Sitemap(NamedTuple):
@@ -164,8 +165,11 @@ def parse_sitemap(body: bytes, max_bytes: int = SITEMAP_MAX_BYTES) -> Sitemap:
     for node in root:
         if not isinstance(node.tag, str):
             continue
-        fields = {etree.QName(child).localname: (child.text or "").strip()
-                  for child in node if isinstance(child.tag, str)}
+        fields = {
+            etree.QName(child).localname: (child.text or "").strip()
+            for child in node
+            if isinstance(child.tag, str)
+        }
         if fields.get("loc"):
             entries.append(SitemapEntry(fields["loc"], fields.get("lastmod") or None))
     return Sitemap(kind, entries, bool(_CLOSED_RE.search(body[-4096:])))

@@ -16,9 +16,9 @@ from kantkg.dates import parse_date
 
 
 class Fetch(Enum):
-    NEW = "new"            # never archived: fetch
-    CHANGED = "changed"    # archived, but the site lists a later modification: re-fetch
-    KNOWN = "known"        # archived and not known to have changed: skip
+    NEW = "new"  # never archived: fetch
+    CHANGED = "changed"  # archived, but the site lists a later modification: re-fetch
+    KNOWN = "known"  # archived and not known to have changed: skip
 
 
 def _instant(text: str | None) -> datetime | None:

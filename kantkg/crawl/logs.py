@@ -49,8 +49,11 @@ class LogFileHandler(logging.handlers.RotatingFileHandler):
     def handleError(self, record: logging.LogRecord) -> None:  # noqa: N802 (logging's name)
         if self.failure is None:
             exc = sys.exc_info()[1]
-            self.failure = (exc.strerror if isinstance(exc, OSError) and exc.strerror
-                            else str(exc) or type(exc).__name__)
+            self.failure = (
+                exc.strerror
+                if isinstance(exc, OSError) and exc.strerror
+                else str(exc) or type(exc).__name__
+            )
 
 
 def _open_log(log_file: Path) -> LogFileHandler:
@@ -60,8 +63,9 @@ def _open_log(log_file: Path) -> LogFileHandler:
         mode = log_file.stat().st_mode if log_file.exists() else stat.S_IFREG
         if stat.S_ISFIFO(mode) or stat.S_ISSOCK(mode):
             raise LogFileError(f"cannot write log {log_file}: not a regular file")
-        return LogFileHandler(log_file, maxBytes=LOG_MAX_BYTES, backupCount=LOG_BACKUPS,
-                              encoding="utf-8")
+        return LogFileHandler(
+            log_file, maxBytes=LOG_MAX_BYTES, backupCount=LOG_BACKUPS, encoding="utf-8"
+        )
     except OSError as exc:
         raise LogFileError(f"cannot write log {log_file}: {exc.strerror or exc}") from None
 
@@ -74,9 +78,17 @@ def setup_logging(log_file: str | Path, quiet: bool) -> LogFileHandler:
     file_handler.setLevel(logging.INFO)
     file_handler.setFormatter(logging.Formatter(FORMAT))
     # One real record, written and flushed now: /dev/full or a full disk fails here.
-    file_handler.handle(logging.LogRecord(
-        "kantkg", logging.INFO, __file__, 0, "log opened by kantkg crawl (pid %d)",
-        (os.getpid(),), None))
+    file_handler.handle(
+        logging.LogRecord(
+            "kantkg",
+            logging.INFO,
+            __file__,
+            0,
+            "log opened by kantkg crawl (pid %d)",
+            (os.getpid(),),
+            None,
+        )
+    )
     if file_handler.failure:
         with contextlib.suppress(OSError):  # (closing flushes again, and fails again)
             file_handler.close()

@@ -29,8 +29,8 @@ def crawl_counts(stats: dict) -> dict[str, int]:
 
 # Fields whose layer statistics reveal a theme change on the site.
 DRIFT_FIELDS = ("title", "paragraphs")
-DRIFT_SHARE = 0.5        # more than half of the articles on the weakest layer: say so
-DRIFT_MIN_ARTICLES = 5   # too few articles say nothing
+DRIFT_SHARE = 0.5  # more than half of the articles on the weakest layer: say so
+DRIFT_MIN_ARTICLES = 5  # too few articles say nothing
 
 
 def drift_warnings(stats: dict) -> list[str]:
@@ -45,19 +45,26 @@ def drift_warnings(stats: dict) -> list[str]:
         """Articles whose field came from one of the layers ("generic" counts its
         sub-layers too: generic/ours, generic/trafilatura, ...)."""
         prefix = f"{keys.LAYER_PREFIX}{field}/"
-        return sum(int(value or 0) for key, value in stats.items() if key.startswith(prefix)
-                   and key[len(prefix):].split("/")[0] in layers)
+        return sum(
+            int(value or 0)
+            for key, value in stats.items()
+            if key.startswith(prefix) and key[len(prefix) :].split("/")[0] in layers
+        )
 
     for field in DRIFT_FIELDS:
         weak = share(field, ("generic", "none"))
         if weak > DRIFT_SHARE * articles:
-            warnings.append(f"{field}: {weak} of {articles} articles "
-                            f"({100 * weak // articles}%) fell back to the generic layer "
-                            "or found nothing: has kant.kg changed its theme?")
+            warnings.append(
+                f"{field}: {weak} of {articles} articles "
+                f"({100 * weak // articles}%) fell back to the generic layer "
+                "or found nothing: has kant.kg changed its theme?"
+            )
     undated = share("published", ("url", "none"))
     if undated > DRIFT_SHARE * articles:
-        warnings.append(f"published: {undated} of {articles} articles "
-                        f"({100 * undated // articles}%) had no date on the page itself")
+        warnings.append(
+            f"published: {undated} of {articles} articles "
+            f"({100 * undated // articles}%) had no date on the page itself"
+        )
     return warnings
 
 
@@ -84,7 +91,7 @@ def failures_by_kind(stats: dict) -> dict[str, int]:
     for key, value in stats.items():
         for prefix, label in _FAILURE_PREFIXES.items():
             if key.startswith(prefix) and isinstance(value, int):
-                rest = key[len(prefix):]
+                rest = key[len(prefix) :]
                 if rest == "known":  # kantkg/skipped/known is the incremental crawl working
                     continue
                 name = label + rest.rsplit(".", 1)[-1] if rest else label
@@ -114,7 +121,7 @@ def unseen(stats: dict) -> dict[str, dict[str, int]]:
     found: dict[str, dict[str, int]] = {}
     for key, value in stats.items():
         if key.startswith(keys.UNSEEN_PREFIX) and isinstance(value, int) and value:
-            kind, _, reason = key[len(keys.UNSEEN_PREFIX):].partition("/")
+            kind, _, reason = key[len(keys.UNSEEN_PREFIX) :].partition("/")
             found.setdefault(kind, {})[reason] = value
     return found
 
@@ -125,6 +132,7 @@ def _detail(reasons: dict[str, int]) -> str:
 
 def incompleteness(stats: dict) -> list[str]:
     """Why this crawl did not see the whole site, one line per cause; [] = it did."""
+
     def count(key: str) -> int:
         return int(stats.get(key, 0) or 0)
 
@@ -132,23 +140,28 @@ def incompleteness(stats: dict) -> list[str]:
     holes = unseen(stats)
     for kind in ("sitemap", "listing"):
         if kind in holes:
-            problems.append(f"{sum(holes[kind].values())} {kind} page(s) not read "
-                            f"({_detail(holes[kind])})")
+            problems.append(
+                f"{sum(holes[kind].values())} {kind} page(s) not read ({_detail(holes[kind])})"
+            )
     asked = count(keys.ARTICLE_REQUESTS)
     if "article" in holes:
-        problems.append(f"{sum(holes['article'].values())} of {asked} article requests "
-                        f"failed ({_detail(holes['article'])})")
+        problems.append(
+            f"{sum(holes['article'].values())} of {asked} article requests "
+            f"failed ({_detail(holes['article'])})"
+        )
     no_article = asked - count(keys.EXTRACTED) - count(keys.NOT_MODIFIED)
     if asked >= BLOCKED_MIN and no_article > BLOCKED_SHARE * asked:
-        problems.insert(0, f"blocked? {no_article} of {asked} article requests gave no "
-                           "article")
+        problems.insert(0, f"blocked? {no_article} of {asked} article requests gave no article")
     # The listing walk is the way to old articles only where sitemaps are not: its bound
     # leaves no hole when the sitemaps were all read.
     sitemaps_whole = count(keys.SITEMAPS_URLSET) and "sitemap" not in holes
     for key, value in sorted(stats.items()):
-        what = key[len(keys.CAPPED_PREFIX):]
-        if key.startswith(keys.CAPPED_PREFIX) and value and not (what == "listings" and
-                                                            sitemaps_whole):
+        what = key[len(keys.CAPPED_PREFIX) :]
+        if (
+            key.startswith(keys.CAPPED_PREFIX)
+            and value
+            and not (what == "listings" and sitemaps_whole)
+        ):
             problems.append(f"stopped at the bound on {what}")
     if stats.get(keys.FINISH_REASON) == "closespider_timeout":
         problems.append("stopped at the crawl's time bound (CLOSESPIDER_TIMEOUT)")
@@ -182,16 +195,16 @@ def crawl_record(stats: dict, finish_reason: str) -> dict:
 # Exit codes of every `kantkg` command, in one table (the README lists the crawl's; cron
 # and monitors rely on them).
 EXIT_OK = 0
-EXIT_FAILED = 1            # the crawl did not finish (interrupted, crashed)
-EXIT_USAGE = 2             # bad arguments or settings
-EXIT_NOT_ARTICLE = 3       # doctor: the page is no article
-EXIT_UNREADABLE = 4        # doctor: the page cannot be read
-EXIT_ARCHIVE = 5           # the archive cannot be opened or written
-EXIT_NOT_FOUND = 6         # show: no such article
-EXIT_LOCKED = 7            # another crawl holds the lock
-EXIT_UNREACHABLE = 8       # the site could not be reached: no response at all
-EXIT_ERROR_RATE = 9        # finished, but too many requests failed
-EXIT_INCOMPLETE = 10       # finished, but part of the site was not seen
+EXIT_FAILED = 1  # the crawl did not finish (interrupted, crashed)
+EXIT_USAGE = 2  # bad arguments or settings
+EXIT_NOT_ARTICLE = 3  # doctor: the page is no article
+EXIT_UNREADABLE = 4  # doctor: the page cannot be read
+EXIT_ARCHIVE = 5  # the archive cannot be opened or written
+EXIT_NOT_FOUND = 6  # show: no such article
+EXIT_LOCKED = 7  # another crawl holds the lock
+EXIT_UNREACHABLE = 8  # the site could not be reached: no response at all
+EXIT_ERROR_RATE = 9  # finished, but too many requests failed
+EXIT_INCOMPLETE = 10  # finished, but part of the site was not seen
 DEFAULT_MAX_ERROR_RATE = 0.2
 # What `kantkg crawl` says when it exits with one of its failure codes.
 CRAWL_EXIT_MEANINGS = {

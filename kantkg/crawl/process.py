@@ -38,8 +38,17 @@ def scrapy_crawl_argv(
     settings: Mapping[str, str] | None = None,
 ) -> list[str]:
     """`scrapy crawl kant ...` for this interpreter, with the given settings."""
-    argv = [sys.executable, "-m", "scrapy", "crawl", "kant",
-            "-s", f"KANT_BASE_URL={base_url}", "-s", f"KANT_DB={db}"]
+    argv = [
+        sys.executable,
+        "-m",
+        "scrapy",
+        "crawl",
+        "kant",
+        "-s",
+        f"KANT_BASE_URL={base_url}",
+        "-s",
+        f"KANT_DB={db}",
+    ]
     for name, value in (settings or {}).items():
         argv += ["-s", f"{name}={value}"]
     if since:

@@ -24,41 +24,41 @@ HTTP_IGNORED_PREFIX = "httperror/response_ignored_status_count/"
 OFFSITE_FILTERED = "offsite/filtered"
 
 # --- one count each
-CRAWL_ID = "kantkg/crawl_id"                  # the run's `crawls` row
+CRAWL_ID = "kantkg/crawl_id"  # the run's `crawls` row
 ARTICLE_REQUESTS = "kantkg/article_requests"  # article pages asked for
-ARTICLE_PAGES = "kantkg/article_pages"        # ... that answered with HTML
-EXTRACTED = "kantkg/extracted"                # ... that gave an article
-NOT_MODIFIED = "kantkg/not_modified"          # 304 on a conditional request
-DROPPED = "kantkg/dropped"                    # items the archive refused (by reason below)
-ARCHIVE_ERRORS = "kantkg/archive_errors"      # writes that failed (a full disk...)
+ARTICLE_PAGES = "kantkg/article_pages"  # ... that answered with HTML
+EXTRACTED = "kantkg/extracted"  # ... that gave an article
+NOT_MODIFIED = "kantkg/not_modified"  # 304 on a conditional request
+DROPPED = "kantkg/dropped"  # items the archive refused (by reason below)
+ARCHIVE_ERRORS = "kantkg/archive_errors"  # writes that failed (a full disk...)
 DATE_DISAGREEMENTS = "kantkg/date_disagreements"
 DUPLICATES_REMOVED = "kantkg/paragraphs/duplicates_removed"
 BOILERPLATE_REMOVED = "kantkg/paragraphs/boilerplate_removed"
-LINKS_IGNORED = "kantkg/links/ignored"        # hrefs no URL can be made of
+LINKS_IGNORED = "kantkg/links/ignored"  # hrefs no URL can be made of
 SITEMAPS_FALLBACK = "kantkg/sitemaps/fallback"  # robots.txt named none: guessed
-SITEMAPS_URLSET = "kantkg/sitemaps/urlset"    # post sitemaps read whole
+SITEMAPS_URLSET = "kantkg/sitemaps/urlset"  # post sitemaps read whole
 SITEMAPS_OUT_OF_RANGE = "kantkg/sitemaps/out_of_range"
 SITEMAPS_UNCHANGED = "kantkg/sitemaps/unchanged"
-SKIPPED_KNOWN = "kantkg/skipped/known"        # archived and unchanged: not fetched
+SKIPPED_KNOWN = "kantkg/skipped/known"  # archived and unchanged: not fetched
 SKIPPED_NOT_HTML = "kantkg/skipped/not_html"
 SKIPPED_NOT_ARTICLE = "kantkg/skipped/not_article"
-BACKOFF = "kantkg/backoff"                    # pauses after failures in a row
-RETRY_AFTER = "kantkg/retry_after"            # pauses a Retry-After asked for
+BACKOFF = "kantkg/backoff"  # pauses after failures in a row
+RETRY_AFTER = "kantkg/retry_after"  # pauses a Retry-After asked for
 REFUSED_NOT_ON_SITE = "kantkg/refused/not_on_site"
 
 # --- families: a prefix, and the key of one member
-ARTICLES_PREFIX = "kantkg/articles/"      # + new | updated | unchanged (durable rows)
-DROPPED_PREFIX = "kantkg/dropped/"        # + the reason (kantkg.archive.unarchivable_reason)
-FAILED_PREFIX = "kantkg/failed/"          # + why an article request failed
-UNSEEN_PREFIX = "kantkg/unseen/"          # + <kind>/<reason>: a hole in this run
-CAPPED_PREFIX = "kantkg/capped/"          # + what a bound stopped (sitemaps, listings)
-REFUSED_PREFIX = "kantkg/refused/"        # + a kind of URL never requested
+ARTICLES_PREFIX = "kantkg/articles/"  # + new | updated | unchanged (durable rows)
+DROPPED_PREFIX = "kantkg/dropped/"  # + the reason (kantkg.archive.unarchivable_reason)
+FAILED_PREFIX = "kantkg/failed/"  # + why an article request failed
+UNSEEN_PREFIX = "kantkg/unseen/"  # + <kind>/<reason>: a hole in this run
+CAPPED_PREFIX = "kantkg/capped/"  # + what a bound stopped (sitemaps, listings)
+REFUSED_PREFIX = "kantkg/refused/"  # + a kind of URL never requested
 SKIPPED_PREFIX = "kantkg/skipped/"
-LAYER_PREFIX = "kantkg/layer/"            # + <field>/<layer>: where each field came from
-SITEMAPS_PREFIX = "kantkg/sitemaps/"      # + index | urlset | ...
+LAYER_PREFIX = "kantkg/layer/"  # + <field>/<layer>: where each field came from
+SITEMAPS_PREFIX = "kantkg/sitemaps/"  # + index | urlset | ...
 DISCOVERED_PREFIX = "kantkg/discovered/"  # + the source of an article link
-FETCH_PREFIX = "kantkg/fetch/"            # + the incremental decision
-REPEATED_PREFIX = "kantkg/repeated/"      # + kind: a discovery URL asked for again
+FETCH_PREFIX = "kantkg/fetch/"  # + the incremental decision
+REPEATED_PREFIX = "kantkg/repeated/"  # + kind: a discovery URL asked for again
 RETRY_UNSEEN_PREFIX = "kantkg/retry_unseen/"  # + kind: an earlier run's hole asked again
 
 
@@ -113,5 +113,8 @@ def retry_unseen(kind: str) -> str:
 def members(stats: dict, prefix: str) -> dict[str, int]:
     """The counts of one family, by what follows its prefix (zeros and non-counts left
     out): members(stats, DROPPED_PREFIX) -> {"no-body": 2, ...}."""
-    return {key[len(prefix):]: value for key, value in stats.items()
-            if key.startswith(prefix) and isinstance(value, int) and value}
+    return {
+        key[len(prefix) :]: value
+        for key, value in stats.items()
+        if key.startswith(prefix) and isinstance(value, int) and value
+    }

@@ -17,6 +17,7 @@ from concurrent.futures import ProcessPoolExecutor
 def _leave_with(parent: int) -> None:
     """In the worker: exit once the crawl that started it is gone (killed with -9 too;
     a pool's worker otherwise waits on its queue forever)."""
+
     def watch() -> None:
         while os.getppid() == parent:
             time.sleep(1.0)
@@ -29,5 +30,9 @@ def extraction_pool() -> ProcessPoolExecutor | None:
     """One worker process, or None on a single core (extract inline there)."""
     if (os.cpu_count() or 1) < 2:
         return None
-    return ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"),
-                               initializer=_leave_with, initargs=(os.getpid(),))
+    return ProcessPoolExecutor(
+        1,
+        mp_context=multiprocessing.get_context("spawn"),
+        initializer=_leave_with,
+        initargs=(os.getpid(),),
+    )

@@ -15,5 +15,12 @@ from kantkg.extract.load import Page, parse
 from kantkg.extract.text import text_blocks
 from kantkg.extract.title import strip_site_name
 
-__all__ = ["Page", "explain_raw", "extract_raw", "load_page", "parse", "strip_site_name",
-           "text_blocks"]
+__all__ = [
+    "Page",
+    "explain_raw",
+    "extract_raw",
+    "load_page",
+    "parse",
+    "strip_site_name",
+    "text_blocks",
+]

@@ -37,16 +37,20 @@ def load_page(page_html: bytes | str, url: str, encoding: str | None = None) -> 
     return _load_page(page_html, url, encoding)[0]
 
 
-def _load_page(page_html: bytes | str, url: str, encoding: str | None = None,
-               ) -> tuple[Page | None, str | None]:
+def _load_page(
+    page_html: bytes | str,
+    url: str,
+    encoding: str | None = None,
+) -> tuple[Page | None, str | None]:
     """-> (the page, or None; the page bound it hit: kantkg.bounds)."""
     root, limit = parse_bounded(page_html, encoding)
     return (structured.load(Page(url=url, root=root)) if root is not None else None), limit
 
 
 def _site_names(page: Page) -> tuple[str, ...]:
-    return tuple(n for n in (page.meta_first("og:site_name"),
-                             page.meta_first("application-name")) if n)
+    return tuple(
+        n for n in (page.meta_first("og:site_name"), page.meta_first("application-name")) if n
+    )
 
 
 def extract_title(page: Page) -> tuple[str | None, str | None]:
@@ -126,8 +130,9 @@ def _unique(candidates: list[list[str]]) -> list[list[str]]:
     return unique
 
 
-def published_candidates(page: Page, url: str, title: str | None,
-                         page_html: bytes | str) -> list[list[str]]:
+def published_candidates(
+    page: Page, url: str, title: str | None, page_html: bytes | str
+) -> list[list[str]]:
     """The dates the page offers for its publication, best layer first; htmldate's
     answer (from `page_html`, the page as fetched) and dates in the visible text only
     when the others leave it unsettled (kantkg.dates decides)."""
@@ -155,8 +160,9 @@ def modified_candidates(page: Page) -> list[list[str]]:
     return _unique(found)
 
 
-def extract_body(page: Page, title: str | None, page_html: bytes | str,
-                 encoding: str | None = None) -> tuple[list[str], str | None]:
+def extract_body(
+    page: Page, title: str | None, page_html: bytes | str, encoding: str | None = None
+) -> tuple[list[str], str | None]:
     """-> (raw paragraphs, layer). Marked containers first (microdata articleBody, the
     site's content element); otherwise the generic layer: our densest block (or JSON-LD
     articleBody) put to the vote with trafilatura and readability (kantkg.extract.ensemble).
@@ -164,8 +170,10 @@ def extract_body(page: Page, title: str | None, page_html: bytes | str,
     finds one: it was built on the site's old layouts (<br> paragraphs, cp1251 pages),
     and on a short page the libraries' menus can outvote it; the vote answers only where
     it finds nothing."""
-    for element, layer in ((structured.body_element(page), "microdata"),
-                           (_from_layouts("body", page), "site")):
+    for element, layer in (
+        (structured.body_element(page), "microdata"),
+        (_from_layouts("body", page), "site"),
+    ):
         if element is None:
             continue
         remove_noise(element)
@@ -179,8 +187,7 @@ def extract_body(page: Page, title: str | None, page_html: bytes | str,
         found, how = ours, "ours"
     else:
         html = page_html if isinstance(page_html, str) else decode_html(page_html, encoding)
-        found, how = ensemble.generic_body(html, page.url, ours,
-                                           structured.body_paragraphs(page))
+        found, how = ensemble.generic_body(html, page.url, ours, structured.body_paragraphs(page))
     headline = (title or "").casefold()
     found = [p for p in found if p.casefold() != headline]  # (the libraries keep the <h1>)
     if sum(map(len, found)) >= MIN_BODY_CHARS:
@@ -205,12 +212,14 @@ def _own_generic_body(page: Page, title: str | None) -> tuple[list[str], str]:
     block = generic.container(body)
     if block is None:
         return [], "generic"
-    return generic.lead_before(page, block, title) + \
-        generic.paragraphs(block, title, generic=True), "generic"
+    return generic.lead_before(page, block, title) + generic.paragraphs(
+        block, title, generic=True
+    ), "generic"
 
 
-def explain_raw(page_html: bytes | str, url: str,
-                encoding: str | None = None) -> tuple[ArticleItem | None, str | None]:
+def explain_raw(
+    page_html: bytes | str, url: str, encoding: str | None = None
+) -> tuple[ArticleItem | None, str | None]:
     """Raw article fields of one page, or (None, why it is not an article).
 
     `encoding` is the charset an HTTP header declared, if any. A page beyond a page
@@ -236,13 +245,23 @@ def _unread(url: str, limit: str) -> tuple[ArticleItem | None, str | None]:
     than missing); elsewhere nothing says it is an article."""
     if not (site.is_article_url(url) or looks_like_article_url(url)):
         return None, f"{limit}: more than {bounds.MAX_ELEMENTS:,} elements, not read"
-    return ArticleItem(url=url, canonical_url=url, title=None, author=None,
-                       section=None, tags=[], paragraphs=[], dates_raw={}, method={},
-                       extract_limit=limit), None
+    return ArticleItem(
+        url=url,
+        canonical_url=url,
+        title=None,
+        author=None,
+        section=None,
+        tags=[],
+        paragraphs=[],
+        dates_raw={},
+        method={},
+        extract_limit=limit,
+    ), None
 
 
-def _explain_page(page: Page, url: str, page_html: bytes | str,
-                  encoding: str | None) -> tuple[ArticleItem | None, str | None]:
+def _explain_page(
+    page: Page, url: str, page_html: bytes | str, encoding: str | None
+) -> tuple[ArticleItem | None, str | None]:
     """explain_raw for a parsed page."""
     title, title_layer = extract_title(page)
     if reason := non_article_reason(page, title):
@@ -251,8 +270,10 @@ def _explain_page(page: Page, url: str, page_html: bytes | str,
     author, author_layer = extract_author(page, title)
     section, section_layer = extract_section(page, title)
     tags, tags_layer = extract_tags(page)
-    dates_raw = {"published": published_candidates(page, canonical, title, page_html),
-                 "modified": modified_candidates(page)}
+    dates_raw = {
+        "published": published_candidates(page, canonical, title, page_html),
+        "modified": modified_candidates(page),
+    }
     # (structured data saying "one article" outweighs teasers around it)
     teasers = [] if page.strong_article_signal else teaser_texts(page)
     # Body last: it removes furniture from the tree the other fields read.
@@ -263,18 +284,36 @@ def _explain_page(page: Page, url: str, page_html: bytes | str,
         return None, "no title and no text"
     # Without structured data or a permalink saying "article", it takes both to be one.
     # With them, a page missing either still comes back, for the archive to drop and count.
-    if not (title and paragraphs) and not (page.article_signal or site.is_article_url(url) or
-                                           looks_like_article_url(url)):
+    if not (title and paragraphs) and not (
+        page.article_signal or site.is_article_url(url) or looks_like_article_url(url)
+    ):
         return None, "no title or no text, and nothing saying it is an article"
-    method = {name: layer for name, layer in (
-        ("title", title_layer), ("canonical_url", canonical_layer), ("author", author_layer),
-        ("section", section_layer), ("tags", tags_layer), ("paragraphs", body_layer),
-    ) if layer}
-    return ArticleItem(url=url, canonical_url=canonical, title=title, author=author,
-                       section=section, tags=tags, paragraphs=paragraphs, dates_raw=dates_raw,
-                       method=method), None
+    method = {
+        name: layer
+        for name, layer in (
+            ("title", title_layer),
+            ("canonical_url", canonical_layer),
+            ("author", author_layer),
+            ("section", section_layer),
+            ("tags", tags_layer),
+            ("paragraphs", body_layer),
+        )
+        if layer
+    }
+    return ArticleItem(
+        url=url,
+        canonical_url=canonical,
+        title=title,
+        author=author,
+        section=section,
+        tags=tags,
+        paragraphs=paragraphs,
+        dates_raw=dates_raw,
+        method=method,
+    ), None
 
 
-def extract_raw(page_html: bytes | str, url: str,
-                encoding: str | None = None) -> ArticleItem | None:
+def extract_raw(
+    page_html: bytes | str, url: str, encoding: str | None = None
+) -> ArticleItem | None:
     return explain_raw(page_html, url, encoding)[0]

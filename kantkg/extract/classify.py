@@ -16,7 +16,8 @@ LISTING_MIN_HEADLINE_LINKS = 3
 _LISTING_PATH_RE = re.compile(
     r"/(?:category|categories|tag|tags|topic|topics|author|authors|archive|archives|"
     r"search|rubric|rubrika|section|sections|page|label|feed)(?:/|$)|[?&](?:s|q|page)=",
-    re.IGNORECASE)
+    re.IGNORECASE,
+)
 _ID_RE = re.compile(r"\d{5,}")
 _SLUG_WORD_RE = re.compile(r"[^\W\d_]{2,}")
 SLUG_MIN_WORDS = 4
@@ -66,8 +67,12 @@ def non_article_reason(page: Page, title: str | None) -> str | None:
         return f"og:type {og_type}"
     if title and title.casefold().strip(" .!") in site.NOT_FOUND_TITLES:
         return "error page"
-    headline_links = {href for heading in page.root.iter("h2", "h3", "h4")
-                      for a in heading.iter("a") if (href := a.get("href")) is not None}
+    headline_links = {
+        href
+        for heading in page.root.iter("h2", "h3", "h4")
+        for a in heading.iter("a")
+        if (href := a.get("href")) is not None
+    }
     if len(headline_links) >= LISTING_MIN_HEADLINE_LINKS and not content_url:
         return "listing page (headline links)"
     return None
@@ -84,14 +89,19 @@ def teaser_texts(page: Page) -> list[str]:
     headline link (its excerpt, date, "read more"). Read before furniture is removed."""
     if page.body is None:
         return []
-    own = {_identity(page.url, page.url),
-           *(_identity(page.url, c) for _layer, c in canonical_candidates(page))}
+    own = {
+        _identity(page.url, page.url),
+        *(_identity(page.url, c) for _layer, c in canonical_candidates(page)),
+    }
     headline_links = []
     for heading in page.body.iter("h2", "h3", "h4"):
         headline_links += heading.iter("a")
         headline_links += heading.iterancestors("a")
-    links = [a for a in dict.fromkeys(headline_links) if (a.get("href") or "#")[:1] != "#"
-             and _identity(page.url, a.get("href")) not in own]
+    links = [
+        a
+        for a in dict.fromkeys(headline_links)
+        if (a.get("href") or "#")[:1] != "#" and _identity(page.url, a.get("href")) not in own
+    ]
     per_element: dict = {}
     for a in links:
         for el in a.iterancestors():
@@ -104,8 +114,9 @@ def teaser_texts(page: Page) -> list[str]:
                 break
             item = el
         items.append(item)
-    return [t for t in (text(item) for item in dict.fromkeys(items))
-            if t and len(t) <= TEASER_MAX_CHARS]
+    return [
+        t for t in (text(item) for item in dict.fromkeys(items)) if t and len(t) <= TEASER_MAX_CHARS
+    ]
 
 
 def _identity(base: str, href: str) -> str:

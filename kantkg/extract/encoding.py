@@ -95,8 +95,16 @@ def utf8_bytes(data: bytes, declared: str | None = None) -> bytes:
     return data.decode(encoding, errors="replace").encode("utf-8")
 
 
-_BINARY_MAGIC = (b"%PDF", b"\x89PNG", b"GIF8", b"\xff\xd8\xff", b"PK\x03\x04", b"\x1f\x8b",
-                 b"RIFF", b"\x00\x00\x01\x00")
+_BINARY_MAGIC = (
+    b"%PDF",
+    b"\x89PNG",
+    b"GIF8",
+    b"\xff\xd8\xff",
+    b"PK\x03\x04",
+    b"\x1f\x8b",
+    b"RIFF",
+    b"\x00\x00\x01\x00",
+)
 
 
 def looks_binary(data: bytes) -> bool:

@@ -29,11 +29,12 @@ from kantkg.extract.libraries import (
 )
 from kantkg.extract.load import more_elements_than
 
-SHINGLE_N = 4    # words per shingle
-COVERED = 0.5    # a paragraph is "in" a candidate when half its shingles are
+SHINGLE_N = 4  # words per shingle
+COVERED = 0.5  # a paragraph is "in" a candidate when half its shingles are
 AGREEMENT = 0.8  # shingle Dice similarity from which two extractors found the same text
 
 _WORD_RE = re.compile(r"\w+")
+
 
 def words(paragraphs: Iterable[str]) -> list[str]:
     return _WORD_RE.findall(" ".join(paragraphs).lower())
@@ -42,7 +43,7 @@ def words(paragraphs: Iterable[str]) -> list[str]:
 def shingles(tokens: list[str]) -> set[tuple[str, ...]]:
     if not tokens:
         return set()
-    return {tuple(tokens[i:i + SHINGLE_N]) for i in range(max(1, len(tokens) - SHINGLE_N + 1))}
+    return {tuple(tokens[i : i + SHINGLE_N]) for i in range(max(1, len(tokens) - SHINGLE_N + 1))}
 
 
 def similarity(a: set, b: set) -> float:
@@ -58,8 +59,13 @@ def medoid(candidates: dict[str, set]) -> str:
     (navigation, comments, only the lead) disagrees with the two that did not.
     Ties (e.g. only two non-empty candidates) go to the first listed."""
     names = list(candidates)
-    return max(names, key=lambda n: (sum(similarity(candidates[n], candidates[m])
-                                         for m in names if m != n), -names.index(n)))
+    return max(
+        names,
+        key=lambda n: (
+            sum(similarity(candidates[n], candidates[m]) for m in names if m != n),
+            -names.index(n),
+        ),
+    )
 
 
 class _Text:
@@ -108,8 +114,9 @@ def choose(candidates: dict[str, list[str]]) -> tuple[list[str], str]:
     return candidates[best], best
 
 
-def decide(traf: list[str], ours: list[str],
-           readability: Callable[[], list[str]]) -> tuple[list[str], str]:
+def decide(
+    traf: list[str], ours: list[str], readability: Callable[[], list[str]]
+) -> tuple[list[str], str]:
     """Steps 1 and 2 of the module doc, given trafilatura's and our paragraphs;
     readability's are asked for only when the first two disagree."""
     if traf and ours and agree(shingles(words(traf)), shingles(words(ours))):
@@ -123,8 +130,9 @@ MAX_VOTE_CHARS = 1_000_000
 MAX_VOTE_ELEMENTS = 10_000
 
 
-def generic_body(html: str, url: str, ours: list[str],
-                 ld_paragraphs: list[str]) -> tuple[list[str], str]:
+def generic_body(
+    html: str, url: str, ours: list[str], ld_paragraphs: list[str]
+) -> tuple[list[str], str]:
     """Article paragraphs in reading order, and where they come from: "trafilatura+ours"
     (step 1), "trafilatura" / "readability" / "ours" (step 2), or "jsonld" when no
     extractor found any text."""
@@ -133,8 +141,9 @@ def generic_body(html: str, url: str, ours: list[str],
     if tree is None:
         paragraphs, layer = list(ours), "ours"
     else:
-        paragraphs, layer = decide(trafilatura_paragraphs(tree, url), ours,
-                                   lambda: readability_paragraphs(tree))
+        paragraphs, layer = decide(
+            trafilatura_paragraphs(tree, url), ours, lambda: readability_paragraphs(tree)
+        )
     if paragraphs:
         return paragraphs, layer
     # JSON-LD articleBody is often a teaser or cut short on news sites (on the benchmark

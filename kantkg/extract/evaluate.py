@@ -37,8 +37,11 @@ def load_fixtures(directory: Path) -> list[Fixture]:
     for meta in sorted(directory.glob("*.json")):
         stem = meta.name.removesuffix(".json")
         page = directory / f"{stem}.html"
-        data = page.read_bytes() if page.exists() else gzip.decompress(
-            (directory / f"{stem}.html.gz").read_bytes())
+        data = (
+            page.read_bytes()
+            if page.exists()
+            else gzip.decompress((directory / f"{stem}.html.gz").read_bytes())
+        )
         fixtures.append(Fixture(stem, data, json.loads(meta.read_text(encoding="utf-8"))))
     return fixtures
 

@@ -27,18 +27,18 @@ from kantkg.extract.text import (
 )
 from kantkg.whitespace import squash
 
-MIN_PARAGRAPH_SCORE_CHARS = 25   # shorter blocks do not vote for a container
-MAX_LINK_DENSITY = 0.5           # blocks mostly made of link text are navigation
-LEAD_MIN_CHARS = 80              # a lead beside the text block is a real sentence or two
+MIN_PARAGRAPH_SCORE_CHARS = 25  # shorter blocks do not vote for a container
+MAX_LINK_DENSITY = 0.5  # blocks mostly made of link text are navigation
+LEAD_MIN_CHARS = 80  # a lead beside the text block is a real sentence or two
 DATE_LINE_MAX_CHARS = 120
 BYLINE_MAX_CHARS = 120
-SECTION_MAX_DISTANCE = 40        # elements between headline and a category link
+SECTION_MAX_DISTANCE = 40  # elements between headline and a category link
 
 _FAR_TAGS = frozenset({"nav", "footer", "aside", "form", "header"})
-_FAR_CLASS_WORDS = frozenset({"comment", "comments", "related", "widget", "sidebar", "menu",
-                              "footer", "topbar", "respond"})
-_DATE_CLASS_WORDS = frozenset({"date", "time", "posted", "published", "timestamp",
-                               "datetime"})
+_FAR_CLASS_WORDS = frozenset(
+    {"comment", "comments", "related", "widget", "sidebar", "menu", "footer", "topbar", "respond"}
+)
+_DATE_CLASS_WORDS = frozenset({"date", "time", "posted", "published", "timestamp", "datetime"})
 _BREADCRUMB_CLASS_WORDS = frozenset({"breadcrumbs", "breadcrumb", "crumbs"})
 _ANCHOR_TAGS = frozenset({"h1", "h2", "b", "strong", "div", "span", "td"})
 DATE_IN_TEXT_RE = re.compile(
@@ -46,15 +46,20 @@ DATE_IN_TEXT_RE = re.compile(
     r"|(?:сегодня|вчера)\b|\d{1,2}:\d{2}",
     re.IGNORECASE,
 )
-_DAY_IN_TEXT_RE = re.compile(r"\d{1,2}[./-]\d{1,2}[./-]\d{2,4}|\d{1,2}\s+[а-яё]{3,}"
-                             r"|\d{4}-\d{2}-\d{2}|сегодня|вчера", re.IGNORECASE)
+_DAY_IN_TEXT_RE = re.compile(
+    r"\d{1,2}[./-]\d{1,2}[./-]\d{2,4}|\d{1,2}\s+[а-яё]{3,}"
+    r"|\d{4}-\d{2}-\d{2}|сегодня|вчера",
+    re.IGNORECASE,
+)
 # A day with a month name in Latin letters and a year («13 Oct 2020 18:29», «Jan. 5,
 # 2020», «17 de Febrero 2020»): dates of the other languages a page may be in.
 _LATIN_DATE_IN_TEXT_RE = re.compile(
     r"\b\d{1,2}\.?\s+(?:de\s+)?[A-Za-z]{3,9}\.?,?\s+(?:de\s+)?(?:19|20)\d{2}\b"
-    r"|\b[A-Za-z]{3,9}\.?\s+\d{1,2}(?:st|nd|rd|th)?,?\s+(?:19|20)\d{2}\b")
+    r"|\b[A-Za-z]{3,9}\.?\s+\d{1,2}(?:st|nd|rd|th)?,?\s+(?:19|20)\d{2}\b"
+)
 _AUTHOR_IN_LINE_RE = re.compile(
-    r"(?:^|[\s|·,;])(?:[Аа]втор|[Тт]екст)\s*:\s*([A-ZА-ЯЁ][\w.’'-]+(?:\s+[A-ZА-ЯЁ][\w.’'-]+){0,3})")
+    r"(?:^|[\s|·,;])(?:[Аа]втор|[Тт]екст)\s*:\s*([A-ZА-ЯЁ][\w.’'-]+(?:\s+[A-ZА-ЯЁ][\w.’'-]+){0,3})"
+)
 
 
 # ------------------------------------------------------------ where things are
@@ -118,8 +123,12 @@ def short_holders(text_nodes, max_chars: int) -> dict:
     too_long: set = set()
     for node in text_nodes:
         el = holder(node)
-        while el is not None and el.tag not in ("body", "html") and \
-                el not in found and el not in too_long:
+        while (
+            el is not None
+            and el.tag not in ("body", "html")
+            and el not in found
+            and el not in too_long
+        ):
             shown = text(el)
             if len(shown) > max_chars:
                 too_long.add(el)
@@ -140,8 +149,7 @@ def is_far(el) -> bool:
     holding the <h1> is the article's own header)."""
     node = el
     while node is not None and node.tag not in ("body", "html"):
-        if node.tag in _FAR_TAGS and not (node.tag == "header" and
-                                          node.find(".//h1") is not None):
+        if node.tag in _FAR_TAGS and not (node.tag == "header" and node.find(".//h1") is not None):
             return True
         if class_words(node) & _FAR_CLASS_WORDS:
             return True
@@ -149,8 +157,9 @@ def is_far(el) -> bool:
     return False
 
 
-def nearest(page: Page, title: str | None, found: list[tuple],
-            max_distance: int | None = None) -> list[tuple]:
+def nearest(
+    page: Page, title: str | None, found: list[tuple], max_distance: int | None = None
+) -> list[tuple]:
     """(element, value) pairs outside furniture, nearest the headline first (after it
     before before it at equal distance); with max_distance, only those that near."""
     anchor = title_anchor(page, title)
@@ -188,8 +197,9 @@ def published(page: Page, title: str | None) -> list[str]:
     three, nearest first."""
     if page.body is None:
         return []
-    holders = short_holders([t for t in body_texts(page) if _DIGIT_RE.search(t)],
-                            DATE_LINE_MAX_CHARS)
+    holders = short_holders(
+        [t for t in body_texts(page) if _DIGIT_RE.search(t)], DATE_LINE_MAX_CHARS
+    )
     for el in page.body.iter("time"):
         holders.setdefault(el, None)
     found = []
@@ -200,12 +210,20 @@ def published(page: Page, title: str | None) -> list[str]:
             found.append((el, squash(stamp)))
             continue
         value = text(el) if value is None else value
-        if not (6 <= len(value) <= DATE_LINE_MAX_CHARS and
-                (DATE_IN_TEXT_RE.search(value) and _DAY_IN_TEXT_RE.search(value) or
-                 _LATIN_DATE_IN_TEXT_RE.search(value))):
+        if not (
+            6 <= len(value) <= DATE_LINE_MAX_CHARS
+            and (
+                DATE_IN_TEXT_RE.search(value)
+                and _DAY_IN_TEXT_RE.search(value)
+                or _LATIN_DATE_IN_TEXT_RE.search(value)
+            )
+        ):
             continue
-        if el.tag == "time" or class_words(el) & _DATE_CLASS_WORDS or \
-                not any(isinstance(c.tag, str) and c.tag in BLOCK_TAGS for c in el):
+        if (
+            el.tag == "time"
+            or class_words(el) & _DATE_CLASS_WORDS
+            or not any(isinstance(c.tag, str) and c.tag in BLOCK_TAGS for c in el)
+        ):
             found.append((el, value))
     return [value for _el, value in nearest(page, title, found)[:3]]
 
@@ -218,8 +236,7 @@ def author(page: Page, title: str | None) -> str | None:
     "author", nearest the headline."""
     if page.body is None:
         return None
-    elements = {el: None for el in page.body.iter(etree.Element)
-                if "author" in class_words(el)}
+    elements = {el: None for el in page.body.iter(etree.Element) if "author" in class_words(el)}
     labelled_texts = [t for t in body_texts(page) if _AUTHOR_LABEL_RE.search(t)]
     elements.update(short_holders(labelled_texts, BYLINE_MAX_CHARS))
     candidates = []
@@ -231,8 +248,9 @@ def author(page: Page, title: str | None) -> str | None:
             continue
         if labelled := _AUTHOR_IN_LINE_RE.search(value):
             candidates.append((el, labelled.group(1)))
-        elif "author" in class_words(el) and \
-                site.looks_like_name(name := site.strip_author_label(value)):
+        elif "author" in class_words(el) and site.looks_like_name(
+            name := site.strip_author_label(value)
+        ):
             candidates.append((el, name))
     ranked = nearest(page, title, candidates)
     return ranked[0][1] if ranked else None
@@ -242,8 +260,9 @@ def section(page: Page, title: str | None) -> str | None:
     """The breadcrumbs' last category link, else the category link nearest the headline."""
     if page.body is None:
         return None
-    trails = [el for el in page.body.iter(etree.Element)
-              if class_words(el) & _BREADCRUMB_CLASS_WORDS]
+    trails = [
+        el for el in page.body.iter(etree.Element) if class_words(el) & _BREADCRUMB_CLASS_WORDS
+    ]
     crumbs = [a for el in trails for a in el.iter("a") if site.is_category_href(a.get("href"))]
     if crumbs:
         return text(crumbs[-1]) or None
@@ -257,8 +276,11 @@ def section(page: Page, title: str | None) -> str | None:
 def tags(page: Page) -> list[str]:
     if page.body is None:
         return []
-    found = [t.lstrip("#") for a in page.body.iter("a")
-             if "/tag/" in (a.get("href") or "") and (t := text(a))]
+    found = [
+        t.lstrip("#")
+        for a in page.body.iter("a")
+        if "/tag/" in (a.get("href") or "") and (t := text(a))
+    ]
     return list(dict.fromkeys(found))
 
 
@@ -273,8 +295,8 @@ def container(body):
     block, or in inline markup in it (<b>, <span>, ...), votes for that block, or for
     its parent when the block is one paragraph."""
     scores: dict = defaultdict(float)
-    own: dict = defaultdict(int)   # block -> its text outside elements that vote
-    home: dict = {}                # inline element -> the block its text belongs to
+    own: dict = defaultdict(int)  # block -> its text outside elements that vote
+    home: dict = {}  # inline element -> the block its text belongs to
     for el in body.iter(etree.Element):
         if el.tag in _NOT_VOTING_TAGS:
             continue
@@ -289,11 +311,15 @@ def container(body):
         block = el
         if el.tag in INLINE_TAGS:
             # (an unclosed <b> in each paragraph nests them 300 deep: one block's text)
-            block = home[el] = home.get(parent) if parent.tag in INLINE_TAGS else \
-                (None if parent.tag == "p" or parent.tag in _NOT_VOTING_TAGS else parent)
+            block = home[el] = (
+                home.get(parent)
+                if parent.tag in INLINE_TAGS
+                else (None if parent.tag == "p" or parent.tag in _NOT_VOTING_TAGS else parent)
+            )
         if block is not None:
-            own[block] += len((el.text or "").strip()) + \
-                sum(len((c.tail or "").strip()) for c in el)
+            own[block] += len((el.text or "").strip()) + sum(
+                len((c.tail or "").strip()) for c in el
+            )
     for el, length in own.items():
         if length < MIN_PARAGRAPH_SCORE_CHARS:
             continue
@@ -316,8 +342,11 @@ def lead_before(page: Page, block, title: str | None) -> list[str]:
     """A lead paragraph standing between the headline and the text block (a sibling of
     the block, as in many news themes) belongs to the article."""
     anchor = title_anchor(page, title)
-    if anchor is None or anchor.getparent() is not block.getparent() or \
-            not any(sibling is anchor for sibling in block.itersiblings(preceding=True)):
+    if (
+        anchor is None
+        or anchor.getparent() is not block.getparent()
+        or not any(sibling is anchor for sibling in block.itersiblings(preceding=True))
+    ):
         return []
     lead: list[str] = []
     for sibling in block.itersiblings(preceding=True):  # up to the headline
@@ -326,8 +355,12 @@ def lead_before(page: Page, block, title: str | None) -> list[str]:
         if not isinstance(sibling.tag, str) or sibling.tag not in ("p", "div"):
             continue
         blocks = text_blocks(sibling)
-        if len(blocks) == 1 and len(blocks[0][0]) >= LEAD_MIN_CHARS and \
-                blocks[0][1] <= MAX_LINK_DENSITY and blocks[0][0] != title:
+        if (
+            len(blocks) == 1
+            and len(blocks[0][0]) >= LEAD_MIN_CHARS
+            and blocks[0][1] <= MAX_LINK_DENSITY
+            and blocks[0][0] != title
+        ):
             lead.insert(0, blocks[0][0])
     return lead
 
@@ -345,11 +378,13 @@ def paragraphs(block, title: str | None, generic: bool = False) -> list[str]:
         if folded_title and folded == folded_title:
             continue
         if generic:
-            if folded_title and folded_title in folded and \
-                    len(folded) - len(folded_title) <= 40:
+            if folded_title and folded_title in folded and len(folded) - len(folded_title) <= 40:
                 continue
-            if len(value) <= 80 and DATE_IN_TEXT_RE.search(value) and \
-                    len(DATE_IN_TEXT_RE.sub("", value).strip(" |,.-—·")) < 25:
+            if (
+                len(value) <= 80
+                and DATE_IN_TEXT_RE.search(value)
+                and len(DATE_IN_TEXT_RE.sub("", value).strip(" |,.-—·")) < 25
+            ):
                 continue
         kept.append(value)
     return kept

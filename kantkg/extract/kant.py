@@ -23,13 +23,26 @@ class KantWordPress2021:
 
     name: ClassVar[str] = "wordpress-2021"
     title_selectors: ClassVar[tuple[str, ...]] = (
-        "h1.entry-title", "h1.post-title", "h1.jeg_post_title", "h1.td-post-title",
-        ".td-post-title h1", "h1.single-post-title", "h1.article-title", "article h1",
+        "h1.entry-title",
+        "h1.post-title",
+        "h1.jeg_post_title",
+        "h1.td-post-title",
+        ".td-post-title h1",
+        "h1.single-post-title",
+        "h1.article-title",
+        "article h1",
     )
     body_selectors: ClassVar[tuple[str, ...]] = (
-        ".entry-content", ".td-post-content", ".jeg_post_content .content-inner",
-        ".post-content", ".single-post-content", ".article-content", ".post-entry",
-        ".entry-body", ".post-body", "article .content",
+        ".entry-content",
+        ".td-post-content",
+        ".jeg_post_content .content-inner",
+        ".post-content",
+        ".single-post-content",
+        ".article-content",
+        ".post-entry",
+        ".entry-body",
+        ".post-body",
+        "article .content",
     )
     # (selector, attribute, or "" for the element's text)
     published_selectors: ClassVar[tuple[tuple[str, str], ...]] = (
@@ -48,15 +61,28 @@ class KantWordPress2021:
         ("time.entry-modified", "datetime"),
     )
     author_selectors: ClassVar[tuple[str, ...]] = (
-        ".author.vcard .fn", ".author.vcard a", ".td-post-author-name a",
-        ".jeg_meta_author a", "a[rel~=author]", ".byline .author", ".entry-author-name",
+        ".author.vcard .fn",
+        ".author.vcard a",
+        ".td-post-author-name a",
+        ".jeg_meta_author a",
+        "a[rel~=author]",
+        ".byline .author",
+        ".entry-author-name",
     )
     section_selectors: ClassVar[tuple[str, ...]] = (
-        ".cat-links a", ".td-category a", ".entry-category a", ".jeg_meta_category a",
-        "a[rel~=category]", ".post-categories a",
+        ".cat-links a",
+        ".td-category a",
+        ".entry-category a",
+        ".jeg_meta_category a",
+        "a[rel~=category]",
+        ".post-categories a",
     )
     tag_selectors: ClassVar[tuple[str, ...]] = (
-        ".tags-links a", ".td-tags a", ".jeg_post_tags a", ".post-tags a", "a[rel='tag']",
+        ".tags-links a",
+        ".td-tags a",
+        ".jeg_post_tags a",
+        ".post-tags a",
+        "a[rel='tag']",
     )
 
     def _first_text(self, page: Page, selectors: tuple[str, ...]) -> str | None:

@@ -18,16 +18,34 @@ logging.getLogger("htmldate").setLevel(logging.CRITICAL)
 
 # What ends a paragraph in the libraries' output: HTML's blocks, trafilatura's own tags,
 # and every line break (<br>, trafilatura's <lb/>): their output has no <br><br> rule.
-LIBRARY_BLOCK_TAGS = BLOCK_TAGS | {"aside", "br", "figure", "figcaption", "head", "item",
-                                   "list", "quote", "row", "cell", "code", "lb", "doc"}
+LIBRARY_BLOCK_TAGS = BLOCK_TAGS | {
+    "aside",
+    "br",
+    "figure",
+    "figcaption",
+    "head",
+    "item",
+    "list",
+    "quote",
+    "row",
+    "cell",
+    "code",
+    "lb",
+    "doc",
+}
 
 HTMLDATE_FORMAT = "%Y-%m-%dT%H:%M:%S%z"
 
 # The libraries' own parsers read a page only to libxml2's nesting depth of 256 and drop
 # the rest silently; these are theirs (trafilatura's options) with huge_tree, as ours.
-_LIBRARY_PARSER = lxml.html.HTMLParser(collect_ids=False, default_doctype=False,
-                                       encoding="utf-8", remove_comments=True,
-                                       remove_pis=True, huge_tree=True)
+_LIBRARY_PARSER = lxml.html.HTMLParser(
+    collect_ids=False,
+    default_doctype=False,
+    encoding="utf-8",
+    remove_comments=True,
+    remove_pis=True,
+    huge_tree=True,
+)
 _SUMMARY_PARSER = etree.HTMLParser(huge_tree=True)
 
 
@@ -41,8 +59,13 @@ def htmldate_published(page_html: bytes | str, url: str) -> str | None:
     # Bytes always: htmldate downloads a str that looks like a URL.
     data = page_html.encode("utf-8") if isinstance(page_html, str) else page_html
     try:
-        found = find_date(data, url=url or None, original_date=True,
-                          extensive_search=True, outputformat=HTMLDATE_FORMAT)
+        found = find_date(
+            data,
+            url=url or None,
+            original_date=True,
+            extensive_search=True,
+            outputformat=HTMLDATE_FORMAT,
+        )
     except Exception:  # noqa: BLE001  a library's failure is no date, never a crash
         return None
     if not found:
@@ -80,8 +103,9 @@ def trafilatura_paragraphs(tree: HtmlElement, url: str) -> list[str]:
     import trafilatura
 
     try:
-        doc = trafilatura.bare_extraction(tree, url=url, fast=True, include_comments=False,
-                                          with_metadata=False)
+        doc = trafilatura.bare_extraction(
+            tree, url=url, fast=True, include_comments=False, with_metadata=False
+        )
     except Exception:  # noqa: BLE001  trafilatura raises assorted errors on broken pages
         return []
     body = doc.get("body") if isinstance(doc, dict) else getattr(doc, "body", None)

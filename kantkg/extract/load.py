@@ -44,8 +44,10 @@ def parse(page_html: bytes | str, encoding: str | None = None):
     return parse_bounded(page_html, encoding)[0]
 
 
-def parse_bounded(page_html: bytes | str, encoding: str | None = None,
-                  ) -> tuple[etree._Element | None, str | None]:
+def parse_bounded(
+    page_html: bytes | str,
+    encoding: str | None = None,
+) -> tuple[etree._Element | None, str | None]:
     """-> (root element or None, the page bound it hit or None): a page of more than
     bounds.MAX_ELEMENTS elements is not parsed (bounds.TOO_MANY_ELEMENTS); one nested
     deeper than bounds.PARSER_MAX_DEPTH is parsed up to there (bounds.NESTING_TOO_DEEP).
@@ -113,12 +115,12 @@ class Page:
 
     url: str
     root: etree._Element
-    jsonld: dict = field(default_factory=dict)      # the Article node, @id refs resolved
+    jsonld: dict = field(default_factory=dict)  # the Article node, @id refs resolved
     jsonld_types: set[str] = field(default_factory=set)
     jsonld_ids: dict[str, dict] = field(default_factory=dict)
-    microdata: etree._Element | None = None        # the Article itemscope
+    microdata: etree._Element | None = None  # the Article itemscope
     meta: dict[str, list[str]] = field(default_factory=dict)
-    cache: dict = field(default_factory=dict)       # per-page memo of the generic layer
+    cache: dict = field(default_factory=dict)  # per-page memo of the generic layer
 
     @cached_property
     def body(self):
@@ -152,5 +154,4 @@ class Page:
 
     @property
     def article_signal(self) -> bool:
-        return self.strong_article_signal or \
-            (self.meta_first("og:type") or "").lower() == "article"
+        return self.strong_article_signal or (self.meta_first("og:type") or "").lower() == "article"

@@ -18,15 +18,35 @@ from kantkg.extract.load import Page
 from kantkg.extract.text import text
 from kantkg.whitespace import squash
 
-ARTICLE_TYPES = frozenset({
-    "Article", "NewsArticle", "ReportageNewsArticle", "AnalysisNewsArticle",
-    "OpinionNewsArticle", "BackgroundNewsArticle", "ReviewNewsArticle", "BlogPosting",
-    "LiveBlogPosting", "Report", "ScholarlyArticle", "TechArticle",
-})
+ARTICLE_TYPES = frozenset(
+    {
+        "Article",
+        "NewsArticle",
+        "ReportageNewsArticle",
+        "AnalysisNewsArticle",
+        "OpinionNewsArticle",
+        "BackgroundNewsArticle",
+        "ReviewNewsArticle",
+        "BlogPosting",
+        "LiveBlogPosting",
+        "Report",
+        "ScholarlyArticle",
+        "TechArticle",
+    }
+)
 LISTING_TYPES = frozenset({"CollectionPage", "SearchResultsPage", "ProfilePage", "ItemList"})
-PUBLISHED_META = ("article:published_time", "og:published_time", "datepublished",
-                  "pubdate", "publishdate", "date", "dc.date", "dc.date.issued",
-                  "sailthru.date", "parsely-pub-date")
+PUBLISHED_META = (
+    "article:published_time",
+    "og:published_time",
+    "datepublished",
+    "pubdate",
+    "publishdate",
+    "date",
+    "dc.date",
+    "dc.date.issued",
+    "sailthru.date",
+    "parsely-pub-date",
+)
 MODIFIED_META = ("article:modified_time", "og:updated_time", "datemodified")
 
 # ------------------------------------------------------------------- loading
@@ -201,11 +221,15 @@ def tags(page: Page) -> tuple[list[str], str | None]:
 
 def canonical_candidates(page: Page) -> list[tuple[str, str]]:
     """(layer, URL) the page gives as its own address, best first."""
-    return [(layer, value) for layer, value in (
-        ("meta", page.meta_first("link:canonical")),
-        ("meta", page.meta_first("og:url")),
-        ("jsonld", ld_text(page.jsonld.get("url"))),
-    ) if value]
+    return [
+        (layer, value)
+        for layer, value in (
+            ("meta", page.meta_first("link:canonical")),
+            ("meta", page.meta_first("og:url")),
+            ("jsonld", ld_text(page.jsonld.get("url"))),
+        )
+        if value
+    ]
 
 
 def date_candidates(page: Page, prop: str, meta_names: tuple[str, ...]) -> list[list[str]]:

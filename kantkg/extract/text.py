@@ -17,23 +17,95 @@ from kantkg import site
 from kantkg.whitespace import squash
 
 # Block-level tags: they end the paragraph being collected.
-BLOCK_TAGS = frozenset({
-    "p", "div", "section", "article", "main", "header", "footer", "blockquote", "li", "ul",
-    "ol", "dl", "dt", "dd", "h1", "h2", "h3", "h4", "h5", "h6", "table", "tbody", "thead",
-    "tfoot", "tr", "td", "th", "pre", "hr", "center", "address", "details", "summary",
-    "caption",
-})
+BLOCK_TAGS = frozenset(
+    {
+        "p",
+        "div",
+        "section",
+        "article",
+        "main",
+        "header",
+        "footer",
+        "blockquote",
+        "li",
+        "ul",
+        "ol",
+        "dl",
+        "dt",
+        "dd",
+        "h1",
+        "h2",
+        "h3",
+        "h4",
+        "h5",
+        "h6",
+        "table",
+        "tbody",
+        "thead",
+        "tfoot",
+        "tr",
+        "td",
+        "th",
+        "pre",
+        "hr",
+        "center",
+        "address",
+        "details",
+        "summary",
+        "caption",
+    }
+)
 # Inline formatting: text inside them is the text of the block around them.
-INLINE_TAGS = frozenset({
-    "b", "strong", "i", "em", "u", "s", "span", "font", "small", "big", "sub", "sup",
-    "mark", "cite", "q", "abbr", "time", "label",
-})
+INLINE_TAGS = frozenset(
+    {
+        "b",
+        "strong",
+        "i",
+        "em",
+        "u",
+        "s",
+        "span",
+        "font",
+        "small",
+        "big",
+        "sub",
+        "sup",
+        "mark",
+        "cite",
+        "q",
+        "abbr",
+        "time",
+        "label",
+    }
+)
 # Always furniture, however much text they hold.
-ALWAYS_NOISE_TAGS = frozenset({
-    "script", "style", "noscript", "template", "svg", "canvas", "iframe", "object", "embed",
-})
-TEXTLESS_TAGS = ALWAYS_NOISE_TAGS | {"br", "img", "hr", "input", "wbr", "meta", "link",
-                                     "source", "area", "col", "param", "track"}
+ALWAYS_NOISE_TAGS = frozenset(
+    {
+        "script",
+        "style",
+        "noscript",
+        "template",
+        "svg",
+        "canvas",
+        "iframe",
+        "object",
+        "embed",
+    }
+)
+TEXTLESS_TAGS = ALWAYS_NOISE_TAGS | {
+    "br",
+    "img",
+    "hr",
+    "input",
+    "wbr",
+    "meta",
+    "link",
+    "source",
+    "area",
+    "col",
+    "param",
+    "track",
+}
 _VOID_TAGS = TEXTLESS_TAGS - ALWAYS_NOISE_TAGS
 CAPTION_TAGS = frozenset({"i", "em", "small", "span", "font"})
 CAPTION_MAX_CHARS = 200
@@ -96,11 +168,18 @@ def remove_noise(container) -> None:
     """Drop furniture inside the container: by tag always, by class word unless the
     element holds more than half of the container's text (then it is a wrapper)."""
     total = len(text_content(container)) or 1
-    doomed = [el for el in container.iter(etree.Element)
-              if el is not container and (_is_noise(el) or is_caption(el))]
+    doomed = [
+        el
+        for el in container.iter(etree.Element)
+        if el is not container and (_is_noise(el) or is_caption(el))
+    ]
     # Lengths before any drop, so the order of drops cannot change the decision.
-    drop = [el for el in doomed if el.tag not in _VOID_TAGS and
-            (el.tag in ALWAYS_NOISE_TAGS or len(text_content(el)) <= total / 2)]
+    drop = [
+        el
+        for el in doomed
+        if el.tag not in _VOID_TAGS
+        and (el.tag in ALWAYS_NOISE_TAGS or len(text_content(el)) <= total / 2)
+    ]
     for el in drop:
         if el.getparent() is not None:
             drop_tree(el)
@@ -113,8 +192,12 @@ def is_caption(el) -> bool:
     previous = el.getprevious()
     while previous is not None and previous.tag == "br" and not (previous.tail or "").strip():
         previous = previous.getprevious()
-    return previous is not None and previous.tag == "img" and \
-        not (previous.tail or "").strip() and len(text(el)) <= CAPTION_MAX_CHARS
+    return (
+        previous is not None
+        and previous.tag == "img"
+        and not (previous.tail or "").strip()
+        and len(text(el)) <= CAPTION_MAX_CHARS
+    )
 
 
 _BR = "\x00"
@@ -123,8 +206,10 @@ _PARAGRAPH_BREAK_RE = re.compile(r"[ \t\r\n\f\v]*\x00(?:[ \t\r\n\f\v]*\x00)+[ \t
 _LINK_TEXT_RE = re.compile("\x01([^\x01\x02]*)\x02")
 
 
-def text_blocks(container, block_tags: frozenset[str] = BLOCK_TAGS,
-                ) -> list[tuple[str, float]]:
+def text_blocks(
+    container,
+    block_tags: frozenset[str] = BLOCK_TAGS,
+) -> list[tuple[str, float]]:
     """The container's text as blocks in reading order: (text, link density).
 
     Block elements end a block; two or more <br> in a row end one too (old pages

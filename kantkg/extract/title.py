@@ -26,5 +26,5 @@ def _strip_one(title: str, names: tuple[str, ...]) -> str | None:
             if sep != ": " and folded.endswith(tail) and len(folded) > len(tail):
                 return title[: -len(tail)].rstrip()
             if folded.startswith(head) and len(folded) > len(head):
-                return title[len(head):].lstrip()
+                return title[len(head) :].lstrip()
     return None

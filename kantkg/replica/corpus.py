@@ -31,21 +31,36 @@ SECTIONS = (
     ("В мире", "v-mire"),
 )
 TAGS = (
-    "Бишкек", "Ош", "ЕАЭС", "ОДКБ", "образование", "здравоохранение", "энергетика",
-    "выборы", "налоги", "туризм", "экспорт", "Иссык-Куль", "граница", "инвестиции",
+    "Бишкек",
+    "Ош",
+    "ЕАЭС",
+    "ОДКБ",
+    "образование",
+    "здравоохранение",
+    "энергетика",
+    "выборы",
+    "налоги",
+    "туризм",
+    "экспорт",
+    "Иссык-Куль",
+    "граница",
+    "инвестиции",
 )
 AUTHORS = (
-    "Айгуль Токтосунова", "Нурлан Абдыкадыров", "Елена Смирнова", "Бакыт Осмонов",
-    "Жылдыз Маматова", "Игорь Ковалёв", "Асель Сулайманова",
+    "Айгуль Токтосунова",
+    "Нурлан Абдыкадыров",
+    "Елена Смирнова",
+    "Бакыт Осмонов",
+    "Жылдыз Маматова",
+    "Игорь Ковалёв",
+    "Асель Сулайманова",
 )
 
 SEED_PATH = (
     "/2021-05-25/sostoyalas-vstrecha-prezidenta-sadyra-zhaparova"
     "-s-prezidentom-rossii-vladimirom-putinym/"
 )
-SEED_TITLE = (
-    "Состоялась встреча Президента Садыра Жапарова с Президентом России Владимиром Путиным"
-)
+SEED_TITLE = "Состоялась встреча Президента Садыра Жапарова с Президентом России Владимиром Путиным"
 SEED_PUBLISHED = datetime(2021, 5, 25, 10, 41, 23, tzinfo=BISHKEK)
 SOURCE_LINK = "Ссылка на новость: "
 
@@ -55,6 +70,7 @@ LAST_DAY = datetime(2026, 6, 30, tzinfo=BISHKEK)
 # A fixed +06:00 for articles pinned at any date: Bishkek's zone data is local mean time
 # before 1924, which would give year-1 articles an offset of +04:58:24.
 PLUS_SIX = timezone(timedelta(hours=6))
+
 
 @dataclass(frozen=True)
 class _Weighted:
@@ -77,48 +93,106 @@ def _weighted(*pairs: tuple[str, int]) -> _Weighted:
 # every article naming eight random subjects and places, as this generator once did,
 # «налоги» was in 38% of 200,000 articles and «Бишкек» in 67%.
 _SUBJECTS = _weighted(
-    ("Президент Садыр Жапаров", 8), ("Жогорку Кенеш", 5),
-    ("Председатель кабинета министров", 4), ("Мэрия Бишкека", 4),
-    ("Министерство внутренних дел", 3), ("Министерство экономики и коммерции", 2),
-    ("Национальный банк", 2), ("Министерство здравоохранения", 2),
-    ("Министерство образования и науки", 2), ("Полномочный представитель правительства", 2),
-    ("Глава МИД Кыргызстана", 2), ("Депутаты городского кенеша", 2),
-    ("Министерство чрезвычайных ситуаций", 2), ("Генеральная прокуратура", 2),
-    ("Государственная налоговая служба", 1), ("Министерство энергетики", 1),
-    ("Государственная таможенная служба", 1), ("Сборная Кыргызстана по футболу", 1),
-    ("Национальный статистический комитет", 1), ("Верховный суд", 1),
-    ("Министерство сельского хозяйства", 1), ("Министерство транспорта и коммуникаций", 1),
-    ("Социальный фонд", 1), ("Центральная избирательная комиссия", 1),
-    ("Фонд государственного имущества", 1), ("Айыл окмоту", 1),
-    ("Ассоциация предпринимателей", 1), ("Национальный олимпийский комитет", 1),
+    ("Президент Садыр Жапаров", 8),
+    ("Жогорку Кенеш", 5),
+    ("Председатель кабинета министров", 4),
+    ("Мэрия Бишкека", 4),
+    ("Министерство внутренних дел", 3),
+    ("Министерство экономики и коммерции", 2),
+    ("Национальный банк", 2),
+    ("Министерство здравоохранения", 2),
+    ("Министерство образования и науки", 2),
+    ("Полномочный представитель правительства", 2),
+    ("Глава МИД Кыргызстана", 2),
+    ("Депутаты городского кенеша", 2),
+    ("Министерство чрезвычайных ситуаций", 2),
+    ("Генеральная прокуратура", 2),
+    ("Государственная налоговая служба", 1),
+    ("Министерство энергетики", 1),
+    ("Государственная таможенная служба", 1),
+    ("Сборная Кыргызстана по футболу", 1),
+    ("Национальный статистический комитет", 1),
+    ("Верховный суд", 1),
+    ("Министерство сельского хозяйства", 1),
+    ("Министерство транспорта и коммуникаций", 1),
+    ("Социальный фонд", 1),
+    ("Центральная избирательная комиссия", 1),
+    ("Фонд государственного имущества", 1),
+    ("Айыл окмоту", 1),
+    ("Ассоциация предпринимателей", 1),
+    ("Национальный олимпийский комитет", 1),
 )
 _VERBS = (
-    "обсудил", "рассмотрел", "утвердил", "представил", "подписал", "объявил",
-    "поддержал", "проверил", "предложил", "отметил", "завершил", "запустил",
+    "обсудил",
+    "рассмотрел",
+    "утвердил",
+    "представил",
+    "подписал",
+    "объявил",
+    "поддержал",
+    "проверил",
+    "предложил",
+    "отметил",
+    "завершил",
+    "запустил",
 )
 _OBJECTS = _weighted(
-    ("план развития региона", 3), ("проект нового закона", 3), ("бюджет на следующий год", 2),
-    ("итоги работы за полугодие", 3), ("соглашение о сотрудничестве", 2),
-    ("программу поддержки фермеров", 1), ("меры по снижению цен", 1),
-    ("строительство новой школы", 1), ("ремонт дорог", 1), ("поставки электроэнергии", 1),
-    ("вопросы трудовой миграции", 1), ("реформу судебной системы", 1),
-    ("меры безопасности на границе", 1), ("цифровизацию государственных услуг", 1),
-    ("открытие нового медицинского центра", 1), ("подготовку к отопительному сезону", 1),
-    ("подготовку к выборам", 1), ("привлечение инвестиций", 1),
-    ("строительство доступного жилья", 1), ("поддержку малого бизнеса", 1),
-    ("развитие туризма", 1), ("борьбу с коррупцией", 1), ("реконструкцию водопровода", 1),
-    ("пенсионную реформу", 1), ("экспорт сельхозпродукции", 1),
-    ("работу общественного транспорта", 1), ("проведение весенней посевной", 1),
+    ("план развития региона", 3),
+    ("проект нового закона", 3),
+    ("бюджет на следующий год", 2),
+    ("итоги работы за полугодие", 3),
+    ("соглашение о сотрудничестве", 2),
+    ("программу поддержки фермеров", 1),
+    ("меры по снижению цен", 1),
+    ("строительство новой школы", 1),
+    ("ремонт дорог", 1),
+    ("поставки электроэнергии", 1),
+    ("вопросы трудовой миграции", 1),
+    ("реформу судебной системы", 1),
+    ("меры безопасности на границе", 1),
+    ("цифровизацию государственных услуг", 1),
+    ("открытие нового медицинского центра", 1),
+    ("подготовку к отопительному сезону", 1),
+    ("подготовку к выборам", 1),
+    ("привлечение инвестиций", 1),
+    ("строительство доступного жилья", 1),
+    ("поддержку малого бизнеса", 1),
+    ("развитие туризма", 1),
+    ("борьбу с коррупцией", 1),
+    ("реконструкцию водопровода", 1),
+    ("пенсионную реформу", 1),
+    ("экспорт сельхозпродукции", 1),
+    ("работу общественного транспорта", 1),
+    ("проведение весенней посевной", 1),
     ("ситуацию с паводками", 1),
 )
 _PLACES = _weighted(
-    ("в Бишкеке", 20), ("в Оше", 8), ("в Чуйской области", 5), ("на Иссык-Куле", 4),
-    ("в Джалал-Абаде", 4), ("в Караколе", 3), ("в Нарыне", 3), ("в Таласе", 3),
-    ("в Баткене", 3), ("в Токмоке", 2), ("в Кара-Балте", 2), ("в Балыкчы", 2),
-    ("в Узгене", 2), ("в Кара-Суу", 2), ("в Чолпон-Ате", 2), ("в Кызыл-Кие", 1),
-    ("в Майлуу-Суу", 1), ("в Таш-Кумыре", 1), ("в Кемине", 1), ("в Токтогуле", 1),
-    ("в Ат-Башы", 1), ("в Кочкоре", 1), ("в Сулюкте", 1), ("в Ноокате", 1),
-    ("в Араване", 1), ("в Канте", 1),
+    ("в Бишкеке", 20),
+    ("в Оше", 8),
+    ("в Чуйской области", 5),
+    ("на Иссык-Куле", 4),
+    ("в Джалал-Абаде", 4),
+    ("в Караколе", 3),
+    ("в Нарыне", 3),
+    ("в Таласе", 3),
+    ("в Баткене", 3),
+    ("в Токмоке", 2),
+    ("в Кара-Балте", 2),
+    ("в Балыкчы", 2),
+    ("в Узгене", 2),
+    ("в Кара-Суу", 2),
+    ("в Чолпон-Ате", 2),
+    ("в Кызыл-Кие", 1),
+    ("в Майлуу-Суу", 1),
+    ("в Таш-Кумыре", 1),
+    ("в Кемине", 1),
+    ("в Токтогуле", 1),
+    ("в Ат-Башы", 1),
+    ("в Кочкоре", 1),
+    ("в Сулюкте", 1),
+    ("в Ноокате", 1),
+    ("в Араване", 1),
+    ("в Канте", 1),
 )
 _CLAUSES = (
     "По словам участников встречи, работа будет продолжена в ближайшие месяцы",
@@ -144,10 +218,16 @@ _QUOTES = (
     "Сотрудничество с соседними странами остаётся для нас приоритетом",
 )
 _SPEAKERS = _weighted(
-    ("подчеркнул глава ведомства", 3), ("добавил эксперт", 3), ("сообщил пресс-секретарь", 3),
-    ("заявил министр", 2), ("сказал председатель комиссии", 2),
-    ("отметил представитель мэрии", 2), ("пояснил руководитель проекта", 2),
-    ("рассказал депутат", 2), ("отметил аким района", 1), ("сказал директор школы", 1),
+    ("подчеркнул глава ведомства", 3),
+    ("добавил эксперт", 3),
+    ("сообщил пресс-секретарь", 3),
+    ("заявил министр", 2),
+    ("сказал председатель комиссии", 2),
+    ("отметил представитель мэрии", 2),
+    ("пояснил руководитель проекта", 2),
+    ("рассказал депутат", 2),
+    ("отметил аким района", 1),
+    ("сказал директор школы", 1),
     ("добавил руководитель департамента", 1),
 )
 
@@ -155,10 +235,38 @@ _SPEAKERS = _weighted(
 def translit(text: str) -> str:
     """WordPress Cyr-to-Lat style slug, as in the seed article's permalink."""
     table = {
-        "а": "a", "б": "b", "в": "v", "г": "g", "д": "d", "е": "e", "ё": "yo", "ж": "zh",
-        "з": "z", "и": "i", "й": "j", "к": "k", "л": "l", "м": "m", "н": "n", "о": "o",
-        "п": "p", "р": "r", "с": "s", "т": "t", "у": "u", "ф": "f", "х": "h", "ц": "c",
-        "ч": "ch", "ш": "sh", "щ": "shh", "ъ": "", "ы": "y", "ь": "", "э": "e", "ю": "yu",
+        "а": "a",
+        "б": "b",
+        "в": "v",
+        "г": "g",
+        "д": "d",
+        "е": "e",
+        "ё": "yo",
+        "ж": "zh",
+        "з": "z",
+        "и": "i",
+        "й": "j",
+        "к": "k",
+        "л": "l",
+        "м": "m",
+        "н": "n",
+        "о": "o",
+        "п": "p",
+        "р": "r",
+        "с": "s",
+        "т": "t",
+        "у": "u",
+        "ф": "f",
+        "х": "h",
+        "ц": "c",
+        "ч": "ch",
+        "ш": "sh",
+        "щ": "shh",
+        "ъ": "",
+        "ы": "y",
+        "ь": "",
+        "э": "e",
+        "ю": "yu",
         "я": "ya",
     }
     out = "".join(table.get(ch, ch) for ch in text.lower())
@@ -170,20 +278,20 @@ def translit(text: str) -> str:
 class ArticleTruth:
     """What the site published for one article: what the archive must end up holding."""
 
-    index: int                   # -1 for the seed article
+    index: int  # -1 for the seed article
     path: str
     url: str
     title: str
-    published: str               # ISO 8601, +06:00, seconds
+    published: str  # ISO 8601, +06:00, seconds
     modified: str | None
     author: str | None
     section: str
     section_slug: str
     tags: tuple[str, ...]
     paragraphs: tuple[str, ...]  # distinct article text, reading order, no source-link line
-    repeated: tuple[str, ...]    # paragraphs the page shows a second time
+    repeated: tuple[str, ...]  # paragraphs the page shows a second time
     markup: str
-    source_line: str | None      # the closing «Ссылка на новость: <url>» line, if shown
+    source_line: str | None  # the closing «Ссылка на новость: <url>» line, if shown
 
     @property
     def published_dt(self) -> datetime:
@@ -197,11 +305,16 @@ class ArticleTruth:
         """The item a perfect extraction of this article gives, for filling archives
         without crawling (search benchmarks and tests)."""
         return {
-            "url": self.url, "canonical_url": self.url, "title": self.title,
-            "paragraphs": list(self.paragraphs), "published": self.published,
+            "url": self.url,
+            "canonical_url": self.url,
+            "title": self.title,
+            "paragraphs": list(self.paragraphs),
+            "published": self.published,
             "published_utc": self.published_dt.astimezone(UTC).isoformat(),
-            "published_date": self.published[:10], "author": self.author,
-            "section": self.section, "tags": list(self.tags),
+            "published_date": self.published[:10],
+            "author": self.author,
+            "section": self.section,
+            "tags": list(self.tags),
         }
 
     @property
@@ -215,8 +328,10 @@ class ArticleTruth:
 
 def seed_paragraphs() -> list[str]:
     """The seed page's lines verbatim (repeats and the source-link line included)."""
-    text = resources.files(__package__).joinpath("kant-2021-05-25-article.txt").read_text(
-        encoding="utf-8"
+    text = (
+        resources.files(__package__)
+        .joinpath("kant-2021-05-25-article.txt")
+        .read_text(encoding="utf-8")
     )
     return [line.strip() for line in text.splitlines() if line.strip()]
 
@@ -282,8 +397,9 @@ def _distinct_paragraphs(rng: random.Random, count: int, topic: Topic) -> list[s
 class Corpus:
     """All articles of one replica, oldest first. Metadata eager, bodies on demand."""
 
-    def __init__(self, articles: int, seed: int, base_url: str = "",
-                 markups: tuple[str, ...] = MARKUPS) -> None:
+    def __init__(
+        self, articles: int, seed: int, base_url: str = "", markups: tuple[str, ...] = MARKUPS
+    ) -> None:
         unknown = set(markups) - set(MARKUPS)
         if unknown or not markups:
             raise ValueError(f"unknown markups {sorted(unknown)}; known: {', '.join(MARKUPS)}")
@@ -307,10 +423,12 @@ class Corpus:
         added = []
         # New articles appear now, as on the real site between two crawls.
         # Pinned articles (any date, year 9999 too) are not where the timeline goes on.
-        last = max((m["published"] for m in self._meta if m["path"] not in self._pinned),
-                   default=FIRST_DAY)
-        newest = max(last, datetime.now(BISHKEK).replace(microsecond=0)
-                     - timedelta(minutes=37 * count))
+        last = max(
+            (m["published"] for m in self._meta if m["path"] not in self._pinned), default=FIRST_DAY
+        )
+        newest = max(
+            last, datetime.now(BISHKEK).replace(microsecond=0) - timedelta(minutes=37 * count)
+        )
         for _ in range(count):
             meta = self._meta_for(self._next_index)
             self._next_index += 1
@@ -321,8 +439,7 @@ class Corpus:
             added.append(self._publish(meta))
         return added
 
-    def add_at(self, path: str, published: datetime | None = None,
-               markup: str = "wp_yoast") -> str:
+    def add_at(self, path: str, published: datetime | None = None, markup: str = "wp_yoast") -> str:
         """Publish one article at exactly this permalink (/9999-12-31/slug/ too), listed
         as the newest: hostile-date tests need it on the front page and in the sitemap.
         Its publication time defaults to noon (+06:00) of the URL's date."""
@@ -334,8 +451,7 @@ class Corpus:
             raise ValueError(f"unknown markup {markup!r}; known: {', '.join(MARKUPS)}")
         meta = self._meta_for(self._next_index)
         self._next_index += 1
-        meta.update(path=path, published=published or _noon_of(path), modified=None,
-                    markup=markup)
+        meta.update(path=path, published=published or _noon_of(path), modified=None, markup=markup)
         self._pinned.add(path)
         return self._publish(meta)
 
@@ -365,8 +481,11 @@ class Corpus:
         published = FIRST_DAY + timedelta(seconds=int(rng.random() * span))
         if rng.random() < 0.3:  # minute-aligned, as when an editor set the time by hand
             published = published.replace(second=0)
-        modified = published + timedelta(minutes=rng.randint(5, 60 * 24 * 3)) \
-            if rng.random() < 0.4 else None
+        modified = (
+            published + timedelta(minutes=rng.randint(5, 60 * 24 * 3))
+            if rng.random() < 0.4
+            else None
+        )
         section, section_slug = rng.choice(SECTIONS)
         topic = _topic(rng)
         subject, what, place = topic
@@ -440,13 +559,13 @@ class Corpus:
         return [m["path"] for m in reversed(self._meta) if m["section_slug"] == slug]
 
     def with_tag(self, slug: str) -> list[str]:
-        return [m["path"] for m in reversed(self._meta)
-                if slug in (translit(t) for t in m["tags"])]
+        return [m["path"] for m in reversed(self._meta) if slug in (translit(t) for t in m["tags"])]
 
     def search(self, words: str) -> list[str]:
         needle = words.casefold().strip()
-        return [m["path"] for m in reversed(self._meta)
-                if needle and needle in m["title"].casefold()]
+        return [
+            m["path"] for m in reversed(self._meta) if needle and needle in m["title"].casefold()
+        ]
 
     # ---------------------------------------------------------------- body
 
@@ -457,7 +576,7 @@ class Corpus:
             shown = seed_paragraphs()
             body, source_line = shown[:-1], shown[-1]  # verbatim, kant.kg URL and all
             distinct = list(dict.fromkeys(body))
-            repeated = body[len(distinct):]
+            repeated = body[len(distinct) :]
         else:
             rng = self._rng(meta["index"], "body")
             distinct = _distinct_paragraphs(rng, rng.randint(2, 9), meta["topic"])
@@ -465,8 +584,11 @@ class Corpus:
             repeated = distinct[1:3] if len(distinct) >= 4 and rng.random() < 0.25 else []
             source_line = SOURCE_LINK + url if rng.random() < 0.8 else None
         for n in range(self._edits.get(meta["path"], 0)):
-            distinct = [*distinct, f"Материал дополнен ({n + 1}): уточнены данные о сроках "
-                                   f"и участниках, приведены комментарии сторон."]
+            distinct = [
+                *distinct,
+                f"Материал дополнен ({n + 1}): уточнены данные о сроках "
+                f"и участниках, приведены комментарии сторон.",
+            ]
         modified = meta["modified"]
         return ArticleTruth(
             index=meta["index"],

@@ -80,30 +80,79 @@ PATTERNS = {
     "links": r"^/(?:page/\d+/)?$|^/feed/",
     "all": r"",
 }
-KINDS = frozenset({
-    "status", "retry-after", "reset", "stall", "truncate", "content-type", "pdf", "png",
-    "redirect-chain", "redirect-loop", "redirect-offsite", "malformed", "mislabel", "huge",
-    "empty", "bad-xml", "bad-dates", "gzip",
-    "gzip-bomb", "robots-sitemap", "index-self", "pagination-cycle", "endless-pages",
-    "cookies", "redirect-to", "trickle", "canonical", "no-canonical", "link-variants",
-    "junk-paragraphs", "junk-title", "deep-nesting",
-})
+KINDS = frozenset(
+    {
+        "status",
+        "retry-after",
+        "reset",
+        "stall",
+        "truncate",
+        "content-type",
+        "pdf",
+        "png",
+        "redirect-chain",
+        "redirect-loop",
+        "redirect-offsite",
+        "malformed",
+        "mislabel",
+        "huge",
+        "empty",
+        "bad-xml",
+        "bad-dates",
+        "gzip",
+        "gzip-bomb",
+        "robots-sitemap",
+        "index-self",
+        "pagination-cycle",
+        "endless-pages",
+        "cookies",
+        "redirect-to",
+        "trickle",
+        "canonical",
+        "no-canonical",
+        "link-variants",
+        "junk-paragraphs",
+        "junk-title",
+        "deep-nesting",
+    }
+)
 # Where a kind applies when its rule names no paths (kinds not listed: every path).
 DEFAULT_PATTERNS = {
-    "gzip-bomb": "sitemap", "robots-sitemap": "robots", "index-self": "index",
-    "pagination-cycle": "listing", "endless-pages": "listing", "redirect-to": "article",
-    "canonical": "article", "no-canonical": "article", "link-variants": "links",
-    "junk-paragraphs": "article", "junk-title": "article", "deep-nesting": "article",
+    "gzip-bomb": "sitemap",
+    "robots-sitemap": "robots",
+    "index-self": "index",
+    "pagination-cycle": "listing",
+    "endless-pages": "listing",
+    "redirect-to": "article",
+    "canonical": "article",
+    "no-canonical": "article",
+    "link-variants": "links",
+    "junk-paragraphs": "article",
+    "junk-title": "article",
+    "deep-nesting": "article",
 }
 NEEDS_ARG = frozenset({"robots-sitemap", "redirect-to", "canonical"})
-NUMERIC_ARG = frozenset({"gzip-bomb", "trickle", "junk-paragraphs", "junk-title",
-                         "deep-nesting", "status", "retry-after", "stall", "huge",
-                         "redirect-chain"})
+NUMERIC_ARG = frozenset(
+    {
+        "gzip-bomb",
+        "trickle",
+        "junk-paragraphs",
+        "junk-title",
+        "deep-nesting",
+        "status",
+        "retry-after",
+        "stall",
+        "huge",
+        "redirect-chain",
+    }
+)
 MAX_REQUEST_HEADERS = 16 * 1024  # beyond this, 400 as nginx answers (its header buffers)
 PDF_BYTES = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
-PNG_BYTES = bytes.fromhex("89504e470d0a1a0a0000000d4948445200000001000000010806000000"
-                          "1f15c4890000000d49444154789c6360000002000154a24f5d0000000049454e44"
-                          "ae426082")
+PNG_BYTES = bytes.fromhex(
+    "89504e470d0a1a0a0000000d4948445200000001000000010806000000"
+    "1f15c4890000000d49444154789c6360000002000154a24f5d0000000049454e44"
+    "ae426082"
+)
 
 
 class BadFault(ValueError):
@@ -115,7 +164,7 @@ class Fault:
     kind: str
     arg: str | None = None
     pattern: str = ""
-    times: int | None = None        # None: every matching request
+    times: int | None = None  # None: every matching request
     hits: int = 0
     passes: set[str] = field(default_factory=set, repr=False)
     _regex: re.Pattern = field(default=re.compile(""), repr=False)  # set from pattern
@@ -176,8 +225,9 @@ def mangle_html(page: bytes) -> bytes:
 def swap_charset(page: bytes, charset: str) -> tuple[bytes, str]:
     """The same bytes declared -- in the header and in the page -- as the other charset."""
     wrong = "utf-8" if charset.lower() in ("windows-1251", "cp1251") else "windows-1251"
-    page = re.sub(rb"charset=[\w-]+", f"charset={wrong}".encode(), page, count=1,
-                  flags=re.IGNORECASE)
+    page = re.sub(
+        rb"charset=[\w-]+", f"charset={wrong}".encode(), page, count=1, flags=re.IGNORECASE
+    )
     return page, wrong
 
 
@@ -239,8 +289,10 @@ def add_robots_sitemap(robots: bytes, url: str) -> bytes:
 def index_chain(index: bytes, base: str, path: str, page: int) -> bytes:
     """The sitemap index also lists itself and its next ?page=: an endless chain."""
     own = f"{base}{path}" + (f"?page={page}" if page > 1 else "")
-    extra = (f"<sitemap><loc>{own}</loc></sitemap>\n"
-             f"<sitemap><loc>{base}{path}?page={page + 1}</loc></sitemap>\n")
+    extra = (
+        f"<sitemap><loc>{own}</loc></sitemap>\n"
+        f"<sitemap><loc>{base}{path}?page={page + 1}</loc></sitemap>\n"
+    )
     return index.replace(b"</sitemapindex>", extra.encode() + b"</sitemapindex>", 1)
 
 
@@ -255,42 +307,53 @@ def set_canonical(page: bytes, own_url: str, target: str | None) -> bytes:
     page = page.replace(own_ld, f'"url": "{target}", '.encode() if target else b"")
     if target is None:
         return page
-    tags = (f'\n<link rel="canonical" href="{html.escape(target)}">'
-            f'\n<meta property="og:url" content="{html.escape(target)}">').encode()
+    tags = (
+        f'\n<link rel="canonical" href="{html.escape(target)}">'
+        f'\n<meta property="og:url" content="{html.escape(target)}">'
+    ).encode()
     return re.sub(rb"<head[^>]*>", lambda m: m.group(0) + tags, page, count=1)
 
 
 def link_variants(url: str, base: str) -> list[str]:
     """Other spellings of one article URL that real pages and feeds carry."""
-    path = url[len(base):]
-    return [f"{url}?utm_campaign=z", f"{url}?a=1", f"{url}?a=2", url.rstrip("/"),
-            f"{url}#comments", base.upper() + path]
+    path = url[len(base) :]
+    return [
+        f"{url}?utm_campaign=z",
+        f"{url}?a=1",
+        f"{url}?a=2",
+        url.rstrip("/"),
+        f"{url}#comments",
+        base.upper() + path,
+    ]
 
 
 def listing_variants(page: bytes, base: str) -> bytes:
     """Each article of a listing also linked under its variant spellings."""
+
     def more(m: re.Match) -> bytes:
         url = m.group(1).decode()
         return m.group(0) + b"".join(
             f'<a class="more-link" href="{html.escape(v)}">Читать далее</a>'.encode()
-            for v in link_variants(url, base))
+            for v in link_variants(url, base)
+        )
 
     return re.sub(rb'<a class="more-link" href="([^"]+)">[^<]*</a>', more, page)
 
 
 def feed_variants(feed: bytes, base: str) -> bytes:
     """Each feed item repeated under its article's variant spellings."""
+
     def items(m: re.Match) -> bytes:
         item, url = m.group(0), m.group(1).decode()
         return item + b"".join(
-            item.replace(m.group(1), html.escape(v).encode()) for v in link_variants(url, base))
+            item.replace(m.group(1), html.escape(v).encode()) for v in link_variants(url, base)
+        )
 
     return re.sub(rb"<item>.*?<link>([^<]+)</link>.*?</item>\n", items, feed, flags=re.DOTALL)
 
 
 BODY_MARKER = "KANTKGREPLICABODY"
-_WRAPPED_MARKER = re.compile(rb">\s*(?:<[a-z][^<>]*>)*" + BODY_MARKER.encode()
-                             + rb"(?:</[a-z]+>)*")
+_WRAPPED_MARKER = re.compile(rb">\s*(?:<[a-z][^<>]*>)*" + BODY_MARKER.encode() + rb"(?:</[a-z]+>)*")
 
 
 def put_body(page: bytes, body: bytes) -> bytes:
@@ -328,8 +391,10 @@ def cookie_headers(count: int, size: int) -> tuple[tuple[str, str], ...]:
     """count Set-Cookie headers c<i>=<size chars>; Path=/ (random-looking, cheap)."""
     seed = hashlib.sha256(b"kantkg-cookies").hexdigest()
     text = seed * (size // len(seed) + 2)
-    return tuple(("Set-Cookie", f"c{i}={text[i % len(seed):i % len(seed) + size]}; Path=/")
-                 for i in range(count))
+    return tuple(
+        ("Set-Cookie", f"c{i}={text[i % len(seed) : i % len(seed) + size]}; Path=/")
+        for i in range(count)
+    )
 
 
 def cookie_arg(arg: str | None) -> tuple[int, int]:

@@ -19,16 +19,27 @@ from kantkg.replica.corpus import BISHKEK, SECTIONS, ArticleTruth, translit
 
 SITE_NAME = "Информационное агентство «Кант»"
 MONTHS_GENITIVE = (
-    "января", "февраля", "марта", "апреля", "мая", "июня", "июля", "августа",
-    "сентября", "октября", "ноября", "декабря",
+    "января",
+    "февраля",
+    "марта",
+    "апреля",
+    "мая",
+    "июня",
+    "июля",
+    "августа",
+    "сентября",
+    "октября",
+    "ноября",
+    "декабря",
 )
 
 
 def ru_date(dt: datetime, *, year_suffix: str = "") -> str:
     """«25 мая 2021, 10:41» (optionally «25 мая 2021 г., 10:41»)."""
     local = dt.astimezone(BISHKEK)
-    return (f"{local.day} {MONTHS_GENITIVE[local.month - 1]} {local.year}{year_suffix}, "
-            f"{local:%H:%M}")
+    return (
+        f"{local.day} {MONTHS_GENITIVE[local.month - 1]} {local.year}{year_suffix}, {local:%H:%M}"
+    )
 
 
 def _e(text: str) -> str:
@@ -36,13 +47,15 @@ def _e(text: str) -> str:
 
 
 def _menu(base: str) -> str:
-    return "".join(f'<li><a href="{base}/category/{slug}/">{_e(name)}</a></li>'
-                   for name, slug in SECTIONS)
+    return "".join(
+        f'<li><a href="{base}/category/{slug}/">{_e(name)}</a></li>' for name, slug in SECTIONS
+    )
 
 
 def _links(base: str, related: Sequence[tuple[str, str]], item: str = "li") -> str:
-    return "".join(f'<{item}><a href="{base}{path}">{_e(title)}</a></{item}>'
-                   for path, title in related)
+    return "".join(
+        f'<{item}><a href="{base}{path}">{_e(title)}</a></{item}>' for path, title in related
+    )
 
 
 def _caption(a: ArticleTruth) -> str:
@@ -72,23 +85,40 @@ def wp_yoast(a: ArticleTruth, base: str, related: Sequence[tuple[str, str]]) -> 
         article["author"] = {"name": a.author, "@id": f"{base}/#/schema/person/{a.index}"}
         graph.append({"@type": "Person", "@id": article["author"]["@id"], "name": a.author})
     graph += [
-        {"@type": "WebPage", "@id": a.url, "url": a.url, "name": f"{a.title} - {SITE_NAME}",
-         "datePublished": a.published, "inLanguage": "ru-RU"},
-        {"@type": "Organization", "@id": f"{base}/#organization", "name": SITE_NAME,
-         "url": f"{base}/"},
+        {
+            "@type": "WebPage",
+            "@id": a.url,
+            "url": a.url,
+            "name": f"{a.title} - {SITE_NAME}",
+            "datePublished": a.published,
+            "inLanguage": "ru-RU",
+        },
+        {
+            "@type": "Organization",
+            "@id": f"{base}/#organization",
+            "name": SITE_NAME,
+            "url": f"{base}/",
+        },
     ]
     ld = json.dumps({"@context": "https://schema.org", "@graph": graph}, ensure_ascii=False)
     paragraphs = [f"<p>{_e(p)}</p>" for p in a.page_paragraphs]
-    paragraphs.insert(1, (
-        '<figure class="wp-block-image size-large"><img src="/wp-content/uploads/photo.jpg" '
-        f'alt=""><figcaption>{_e(_caption(a))}</figcaption></figure>'))
-    modified_meta = (f'<meta property="article:modified_time" content="{a.modified}">'
-                     if a.modified else "")
-    byline = (f'<span class="byline"> Автор: <span class="author vcard"><a class="url fn n" '
-              f'href="{base}/author/{translit(a.author)}/">{_e(a.author)}</a></span></span>'
-              if a.author else "")
-    tags = ", ".join(f'<a href="{base}/tag/{translit(t)}/" rel="tag">{_e(t)}</a>'
-                     for t in a.tags)
+    paragraphs.insert(
+        1,
+        (
+            '<figure class="wp-block-image size-large"><img src="/wp-content/uploads/photo.jpg" '
+            f'alt=""><figcaption>{_e(_caption(a))}</figcaption></figure>'
+        ),
+    )
+    modified_meta = (
+        f'<meta property="article:modified_time" content="{a.modified}">' if a.modified else ""
+    )
+    byline = (
+        f'<span class="byline"> Автор: <span class="author vcard"><a class="url fn n" '
+        f'href="{base}/author/{translit(a.author)}/">{_e(a.author)}</a></span></span>'
+        if a.author
+        else ""
+    )
+    tags = ", ".join(f'<a href="{base}/tag/{translit(t)}/" rel="tag">{_e(t)}</a>' for t in a.tags)
     return f"""<!DOCTYPE html>
 <html lang="ru-RU">
 <head>
@@ -146,10 +176,17 @@ def plain_ru_date(a: ArticleTruth, base: str, related: Sequence[tuple[str, str]]
     blocks = [f"<p>{_e(p)}</p>" for p in a.page_paragraphs]
     if related:
         path, title = related[0]
-        blocks.insert(min(2, len(blocks)), (
-            f'<p><strong>Читайте также:</strong> <a href="{base}{path}">{_e(title)}</a></p>'))
-    blocks.insert(1, ('<div class="banner banner-inline"><a href="/reklama/">'
-                      '<img src="/banners/728x90.gif" alt="Реклама"></a></div>'))
+        blocks.insert(
+            min(2, len(blocks)),
+            (f'<p><strong>Читайте также:</strong> <a href="{base}{path}">{_e(title)}</a></p>'),
+        )
+    blocks.insert(
+        1,
+        (
+            '<div class="banner banner-inline"><a href="/reklama/">'
+            '<img src="/banners/728x90.gif" alt="Реклама"></a></div>'
+        ),
+    )
     author = f'<div class="news-author">Автор: {_e(a.author)}</div>' if a.author else ""
     description = _e(a.paragraphs[0][:150])
     return f"""<!DOCTYPE html>
@@ -194,8 +231,9 @@ def legacy_cp1251(a: ArticleTruth, base: str, related: Sequence[tuple[str, str]]
     """A 2000s table layout: windows-1251, <br><br> between paragraphs, no <p> at all."""
     local = a.published_dt.astimezone(BISHKEK)
     text = "<br><br>\n".join(_e(p) for p in a.page_paragraphs)
-    menu = "<br>".join(f'<a href="{base}/category/{slug}/">{_e(name)}</a>'
-                       for name, slug in SECTIONS)
+    menu = "<br>".join(
+        f'<a href="{base}/category/{slug}/">{_e(name)}</a>' for name, slug in SECTIONS
+    )
     others = "<br>".join(f'<a href="{base}{p}">{_e(t)}</a>' for p, t in related)
     return f"""<html>
 <head>
@@ -230,13 +268,22 @@ def microdata_divs(a: ArticleTruth, base: str, related: Sequence[tuple[str, str]
     first, *rest = a.page_paragraphs
     blocks = [f'<div class="article__lead"><strong>{_e(first)}</strong></div>']
     blocks += [f"<div>{_e(p)}</div>" for p in rest]
-    blocks.insert(2, ('<div class="article__photo"><img src="/upload/photo.jpg" alt="">'
-                      f'<div class="article__photo-caption">{_e(_caption(a))}</div></div>'))
+    blocks.insert(
+        2,
+        (
+            '<div class="article__photo"><img src="/upload/photo.jpg" alt="">'
+            f'<div class="article__photo-caption">{_e(_caption(a))}</div></div>'
+        ),
+    )
     blocks.append('<div class="article__subscribe">Подписывайтесь на наш канал в Telegram</div>')
-    modified = (f'<meta itemprop="dateModified" content="{a.modified}">' if a.modified else "")
-    author = (f'<div class="article__author" itemprop="author" itemscope '
-              f'itemtype="https://schema.org/Person"><span itemprop="name">{_e(a.author)}'
-              f"</span></div>" if a.author else "")
+    modified = f'<meta itemprop="dateModified" content="{a.modified}">' if a.modified else ""
+    author = (
+        f'<div class="article__author" itemprop="author" itemscope '
+        f'itemtype="https://schema.org/Person"><span itemprop="name">{_e(a.author)}'
+        f"</span></div>"
+        if a.author
+        else ""
+    )
     tags = " ".join(f'<a href="{base}/tag/{translit(t)}/">#{_e(t)}</a>' for t in a.tags)
     return f"""<!doctype html>
 <html lang="ru">
@@ -275,17 +322,26 @@ def td_newspaper(a: ArticleTruth, base: str, related: Sequence[tuple[str, str]])
     """tagDiv Newspaper-like theme: OpenGraph times in UTC, .td-post-content."""
     utc = a.published_dt.astimezone(UTC).isoformat(timespec="seconds")
     blocks = [f"<p>{_e(p)}</p>" for p in a.page_paragraphs]
-    blocks.insert(min(3, len(blocks)), (
-        '<div class="td-a-rec td-a-rec-id-content_inline"><span class="td-adspot-title">'
-        '- Реклама -</span><div class="adv"><img src="/ad.png" alt=""></div></div>'))
+    blocks.insert(
+        min(3, len(blocks)),
+        (
+            '<div class="td-a-rec td-a-rec-id-content_inline"><span class="td-adspot-title">'
+            '- Реклама -</span><div class="adv"><img src="/ad.png" alt=""></div></div>'
+        ),
+    )
     tag_meta = "".join(f'<meta property="article:tag" content="{_e(t)}">' for t in a.tags)
-    author = (f'<div class="td-post-author-name"><div class="td-author-by">Автор</div> '
-              f'<a href="{base}/author/{translit(a.author)}/">{_e(a.author)}</a></div>'
-              if a.author else "")
+    author = (
+        f'<div class="td-post-author-name"><div class="td-author-by">Автор</div> '
+        f'<a href="{base}/author/{translit(a.author)}/">{_e(a.author)}</a></div>'
+        if a.author
+        else ""
+    )
     tags = "".join(f'<li><a href="{base}/tag/{translit(t)}/">{_e(t)}</a></li>' for t in a.tags)
     related_html = "".join(
         f'<div class="td_module_related_posts"><h3 class="entry-title td-module-title">'
-        f'<a href="{base}{p}" rel="bookmark">{_e(t)}</a></h3></div>' for p, t in related)
+        f'<a href="{base}{p}" rel="bookmark">{_e(t)}</a></h3></div>'
+        for p, t in related
+    )
     return f"""<!doctype html>
 <html lang="ru-RU">
 <head>
@@ -347,8 +403,9 @@ SHOWS: dict[str, frozenset[str]] = {
 }
 
 
-def article_page(a: ArticleTruth, base: str,
-                 related: Sequence[tuple[str, str]]) -> tuple[bytes, str]:
+def article_page(
+    a: ArticleTruth, base: str, related: Sequence[tuple[str, str]]
+) -> tuple[bytes, str]:
     """-> (body, charset) of an article page in its markup."""
     charset = ENCODINGS.get(a.markup, "utf-8")
     html = RENDERERS[a.markup](a, base, related)
@@ -358,8 +415,13 @@ def article_page(a: ArticleTruth, base: str,
 # -------------------------------------------------------------- listings
 
 
-def listing_page(base: str, heading: str, entries: Sequence[tuple[str, str, str]],
-                 next_url: str | None, prev_url: str | None) -> str:
+def listing_page(
+    base: str,
+    heading: str,
+    entries: Sequence[tuple[str, str, str]],
+    next_url: str | None,
+    prev_url: str | None,
+) -> str:
     """A WordPress archive page: front page, /page/N/, category, tag, search results.
 
     entries: (path, title, excerpt)
@@ -369,7 +431,8 @@ def listing_page(base: str, heading: str, entries: Sequence[tuple[str, str, str]
         f'<h2 class="entry-title"><a href="{base}{path}" rel="bookmark">{_e(title)}</a></h2>'
         f'</header><div class="entry-summary"><p>{_e(excerpt)}</p></div>'
         f'<a class="more-link" href="{base}{path}">Читать далее</a></article>'
-        for path, title, excerpt in entries)
+        for path, title, excerpt in entries
+    )
     if not entries:
         posts = '<section class="no-results"><p>Ничего не найдено.</p></section>'
     nav = ""
@@ -423,15 +486,18 @@ def _w3c(dt: datetime) -> str:
     return dt.isoformat(timespec="seconds")
 
 
-def _sitemap(root: str, entry: str, base: str,
-             rows: Sequence[tuple[str, datetime | None]]) -> str:
+def _sitemap(root: str, entry: str, base: str, rows: Sequence[tuple[str, datetime | None]]) -> str:
     body = "".join(
         f"<{entry}><loc>{base}{path}</loc>"
-        + (f"<lastmod>{_w3c(lastmod)}</lastmod>" if lastmod else "") + f"</{entry}>\n"
-        for path, lastmod in rows)
-    return ('<?xml version="1.0" encoding="UTF-8"?>\n'
-            f'<{root} xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">\n'
-            f"{body}</{root}>\n")
+        + (f"<lastmod>{_w3c(lastmod)}</lastmod>" if lastmod else "")
+        + f"</{entry}>\n"
+        for path, lastmod in rows
+    )
+    return (
+        '<?xml version="1.0" encoding="UTF-8"?>\n'
+        f'<{root} xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">\n'
+        f"{body}</{root}>\n"
+    )
 
 
 def sitemap_index(base: str, sitemaps: Sequence[tuple[str, datetime | None]]) -> str:
@@ -449,8 +515,11 @@ def rss_feed(base: str, articles: Sequence[ArticleTruth]) -> str:
         f"<category><![CDATA[{a.section}]]></category>"
         f'<guid isPermaLink="false">{base}/?p={a.index}</guid>'
         f"<description><![CDATA[{a.paragraphs[0][:200]}]]></description></item>\n"
-        for a in articles)
-    return ('<?xml version="1.0" encoding="UTF-8"?>\n<rss version="2.0">\n<channel>\n'
-            f"<title>{_e(SITE_NAME)}</title><link>{base}</link>"
-            "<description>Новости Кыргызстана</description><language>ru-RU</language>\n"
-            f"{items}</channel>\n</rss>\n")
+        for a in articles
+    )
+    return (
+        '<?xml version="1.0" encoding="UTF-8"?>\n<rss version="2.0">\n<channel>\n'
+        f"<title>{_e(SITE_NAME)}</title><link>{base}</link>"
+        "<description>Новости Кыргызстана</description><language>ru-RU</language>\n"
+        f"{items}</channel>\n</rss>\n"
+    )

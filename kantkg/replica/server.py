@@ -53,10 +53,12 @@ from kantkg.replica.faults import (
     swap_charset,
 )
 
-NGINX_400 = (b"<html>\r\n<head><title>400 Request Header Or Cookie Too Large</title></head>\r\n"
-             b"<body>\r\n<center><h1>400 Bad Request</h1></center>\r\n<center>Request Header"
-             b" Or Cookie Too Large</center>\r\n<hr><center>nginx</center>\r\n</body>\r\n"
-             b"</html>\r\n")
+NGINX_400 = (
+    b"<html>\r\n<head><title>400 Request Header Or Cookie Too Large</title></head>\r\n"
+    b"<body>\r\n<center><h1>400 Bad Request</h1></center>\r\n<center>Request Header"
+    b" Or Cookie Too Large</center>\r\n<hr><center>nginx</center>\r\n</body>\r\n"
+    b"</html>\r\n"
+)
 PER_PAGE = 10
 PER_SITEMAP = 1000
 FEED_SIZE = 20
@@ -64,16 +66,19 @@ RELATED = 5
 FRONT_HEADING = "Новости Кыргызстана"
 STATIC_PAGES = {"/about/": "О нас", "/contacts/": "Контакты", "/reklama/": "Реклама"}
 
-_PAGED_RE = re.compile(r"^(?P<prefix>/|/category/[a-z0-9-]+/|/tag/[a-z0-9-]+/)"
-                       r"(?:page/(?P<page>\d+)/)?$")
+_PAGED_RE = re.compile(
+    r"^(?P<prefix>/|/category/[a-z0-9-]+/|/tag/[a-z0-9-]+/)"
+    r"(?:page/(?P<page>\d+)/)?$"
+)
 _POST_SITEMAP_RE = re.compile(r"^/post-sitemap(?P<n>\d*)\.xml$")
 
 
 class Response:
     __slots__ = ("status", "body", "content_type", "headers", "extra")
 
-    def __init__(self, status: int, body: bytes, content_type: str,
-                 headers: dict[str, str] | None = None) -> None:
+    def __init__(
+        self, status: int, body: bytes, content_type: str, headers: dict[str, str] | None = None
+    ) -> None:
         self.status = status
         self.body = body
         self.content_type = content_type
@@ -92,8 +97,13 @@ def _xml(text: str, content_type: str = "application/xml; charset=UTF-8") -> Res
 class Site:
     """Routing and page assembly; no sockets, so it is cheap to test directly."""
 
-    def __init__(self, corpus: Corpus, base_url: str, sitemaps: bool = True,
-                 robots_disallow: tuple[str, ...] = ()) -> None:
+    def __init__(
+        self,
+        corpus: Corpus,
+        base_url: str,
+        sitemaps: bool = True,
+        robots_disallow: tuple[str, ...] = (),
+    ) -> None:
         self.corpus = corpus
         self.base = base_url
         self.sitemaps = sitemaps  # False: a site without sitemaps (listings only)
@@ -105,7 +115,7 @@ class Site:
         """The five articles published before this one (a sidebar's "latest news")."""
         paths = self.corpus.paths
         where = self.corpus.position(path)
-        chosen = paths[max(0, where - RELATED):where] or paths[where + 1:where + 1 + RELATED]
+        chosen = paths[max(0, where - RELATED) : where] or paths[where + 1 : where + 1 + RELATED]
         return [(p, self.corpus.meta(p)["title"]) for p in chosen]
 
     def _listing(self, heading: str, prefix: str, paths: list[str], page: int) -> Response:
@@ -117,15 +127,22 @@ class Site:
 
     def _entries(self, paths: list[str], page: int) -> list[tuple[str, str, str]]:
         """(path, title, excerpt) of one listing page's articles."""
-        chunk = paths[(page - 1) * PER_PAGE:page * PER_PAGE]
-        return [(p, self.corpus.meta(p)["title"], self.corpus.get(p).paragraphs[0][:180])
-                for p in chunk]
+        chunk = paths[(page - 1) * PER_PAGE : page * PER_PAGE]
+        return [
+            (p, self.corpus.meta(p)["title"], self.corpus.get(p).paragraphs[0][:180]) for p in chunk
+        ]
 
     def _page_url(self, prefix: str, page: int) -> str:
         return f"{self.base}{prefix}" + (f"page/{page}/" if page > 1 else "")
 
-    def _listing_page(self, heading: str, prefix: str, entries: list[tuple[str, str, str]],
-                      page: int, next_page: int | None) -> Response:
+    def _listing_page(
+        self,
+        heading: str,
+        prefix: str,
+        entries: list[tuple[str, str, str]],
+        page: int,
+        next_page: int | None,
+    ) -> Response:
         next_url = self._page_url(prefix, next_page) if next_page else None
         prev_url = self._page_url(prefix, page - 1) if page > 1 else None
         title = heading if page == 1 else f"{heading} — страница {page}"
@@ -145,20 +162,27 @@ class Site:
     def article(self, truth: ArticleTruth) -> Response:
         body, charset = render.article_page(truth, self.base, self._related(truth.path))
         changed = truth.modified_dt.astimezone(UTC)
-        return Response(200, body, f"text/html; charset={charset}", {
-            "ETag": '"' + hashlib.sha1(body).hexdigest()[:20] + '"',
-            "Last-Modified": format_datetime(changed, usegmt=True),
-        })
+        return Response(
+            200,
+            body,
+            f"text/html; charset={charset}",
+            {
+                "ETag": '"' + hashlib.sha1(body).hexdigest()[:20] + '"',
+                "Last-Modified": format_datetime(changed, usegmt=True),
+            },
+        )
 
-    def rebuilt_article(self, truth: ArticleTruth, title: str | None = None,
-                        body: str | bytes | None = None) -> Response:
+    def rebuilt_article(
+        self, truth: ArticleTruth, title: str | None = None, body: str | bytes | None = None
+    ) -> Response:
         """The article page with another title and/or another text block (HTML, put where
         the paragraphs go in its markup): the junk and nesting faults' pages."""
         changes: dict = {"title": title} if title is not None else {}
         if body is not None:
             changes.update(paragraphs=(BODY_MARKER,), repeated=(), source_line=None)
-        page, charset = render.article_page(replace(truth, **changes), self.base,
-                                            self._related(truth.path))
+        page, charset = render.article_page(
+            replace(truth, **changes), self.base, self._related(truth.path)
+        )
         if body is not None:
             raw = body if isinstance(body, bytes) else body.encode(charset, "xmlcharrefreplace")
             page = put_body(page, raw)
@@ -170,7 +194,7 @@ class Site:
 
     def sitemap_chunks(self) -> list[list[str]]:
         paths = self.corpus.paths
-        return [paths[i:i + PER_SITEMAP] for i in range(0, len(paths), PER_SITEMAP)] or [[]]
+        return [paths[i : i + PER_SITEMAP] for i in range(0, len(paths), PER_SITEMAP)] or [[]]
 
     def _lastmod(self, path: str) -> datetime:
         meta = self.corpus.meta(path)
@@ -201,11 +225,13 @@ class Site:
         if truth is not None:
             return self.article(truth)
         if self.corpus.find(path + "/") is not None:
-            return Response(301, b"", "text/html; charset=UTF-8",
-                            {"Location": f"{self.base}{path}/"})
+            return Response(
+                301, b"", "text/html; charset=UTF-8", {"Location": f"{self.base}{path}/"}
+            )
         if path == "/robots.txt":
-            robots = render.robots_txt(self.base, sitemaps=self.sitemaps,
-                                       disallow=self.robots_disallow)
+            robots = render.robots_txt(
+                self.base, sitemaps=self.sitemaps, disallow=self.robots_disallow
+            )
             return Response(200, robots.encode(), "text/plain; charset=utf-8")
         if not self.sitemaps and "sitemap" in path:
             return self.not_found()
@@ -225,8 +251,7 @@ class Site:
             return _html(render.listing_page(self.base, STATIC_PAGES[path], [], None, None))
         if path == "/" and "s" in query:
             words = query["s"][0]
-            return self._listing(f"Результаты поиска: {words}", "/",
-                                 self.corpus.search(words), 1)
+            return self._listing(f"Результаты поиска: {words}", "/", self.corpus.search(words), 1)
         if m := _PAGED_RE.match(path):
             return self._paged(m.group("prefix"), int(m.group("page") or 1))
         return self.not_found()
@@ -275,8 +300,7 @@ def _gzip_bomb(site: Site, fault: Fault, raw: str, response: Response) -> Respon
 def _robots_sitemap(site: Site, fault: Fault, raw: str, response: Response) -> Response:
     if response.status != 200:
         return response
-    return Response(200, add_robots_sitemap(response.body, fault.arg or ""),
-                    response.content_type)
+    return Response(200, add_robots_sitemap(response.body, fault.arg or ""), response.content_type)
 
 
 def _index_self(site: Site, fault: Fault, raw: str, response: Response) -> Response:
@@ -284,8 +308,9 @@ def _index_self(site: Site, fault: Fault, raw: str, response: Response) -> Respo
         return response
     parts = urlsplit(raw)
     page = parse_qs(parts.query).get("page", ["1"])[0]
-    body = index_chain(_unzipped(response.body), site.base, parts.path,
-                       int(page) if page.isdigit() else 1)
+    body = index_chain(
+        _unzipped(response.body), site.base, parts.path, int(page) if page.isdigit() else 1
+    )
     if response.body[:2] == _GZIP_MAGIC:
         body = gzip.compress(body, mtime=0)
     return Response(200, body, response.content_type)
@@ -320,8 +345,9 @@ def _cookies(site: Site, fault: Fault, raw: str, response: Response) -> Response
 
 
 def _redirect_to(site: Site, fault: Fault, raw: str, response: Response) -> Response:
-    return Response(302, b"", "text/html; charset=UTF-8",
-                    {"Location": (fault.arg or "").rstrip("/") + raw})
+    return Response(
+        302, b"", "text/html; charset=UTF-8", {"Location": (fault.arg or "").rstrip("/") + raw}
+    )
 
 
 def _as_is(site: Site, fault: Fault, raw: str, response: Response) -> Response:
@@ -340,8 +366,7 @@ def _canonical(site: Site, fault: Fault, raw: str, response: Response) -> Respon
     if fault.kind == "canonical":
         path = site.other_article(truth.path) if fault.arg == "other" else fault.arg or "/"
         target = path if "://" in path else site.base + path
-    return Response(200, set_canonical(response.body, truth.url, target),
-                    response.content_type)
+    return Response(200, set_canonical(response.body, truth.url, target), response.content_type)
 
 
 def _link_variants(site: Site, fault: Fault, raw: str, response: Response) -> Response:
@@ -374,11 +399,19 @@ def _deep_nesting(site: Site, fault: Fault, raw: str, response: Response) -> Res
 
 
 _HOSTILE: dict[str, Hostile] = {
-    "gzip-bomb": _gzip_bomb, "robots-sitemap": _robots_sitemap, "index-self": _index_self,
-    "pagination-cycle": _pagination_cycle, "endless-pages": _endless_pages,
-    "cookies": _cookies, "redirect-to": _redirect_to, "trickle": _as_is,
-    "canonical": _canonical, "no-canonical": _canonical, "link-variants": _link_variants,
-    "junk-paragraphs": _junk_paragraphs, "junk-title": _junk_title,
+    "gzip-bomb": _gzip_bomb,
+    "robots-sitemap": _robots_sitemap,
+    "index-self": _index_self,
+    "pagination-cycle": _pagination_cycle,
+    "endless-pages": _endless_pages,
+    "cookies": _cookies,
+    "redirect-to": _redirect_to,
+    "trickle": _as_is,
+    "canonical": _canonical,
+    "no-canonical": _canonical,
+    "link-variants": _link_variants,
+    "junk-paragraphs": _junk_paragraphs,
+    "junk-title": _junk_title,
     "deep-nesting": _deep_nesting,
 }
 
@@ -450,7 +483,7 @@ class _Handler(BaseHTTPRequestHandler):
         stopped = self.server.replica.stopped
         for offset in range(len(body)):
             try:
-                self.wfile.write(body[offset:offset + 1])
+                self.wfile.write(body[offset : offset + 1])
             except OSError:  # BrokenPipe, ConnectionReset: the client is gone
                 return
             if stopped.wait(seconds):
@@ -459,8 +492,7 @@ class _Handler(BaseHTTPRequestHandler):
     def _header_bytes(self) -> int:
         return sum(len(name) + len(value) + 4 for name, value in self.headers.items())
 
-    def send_error(self, code: int, message: str | None = None,
-                   explain: str | None = None) -> None:
+    def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
         """http.server answers 431 to a header line over 64 KB or over 100 headers; the
         site, like nginx, answers 400 as it does to any header overflow."""
         if code == HTTPStatus.REQUEST_HEADER_FIELDS_TOO_LARGE:
@@ -500,16 +532,19 @@ class _Handler(BaseHTTPRequestHandler):
 
         self.close_connection = True
         with contextlib.suppress(OSError):
-            self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,
-                                       struct.pack("ii", 1, 0))
+            self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
             self.connection.close()
 
     def _hop(self, path: str) -> Response:
         _, _, left, target = path.split("/", 3)
         hops = int(left)
         location = f"/__hop/{hops - 1}/{target}" if hops > 1 else f"/{target}"
-        return Response(302, b"", "text/html; charset=UTF-8",
-                        {"Location": self.server.replica.base_url + location})
+        return Response(
+            302,
+            b"",
+            "text/html; charset=UTF-8",
+            {"Location": self.server.replica.base_url + location},
+        )
 
     def _apply(self, fault: Fault, path: str, response: Response) -> Response:
         if (hostile := _HOSTILE.get(fault.kind)) is not None:
@@ -519,25 +554,33 @@ class _Handler(BaseHTTPRequestHandler):
         html_type = response.content_type
         if kind == "status":
             code = int(arg or 500)
-            return Response(code, f"<html><body><h1>Error {code}</h1></body></html>".encode(),
-                            "text/html; charset=UTF-8")
+            return Response(
+                code,
+                f"<html><body><h1>Error {code}</h1></body></html>".encode(),
+                "text/html; charset=UTF-8",
+            )
         if kind == "retry-after":
-            return Response(int(arg or 503), b"<html><body>Busy</body></html>",
-                            "text/html; charset=UTF-8", {"Retry-After": "1"})
+            return Response(
+                int(arg or 503),
+                b"<html><body>Busy</body></html>",
+                "text/html; charset=UTF-8",
+                {"Retry-After": "1"},
+            )
         if kind == "redirect-chain":
             fault.passes.add(path)
-            return Response(302, b"", html_type,
-                            {"Location": f"{base}/__hop/{int(arg or 3)}{path}"})
+            return Response(
+                302, b"", html_type, {"Location": f"{base}/__hop/{int(arg or 3)}{path}"}
+            )
         if kind == "redirect-loop":
             return Response(302, b"", html_type, {"Location": base + path})
         if kind == "redirect-offsite":
-            return Response(302, b"", html_type,
-                            {"Location": f"http://offsite.invalid{path}"})
+            return Response(302, b"", html_type, {"Location": f"http://offsite.invalid{path}"})
         if response.status != 200:
             return response
         if kind == "content-type":
-            return Response(200, response.body, "" if arg == "none" else (arg or "text/plain"),
-                            response.headers)
+            return Response(
+                200, response.body, "" if arg == "none" else (arg or "text/plain"), response.headers
+            )
         if kind == "pdf":
             return Response(200, PDF_BYTES, "application/pdf")
         if kind == "png":
@@ -551,8 +594,9 @@ class _Handler(BaseHTTPRequestHandler):
         if kind == "huge":
             size = int(float(arg or 20) * 1024 * 1024)
             padding = b"<!-- " + b"x" * max(0, size - len(response.body)) + b" -->"
-            return Response(200, response.body.replace(b"</body>", padding + b"</body>", 1),
-                            html_type)
+            return Response(
+                200, response.body.replace(b"</body>", padding + b"</body>", 1), html_type
+            )
         if kind == "empty":
             return Response(200, b"", html_type)
         if kind == "bad-xml":
@@ -597,11 +641,18 @@ class _Server(ThreadingHTTPServer):
 class Replica:
     """A running replica: `with Replica(articles=60) as site: ... site.base_url ...`."""
 
-    def __init__(self, articles: int = 200, seed: int = 1, host: str = "127.0.0.1",
-                 port: int = 0, verbose: bool = False,
-                 markups: tuple[str, ...] = MARKUPS, sitemaps: bool = True,
-                 faults: list[Fault | str] | None = None,
-                 robots_disallow: tuple[str, ...] = ()) -> None:
+    def __init__(
+        self,
+        articles: int = 200,
+        seed: int = 1,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        verbose: bool = False,
+        markups: tuple[str, ...] = MARKUPS,
+        sitemaps: bool = True,
+        faults: list[Fault | str] | None = None,
+        robots_disallow: tuple[str, ...] = (),
+    ) -> None:
         self.articles = articles
         self.seed = seed
         self.verbose = verbose
@@ -612,8 +663,9 @@ class Replica:
         self.base_url = f"http://{host_text}:{bound_port}"
         self.corpus = Corpus(articles, seed, self.base_url, markups)
         self.site = Site(self.corpus, self.base_url, sitemaps, robots_disallow)
-        self.faults: list[Fault] = [parse_fault(f) if isinstance(f, str) else f
-                                    for f in faults or []]
+        self.faults: list[Fault] = [
+            parse_fault(f) if isinstance(f, str) else f for f in faults or []
+        ]
         self.requests: Counter[str] = Counter()
         self.statuses: Counter[int] = Counter()
         self.log: list[tuple[float, str, int]] = []  # (monotonic time, path, status)
@@ -627,8 +679,9 @@ class Replica:
 
     def start(self) -> Replica:
         if self._thread is None:
-            self._thread = threading.Thread(target=self._server.serve_forever,
-                                            name="kantkg-replica", daemon=True)
+            self._thread = threading.Thread(
+                target=self._server.serve_forever, name="kantkg-replica", daemon=True
+            )
             self._thread.start()
         return self
 
@@ -671,13 +724,20 @@ class Replica:
         """The first fault rule that fires for this request, if any."""
         return next((f for f in self.faults if f.take(path)), None)
 
-    def fail_next(self, path: str, status: int, times: int = 1,
-                  headers: dict[str, str] | None = None, body: bytes = b"") -> None:
+    def fail_next(
+        self,
+        path: str,
+        status: int,
+        times: int = 1,
+        headers: dict[str, str] | None = None,
+        body: bytes = b"",
+    ) -> None:
         """Answer the next `times` requests for `path` with this status (then normally)."""
         with self._lock:
             self._faults.setdefault(path, []).extend(
                 Response(status, body, "text/html; charset=UTF-8", dict(headers or {}))
-                for _ in range(times))
+                for _ in range(times)
+            )
 
     def next_fault(self, raw_path: str) -> Response | None:
         with self._lock:
@@ -693,8 +753,9 @@ class Replica:
         with self._lock:
             return [self.corpus.get(path) for path in self.corpus.add(count)]
 
-    def add_article_at(self, path: str, published: datetime | None = None,
-                       markup: str = "wp_yoast") -> ArticleTruth:
+    def add_article_at(
+        self, path: str, published: datetime | None = None, markup: str = "wp_yoast"
+    ) -> ArticleTruth:
         """Publish one article at this exact permalink, extreme dates included
         (/9999-12-31/slug/, /0001-01-01/slug/): served, in the sitemap, on the front page
         and in the feed as the newest. Published at noon (+06:00) of the URL's date."""
@@ -728,11 +789,17 @@ class Replica:
         return self.corpus.get(SEED_PATH)
 
 
-def run(port: int = 8000, articles: int = 200, seed: int = 1,
-        markups: tuple[str, ...] = MARKUPS, faults: tuple[str, ...] = ()) -> None:
+def run(
+    port: int = 8000,
+    articles: int = 200,
+    seed: int = 1,
+    markups: tuple[str, ...] = MARKUPS,
+    faults: tuple[str, ...] = (),
+) -> None:
     """`kantkg replica`: serve until interrupted; the base URL is the first line printed."""
-    replica = Replica(articles=articles, seed=seed, port=port, verbose=True, markups=markups,
-                      faults=list(faults))
+    replica = Replica(
+        articles=articles, seed=seed, port=port, verbose=True, markups=markups, faults=list(faults)
+    )
     print(replica.base_url, flush=True)
     print(f"serving {len(replica.corpus)} articles (seed {seed}); Ctrl-C stops", flush=True)
     try:
