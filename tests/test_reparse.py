@@ -1,0 +1,157 @@
+"""kantkg reparse on archives of replica pages (every markup): each outcome, revisions,
+the date range, pages that are no article. (The CLI after a real crawl: test_cli.)"""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import UTC, datetime
+
+import pytest
+
+from kantkg import archive, clock
+from kantkg.archive.sqlite import sqlite3
+from kantkg.crawl.reparse import reparse
+from kantkg.extract.encoding import charset_from_content_type, utf8_bytes
+from kantkg.replica import MARKUPS, Corpus
+from kantkg.replica.render import listing_page
+from kantkg.replica.server import Site
+
+FETCHED_AT = "2026-07-01T00:00:00+00:00"
+BASE = "https://kant.kg"
+
+
+def _page_row(site: Site, path: str) -> dict:
+    """The pages row a crawl stores for this article (its markup, as UTF-8)."""
+    page = site.article(site.corpus.get(path))
+    html = utf8_bytes(page.body, charset_from_content_type(page.content_type))
+    return {"url": BASE + path, "fetched_at": FETCHED_AT, "status": 200,
+            "content_type": page.content_type, "html_zlib": archive.compress_page(html)}
+
+
+@pytest.fixture(scope="module")
+def corpus() -> Corpus:
+    return Corpus(24, seed=11, base_url=BASE)
+
+
+@pytest.fixture
+def path(tmp_path, corpus):
+    """An archive of the corpus' articles with their raw pages."""
+    path = tmp_path / "kant.db"
+    db = archive.open_archive(path)
+    site = Site(corpus, BASE)
+    for p in corpus.paths:
+        item = corpus.get(p).as_item()
+        archive.upsert_article(db, item)
+        db["pages"].insert(_page_row(site, p))
+    db.close()
+    return path
+
+
+def _set_page(path, url: str, html: str) -> None:
+    with sqlite3.connect(path) as conn:
+        conn.execute("UPDATE pages SET html_zlib = ? WHERE url = ?",
+                     [archive.compress_page(html), url])
+
+
+def _edit(path, corpus: Corpus, page_path: str) -> tuple[str, str]:
+    """An editor changes the article's title on its stored page: -> (URL, old title)."""
+    url, title = BASE + page_path, corpus.get(page_path).title
+    html = _page(path, url)
+    assert title in html
+    _set_page(path, url, html.replace(title, title + " (обновлено)"))
+    return url, title
+
+
+def _page(path, url: str) -> str:
+    with sqlite3.connect(path) as conn:
+        (blob,) = conn.execute("SELECT html_zlib FROM pages WHERE url = ?", [url]).fetchone()
+    return archive.decompress_page(blob)
+
+
+def _rows(path) -> tuple[list, list, list]:
+    """Articles, revisions and search index rows."""
+    with sqlite3.connect(path) as conn:
+        conn.row_factory = sqlite3.Row
+        articles = [dict(r) for r in conn.execute("SELECT * FROM articles ORDER BY id")]
+        revisions = [dict(r) for r in conn.execute("SELECT * FROM revisions ORDER BY id")]
+        index = [tuple(r) for r in conn.execute(
+            "SELECT rowid, title, body FROM articles_fts ORDER BY rowid")]
+    return articles, revisions, index
+
+
+def _run(path, **options) -> Counter[str]:
+    db = archive.open_archive(path)
+    try:
+        return reparse(db, **options)
+    finally:
+        db.close()
+
+
+def test_every_outcome_over_every_markup(path, corpus, monkeypatch):
+    monkeypatch.setattr(clock, "now", lambda: datetime(2026, 7, 2, tzinfo=UTC))
+    paths = corpus.paths
+    assert {corpus.get(p).markup for p in paths} == set(MARKUPS)
+    edited, _ = _edit(path, corpus, paths[3])
+    with sqlite3.connect(path) as conn:  # a page whose article row is not there yet
+        other = Site(Corpus(2, seed=12, base_url=BASE), BASE)
+        unknown = next(p for p in other.corpus.paths if corpus.find(p) is None)
+        conn.execute("INSERT INTO pages (url, fetched_at, status, content_type, html_zlib) "
+                     "VALUES (:url, :fetched_at, :status, :content_type, :html_zlib)",
+                     _page_row(other, unknown))
+        conn.execute("INSERT INTO pages (url, fetched_at, html_zlib) VALUES (?, ?, ?)",
+                     [BASE + "/about/", FETCHED_AT, archive.compress_page(
+                         listing_page(BASE, "О нас", [], None, None))])
+    articles, _, index = _rows(path)
+
+    counts = _run(path)
+
+    assert counts == Counter({"unchanged": len(paths) - 1, "updated": 1, "new": 1,
+                              "not-article": 1})
+    after, revisions, index_after = _rows(path)
+    # Unchanged pages (all five markups) leave their article as it was but for last_seen.
+    same = [a for a in after if a["url"] not in (edited, BASE + unknown)]
+    assert same == [a | {"last_seen": "2026-07-02T00:00:00+00:00"} for a in articles
+                    if a["url"] != edited]
+    assert [r["url"] for r in revisions] == [edited]
+    assert [a["url"] for a in after if a["first_seen"].startswith("2026-07-02")] \
+        == [BASE + unknown]
+    assert len(index_after) == len(index) + 1
+
+
+def test_an_edited_page_becomes_a_revision(path, corpus):
+    url, old_title = _edit(path, corpus, corpus.paths[5])
+
+    assert _run(path) == Counter(unchanged=len(corpus.paths) - 1, updated=1)
+
+    with sqlite3.connect(path) as conn:
+        (title,) = conn.execute("SELECT title FROM articles WHERE url = ?", [url]).fetchone()
+        revisions = conn.execute("SELECT url, title FROM revisions").fetchall()
+    assert title == old_title + " (обновлено)"
+    assert revisions == [(url, old_title)]
+    assert _run(path) == Counter(unchanged=len(corpus.paths))  # done once
+
+
+def test_since_and_until_limit_what_is_reparsed(path, corpus):
+    days = sorted(corpus.get(p).published[:10] for p in corpus.paths)
+    middle = days[len(days) // 2]
+    # An edit on the first day's page: outside --since, so it stays as it was.
+    _edit(path, corpus, next(p for p in corpus.paths if corpus.get(p).published[:10] == days[0]))
+
+    since = _run(path, since=middle)
+    assert since == Counter(unchanged=sum(d >= middle for d in days))
+    until = _run(path, until=middle)
+    assert until == Counter(unchanged=sum(d <= middle for d in days) - 1, updated=1)
+    both = _run(path, since=middle, until=middle)
+    assert both == Counter(unchanged=days.count(middle))
+
+
+def test_a_page_that_is_no_article_is_counted_so(path, corpus):
+    url = BASE + corpus.paths[0]
+    _set_page(path, url, listing_page(BASE, "Новости", [], None, None))
+
+    counts = _run(path)
+
+    assert counts == Counter({"unchanged": len(corpus.paths) - 1, "not-article": 1})
+    with sqlite3.connect(path) as conn:  # the article stays as it was archived
+        (title,) = conn.execute("SELECT title FROM articles WHERE url = ?", [url]).fetchone()
+    assert title == corpus.get(corpus.paths[0]).title
