@@ -53,6 +53,19 @@ def article_url(url: str, base_url: str | None = None) -> str:
     return urlunsplit((scheme, netloc, path, "", ""))
 
 
+def path_of(url: str) -> str:
+    """The path of an article's URL as article_url spells it (a bare `/YYYY-MM-DD/slug`
+    too): what names an article whichever host serves it."""
+    text = url.strip()
+    if text.startswith("/"):
+        text = "http://x" + text
+    spelled = article_url(text)
+    try:
+        return urlsplit(spelled).path
+    except ValueError:
+        return ""
+
+
 def join(base: str, href: str) -> str | None:
     """urljoin that answers None for an href no URL can be made of (`http://[::1`):
     one bad link in a sitemap or a page must not end the reading of the rest."""

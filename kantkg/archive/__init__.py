@@ -11,9 +11,11 @@ Nothing here knows Scrapy or the crawl's stats: the crawl hands over rows.
 """
 
 from kantkg.archive.crawllog import (
+    HISTORY_COLUMNS,
     Health,
     PageState,
     check_writable,
+    crawl_history,
     finish_crawl,
     health,
     last_complete_crawl_start,
@@ -24,16 +26,27 @@ from kantkg.archive.crawllog import (
     start_crawl,
     unseen_urls,
 )
-from kantkg.archive.schema import SCHEMA_VERSION, ArchiveError, open_archive, transaction
+from kantkg.archive.schema import (
+    SCHEMA_VERSION,
+    ArchiveError,
+    max_megabytes,
+    open_archive,
+    open_readonly,
+    transaction,
+)
 from kantkg.archive.search import (
     EXPORT_COLUMNS,
     RANK,
     article_filters,
     count_articles,
+    count_matches,
     export_rows,
     get_article,
     search,
+    sections,
+    sections_named,
 )
+from kantkg.archive.textsearch import QueryError
 from kantkg.archive.writes import (
     Batch,
     CommitError,
@@ -45,6 +58,13 @@ from kantkg.archive.writes import (
 )
 
 __all__ = [
+    "max_megabytes",
+    "QueryError",
+    "HISTORY_COLUMNS",
+    "count_matches",
+    "crawl_history",
+    "sections",
+    "sections_named",
     "EXPORT_COLUMNS",
     "RANK",
     "SCHEMA_VERSION",
@@ -66,6 +86,7 @@ __all__ = [
     "last_complete_crawl_start",
     "last_crawl",
     "open_archive",
+    "open_readonly",
     "page_state",
     "record_unseen",
     "search",

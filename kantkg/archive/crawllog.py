@@ -178,5 +178,38 @@ def health(db: sqlite_utils.Database, max_age: timedelta, now: datetime | None =
     )
 
 
+HISTORY_COLUMNS = (
+    "id",
+    "started",
+    "finished",
+    "status",
+    "exit_code",
+    "finish_reason",
+    "requests",
+    "article_requests",
+    "new",
+    "updated",
+    "unchanged",
+    "dropped",
+    "errors",
+    "incomplete",
+    "warnings",
+)
+
+
+def crawl_history(db: sqlite_utils.Database, limit: int = 20) -> list[dict]:
+    """The last `limit` crawls, newest first; incomplete and warnings as lists."""
+    cursor = db.execute(
+        f"SELECT {', '.join(HISTORY_COLUMNS)} FROM crawls ORDER BY id DESC LIMIT ?", [limit]
+    )
+    rows = []
+    for values in cursor:
+        row = dict(zip(HISTORY_COLUMNS, values, strict=True))
+        for column in ("incomplete", "warnings"):
+            row[column] = json.loads(row[column] or "[]")
+        rows.append(row)
+    return rows
+
+
 def last_crawl(db: sqlite_utils.Database) -> dict | None:
     return next(iter(db["crawls"].rows_where(order_by="id desc", limit=1)), None)

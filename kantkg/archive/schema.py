@@ -152,20 +152,67 @@ def open_archive(path: str | Path, max_mb: str | float | None = None) -> sqlite_
     return db
 
 
-def _cap_size(db: sqlite_utils.Database, limit: str | float | None) -> None:
-    """KANT_DB_MAX_MB caps the archive's size (a small server's disk): past it, writes fail
-    as on a full disk -- the article's transaction rolls back, the crawl stops, exit 5."""
+# The tables that make a SQLite file a kantkg archive (any schema version).
+ARCHIVE_TABLES = {"articles", "pages", "crawls"}
+
+
+def open_readonly(path: str | Path) -> sqlite_utils.Database:
+    """An existing archive, for reading only: never created, migrated or written (the
+    file stays byte for byte as it was), and refused unless it is a kantkg archive of
+    this version's schema. Readers see the crawl's commits as they land (WAL)."""
+    path = Path(path)
+    try:
+        uri = path.resolve().as_uri() + "?mode=ro"
+        conn = sqlite3.connect(uri, uri=True)
+        conn.execute("PRAGMA busy_timeout = 10000")
+        version = conn.execute("PRAGMA user_version").fetchone()[0]
+        tables = {name for (name,) in conn.execute("SELECT name FROM sqlite_master")}
+    except sqlite3.DatabaseError as exc:
+        raise ArchiveError(f"cannot open archive {path}: {exc}") from None
+    except (OSError, ValueError) as exc:
+        raise ArchiveError(f"cannot open archive {path}: {exc}") from None
+    missing = ARCHIVE_TABLES - tables
+    if missing:
+        conn.close()
+        names = ", ".join(sorted(missing))
+        raise ArchiveError(f"{path} is not a kantkg archive (no {names} table)")
+    if version != SCHEMA_VERSION:
+        conn.close()
+        newer = version > SCHEMA_VERSION
+        raise ArchiveError(
+            f"archive {path} has schema version {version}, "
+            + (
+                f"newer than this kantkg's ({SCHEMA_VERSION}): upgrade kantkg"
+                if newer
+                else f"older than this kantkg's ({SCHEMA_VERSION}): the next `kantkg crawl` (or "
+                "`kantkg reparse`) upgrades it"
+            )
+        )
+    return sqlite_utils.Database(conn)
+
+
+def max_megabytes(limit: str | float | None) -> float | None:
+    """The KANT_DB_MAX_MB setting as a number, None when unset; a ValueError (a setting
+    that is wrong, not a file: exit 2) when it is no size."""
     if limit is None or limit == "":
-        return
+        return None
     try:
         megabytes = float(limit)
     except ValueError:
         megabytes = float("nan")
     if not 0 < megabytes < float("inf"):  # also false for nan
-        # A ValueError, not an ArchiveError: the setting is wrong, not the file (exit 2).
         raise ValueError(
             f"KANT_DB_MAX_MB={limit!r} is not a size in MB (a number above 0, e.g. 500)"
         )
+    return megabytes
+
+
+def _cap_size(db: sqlite_utils.Database, limit: str | float | None) -> None:
+    """KANT_DB_MAX_MB caps the archive's size (a small server's disk): past it, writes fail
+    as on a full disk -- the article's transaction rolls back, the crawl stops, exit 5."""
+    megabytes = max_megabytes(limit)
+    if megabytes is None:
+        return
     page_size = db.execute("PRAGMA page_size").fetchone()[0]
     pages = min(max(1, int(megabytes * 1024 * 1024 / page_size)), 4294967294)  # SQLite's max
     db.execute(f"PRAGMA max_page_count = {pages}")

@@ -51,21 +51,40 @@ EXPORT_COLUMNS = (
 )
 
 
+Sections = str | tuple[str, ...] | None  # one section's name, or any of several
+
+
 def article_filters(
-    table: str, since: str | None = None, until: str | None = None, section: str | None = None
+    table: str, since: str | None = None, until: str | None = None, section: Sections = None
 ) -> tuple[list[str], list[str]]:
     """WHERE clauses (and their parameters) for a local publication-date range and a
-    section, on the articles table known as `table` in the query."""
+    section (or any of several), on the articles table known as `table` in the query."""
     where, params = [], []
-    for clause, value in (
-        ("published_date >= ?", since),
-        ("published_date <= ?", until),
-        ("section = ?", section),
-    ):
+    for clause, value in (("published_date >= ?", since), ("published_date <= ?", until)):
         if value:
             where.append(f"{table}.{clause}")
             params.append(value)
+    names = (section,) if isinstance(section, str) else tuple(section or ())
+    if names:
+        where.append(f"{table}.section IN ({', '.join('?' for _ in names)})")
+        params.extend(names)
     return where, params
+
+
+def sections(db: sqlite_utils.Database) -> dict[str, int]:
+    """Section name -> articles, most articles first."""
+    rows = db.execute(
+        "SELECT section, count(*) AS n FROM articles WHERE section IS NOT NULL"
+        " GROUP BY section ORDER BY n DESC, section"
+    )
+    return dict(rows.fetchall())
+
+
+def sections_named(db: sqlite_utils.Database, name: str) -> tuple[str, ...]:
+    """The archive's sections that `name` names, in any letter case («политика» is
+    «Политика»): SQLite's lower() folds ASCII only, so the match is made here."""
+    wanted = name.strip().casefold()
+    return tuple(section for section in sections(db) if section.casefold() == wanted)
 
 
 def export_rows(
@@ -73,7 +92,7 @@ def export_rows(
     *,
     since: str | None = None,
     until: str | None = None,
-    section: str | None = None,
+    section: Sections = None,
 ) -> Iterator[dict]:
     """Articles oldest first, tags as a list, for JSONL/CSV export (streamed)."""
     where, params = article_filters("articles", since, until, section)
@@ -105,7 +124,36 @@ def get_article(db: sqlite_utils.Database, url_or_id: str | int) -> dict | None:
         rows = db["articles"].rows_where("id = ?", [int(digits)])
     else:
         rows = db["articles"].rows_where("url = ?", [urls.article_url(text)])
-    return next(iter(rows), None)
+    return next(iter(rows), None) or _by_path(db, text)
+
+
+def _by_path(db: sqlite_utils.Database, text: str) -> dict | None:
+    """The one article whose URL has the path of `text` (a kant.kg URL asked of an
+    archive of the replica, `/2021-05-25/slug/`), on whatever host; None unless one."""
+    path = urls.path_of(text)
+    if not path or path == "/":
+        return None
+    rows = list(
+        db.execute(
+            "SELECT id, url FROM articles WHERE substr(url, -?) = ? LIMIT 50", [len(path), path]
+        )
+    )
+    found = [article_id for article_id, url in rows if urls.path_of(url) == path]
+    if len(found) != 1:
+        return None
+    return next(iter(db["articles"].rows_where("id = ?", [found[0]])), None)
+
+
+def _matching(
+    parsed: textsearch.Query, since: str | None, until: str | None, section: Sections
+) -> tuple[str, list[str]]:
+    """FROM ... WHERE ... of the articles matching a query and the filters, FTS5 first."""
+    filters, params = article_filters("a", since, until, section)
+    # CROSS JOIN: FTS5 drives. Probing it per article (SQLite 3.51 picks that for a section
+    # filter) re-runs the MATCH for every row.
+    join = "CROSS JOIN articles a ON a.id = articles_fts.rowid" if filters else ""
+    where = " AND ".join(["articles_fts MATCH ?", *filters])
+    return f"FROM articles_fts {join} WHERE {where}", [parsed.match, *params]
 
 
 def search(
@@ -115,28 +163,25 @@ def search(
     *,
     since: str | None = None,
     until: str | None = None,
-    section: str | None = None,
+    section: Sections = None,
 ) -> list[dict]:
-    """Articles matching all words of `query` (stemmed, ё=е), best bm25 first (ties by
-    id), with a highlighted snippet. since/until are local publication dates (YYYY-MM-DD).
+    """Articles matching `query` (kantkg.archive.textsearch: words in any form, ё=е,
+    "phrases", prefix*, OR, -excluded), best bm25 first (ties by id), with a highlighted
+    snippet. since/until are local publication dates (YYYY-MM-DD). A query that asks for
+    nothing (only excluded words) raises textsearch.QueryError.
 
     One statement: the ranking happens inside FTS5 on (rowid, score) pairs only, and just
     the winners are joined to their articles."""
     parsed = textsearch.parse_query(query)
     if not parsed:
         return []
-    filters, params = article_filters("a", since, until, section)
-    # CROSS JOIN: FTS5 drives. Probing it per article (SQLite 3.51 picks that for a section
-    # filter) re-runs the MATCH for every row: seconds instead of milliseconds.
-    join = "CROSS JOIN articles a ON a.id = articles_fts.rowid" if filters else ""
-    ranking = f"""
-        SELECT articles_fts.rowid AS rowid, {RANK} AS score
-        FROM articles_fts {join}
-        WHERE {" AND ".join(["articles_fts MATCH ?", *filters])}"""
-    params.insert(0, parsed.match)
+    matching, params = _matching(parsed, since, until, section)
     cursor = db.execute(
         f"""
-        WITH top AS ({ranking} ORDER BY score, rowid LIMIT ?)
+        WITH top AS (
+            SELECT articles_fts.rowid AS rowid, {RANK} AS score {matching}
+            ORDER BY score, rowid LIMIT ?
+        )
         SELECT a.id, a.url, a.title, a.published, a.section, a.body
         FROM top JOIN articles a ON a.id = top.rowid
         ORDER BY top.score, top.rowid
@@ -150,3 +195,19 @@ def search(
         hit["snippet"] = textsearch.snippet(hit.pop("body"), parsed)
         hits.append(hit)
     return hits
+
+
+def count_matches(
+    db: sqlite_utils.Database,
+    query: str,
+    *,
+    since: str | None = None,
+    until: str | None = None,
+    section: Sections = None,
+) -> int:
+    """How many articles `search` would find without its limit."""
+    parsed = textsearch.parse_query(query)
+    if not parsed:
+        return 0
+    matching, params = _matching(parsed, since, until, section)
+    return db.execute(f"SELECT count(*) {matching}", params).fetchone()[0]

@@ -47,6 +47,10 @@ def stem(word: str) -> str:
     return term
 
 
+# Their stems: what a plain query word is compared with.
+_STOP_STEMS = frozenset(map(stem, STOPWORDS))
+
+
 def words(text: str) -> list[str]:
     return _WORD_RE.findall(text.lower().replace("ё", "е"))
 
@@ -72,40 +76,79 @@ class Query:
         return stem(word) in self.stems or word.startswith(tuple(self.prefixes))
 
 
-_QUOTED_RE = re.compile(r'"([^"]*)"?')
+class QueryError(ValueError):
+    """A query that cannot be searched as written (said in one line)."""
+
+
+# A clause of a query: -"a phrase", "a phrase", -word, word, prefix*, or the word OR.
+# (A hyphen inside a word, «Иссык-Куль», excludes nothing.)
+_CLAUSE_RE = re.compile(
+    r'(?P<neg>(?<![\w"*])-)?"(?P<phrase>[^"]*)"?'
+    r"|(?P<wneg>(?<![\w\"*])-)?(?P<word>\w+)(?P<star>\*)?"
+)
 
 
 def parse_query(text: str) -> Query:
-    """User text -> a safe FTS5 query. Words are all required; "a phrase" in double
-    quotes must appear in order; a trailing * makes a word a prefix. Everything else
-    (FTS operators, brackets, column filters) is plain text, so no user input can be
-    an FTS syntax error."""
-    parts: list[str] = []
+    """User text -> a safe FTS5 query. Words are all required; OR (in capitals) between
+    words or phrases offers alternatives; -word and -"a phrase" exclude; "a phrase" in
+    double quotes must appear in order; a trailing * makes a word a prefix. Everything
+    else (brackets, column filters, other operators) is plain text, so no user input is
+    an FTS syntax error; a query that only excludes raises QueryError."""
+    groups: list[list[str]] = [[]]  # alternatives (OR), each a list of required clauses
+    excluded: list[str] = []
     stems: set[str] = set()
     prefixes: set[str] = set()
-    pos = 0
-    for m in _QUOTED_RE.finditer(text):
-        _plain(text[pos : m.start()], parts, stems, prefixes)
-        phrase = [stem(w) for w in words(m.group(1))]
-        if phrase:
-            stems.update(phrase)
-            parts.append('"' + " ".join(phrase) + '"')
-        pos = m.end()
-    _plain(text[pos:], parts, stems, prefixes)
-    return Query(" ".join(parts), frozenset(stems), frozenset(prefixes))
-
-
-def _plain(text: str, parts: list[str], stems: set[str], prefixes: set[str]) -> None:
-    tokens = re.findall(r"\w+\*?", text.lower().replace("ё", "е"))
-    meaningful = [t for t in tokens if t.rstrip("*") not in STOPWORDS] or tokens
-    for token in meaningful:
-        word = token.rstrip("*")
-        if token.endswith("*"):
-            prefixes.add(word)
-            parts.append(f'"{word}"*')
+    for m in _CLAUSE_RE.finditer(text):
+        if m.group("word") == "OR" and not m.group("wneg") and not m.group("star"):
+            if groups[-1]:
+                groups.append([])
+            continue
+        if m.group("phrase") is not None:
+            phrase = [stem(w) for w in words(m.group("phrase"))]
+            clause = '"' + " ".join(phrase) + '"' if phrase else ""
+            negated, found = bool(m.group("neg")), set(phrase)
         else:
-            stems.add(stem(word))
-            parts.append(f'"{stem(word)}"')
+            word = words(m.group("word"))[0] if words(m.group("word")) else ""
+            if m.group("star"):
+                clause, found = f'"{word}"*', set()
+                if not m.group("wneg"):
+                    prefixes.add(word)
+            else:
+                clause, found = f'"{stem(word)}"', {stem(word)}
+            negated = bool(m.group("wneg"))
+        if not clause:
+            continue
+        if negated:
+            excluded.append(clause)
+        else:
+            groups[-1].append(clause)
+            stems.update(found)
+    groups = [_without_stopwords(group) for group in groups if group]
+    if not groups:
+        if excluded:
+            raise QueryError(
+                f"{text.strip()!r} only excludes words (-word): add a word to look for"
+            )
+        return Query("", frozenset(), frozenset())
+    match = " OR ".join(
+        "(" + " ".join(group) + ")" if len(groups) > 1 else " ".join(group) for group in groups
+    )
+    if excluded:
+        match = f"({match})" + "".join(f" NOT {clause}" for clause in excluded)
+    return Query(match, frozenset(stems), frozenset(prefixes))
+
+
+def _without_stopwords(clauses: list[str]) -> list[str]:
+    """Plain words that match nearly every article are left out, unless they are all
+    there is (phrases and prefixes stay)."""
+    kept = [
+        c
+        for c in clauses
+        if not (
+            c.startswith('"') and c.endswith('"') and " " not in c and c.strip('"') in _STOP_STEMS
+        )
+    ]
+    return kept or clauses
 
 
 def snippet(text: str, query: Query, width: int = 24, mark: tuple[str, str] = ("[", "]")) -> str:

@@ -19,6 +19,7 @@ import stat
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 from typing import NoReturn
@@ -27,6 +28,7 @@ from urllib.parse import urlsplit
 import click
 
 from kantkg import archive, clock, settings
+from kantkg.cli.output import chosen_format, default_format, note, output_options, write_rows
 from kantkg.crawl.discovery import BadRange, DateRange
 from kantkg.crawl.outcome import (
     CRAWL_EXIT_MEANINGS,
@@ -89,6 +91,10 @@ class KantkgGroup(click.Group):
             raise
         except click.ClickException as exc:
             raise _one_line(exc) from None
+        except BrokenPipeError:  # `kantkg export | head`: the reader has what it wanted
+            with contextlib.suppress(OSError, ValueError, AttributeError):
+                _silence_stdout()  # (Python's flush at exit would raise again)
+            ctx.exit(EXIT_OK)
 
     def main(self, *args, **kwargs):
         try:
@@ -198,6 +204,25 @@ def open_db(path: str, must_exist: bool = True):
         fail(str(exc), EXIT_ARCHIVE)
     except ValueError as exc:
         fail(str(exc), EXIT_USAGE)
+
+
+def read_db(path: str):
+    """The archive for a command that only reads it: opened read-only (never created,
+    migrated or written), and refused in one line, exit 5, when it is missing or not a
+    kantkg archive."""
+    try:  # a bad setting is a bad setting whoever reads it (exit 2)
+        archive.max_megabytes(settings.KANT_DB_MAX_MB)
+    except ValueError as exc:
+        fail(str(exc), EXIT_USAGE)
+    if not Path(path).exists():
+        fail(f"no archive at {path} (run `kantkg crawl` first, or pass --db)", EXIT_ARCHIVE)
+    with contextlib.suppress(OSError):
+        if not stat.S_ISREG(os.stat(path).st_mode):
+            fail(f"cannot open archive {path}: not a regular file", EXIT_ARCHIVE)
+    try:
+        return archive.open_readonly(path)
+    except archive.ArchiveError as exc:
+        fail(str(exc), EXIT_ARCHIVE)
 
 
 @click.group(cls=KantkgGroup)
@@ -335,15 +360,25 @@ def _checked_range(since: str | None, until: str | None) -> DateRange:
         fail(str(exc), EXIT_USAGE)
 
 
-@main.command()
-@click.argument("query", callback=_utf8)
+SEARCH_COLUMNS = ("id", "published", "section", "title", "url", "snippet")
+
+
+def _words(ctx, param: click.Parameter, value: tuple[str, ...]) -> str:
+    """The query's words, given as one argument or several (`search Путин OR Жапаров`)."""
+    return " ".join(_utf8(ctx, param, word) or "" for word in value)
+
+
+# (-word excludes a word: not an option)
+@main.command(context_settings={"ignore_unknown_options": True})
+@click.argument("query", nargs=-1, required=True, callback=_words)
 @db_option
 @click.option("--limit", default=10, show_default=True, type=click.IntRange(1, 1000))
 @_day_option("since")
 @_day_option("until")
-@click.option("--section", callback=_utf8, help="Only this section (rubric), e.g. Политика.")
-@click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
-@click.option("--csv", "as_csv", is_flag=True, help="CSV with a header row.")
+@click.option(
+    "--section", callback=_utf8, help="Only this section (rubric), any letter case: политика."
+)
+@output_options
 def search(
     query: str,
     db: str,
@@ -351,138 +386,196 @@ def search(
     since: str | None,
     until: str | None,
     section: str | None,
-    as_json: bool,
-    as_csv: bool,
+    **formats: bool,
 ) -> None:
     """Full-text search over titles and bodies, best match first.
 
     Words match in any grammatical form («Путин» finds «Путина», «Путину»), ё = е.
-    "Quoted words" must appear as a phrase; a trailing * searches a prefix.
+    All words are required; OR between words offers alternatives; -word excludes;
+    "quoted words" must appear as a phrase; a trailing * searches a prefix.
     """
+    fmt = chosen_format(formats) or default_format(sys.stdout)
     rng = _checked_range(since, until)
-    hits = archive.search(
-        open_db(db), query, limit=limit, section=section, since=rng.since_iso, until=rng.until_iso
-    )
-    if as_json:
-        for hit in hits:
-            click.echo(json.dumps(hit, ensure_ascii=False))
-        return
-    if as_csv:
-        import csv
-
-        writer = csv.DictWriter(
-            sys.stdout,
-            ["id", "published", "section", "title", "url", "snippet"],
-            extrasaction="ignore",
+    database = read_db(db)
+    names = _sections(database, section)
+    since_iso, until_iso = rng.since_iso, rng.until_iso
+    try:
+        hits = archive.search(
+            database, query, limit=limit, section=names, since=since_iso, until=until_iso
         )
-        writer.writeheader()
-        writer.writerows(hits)
-        return
+        total = archive.count_matches(
+            database, query, section=names, since=since_iso, until=until_iso
+        )
+    except archive.QueryError as exc:
+        fail(str(exc), EXIT_USAGE)
+    filters = _filters_said(", ".join(names) if names else None, since, until)
     if not hits:
-        click.echo(f"no articles match {query!r}")
+        note(f"no articles match {query!r}{filters}")
+        if fmt not in ("table",):
+            write_rows([], SEARCH_COLUMNS, fmt, sys.stdout)
         return
-    for hit in hits:
-        click.echo(f"{hit['published'] or '?':25}  {hit['title']}")
-        click.echo(f"{'':25}  {hit['url']}")
-        click.echo(f"{'':25}  {hit['snippet']}")
+    shown = f", the best {len(hits)} shown" if total > len(hits) else ""
+    note(f"{total} article{'s' if total != 1 else ''} match {query!r}{filters}{shown}")
+    write_rows(hits, SEARCH_COLUMNS, fmt, sys.stdout)
+
+
+def _sections(database, section: str | None) -> tuple[str, ...] | None:
+    """The archive's sections `--section` names (any letter case), or one line listing
+    the sections there are."""
+    if section is None:
+        return None
+    names = archive.sections_named(database, section)
+    if not names:
+        known = archive.sections(database)
+        listed = ", ".join(f"{name} ({count})" for name, count in known.items()) or "none yet"
+        fail(f"no section {section!r} in this archive; sections: {listed}", EXIT_USAGE)
+    return names
+
+
+def _filters_said(section: str | None, since: str | None, until: str | None) -> str:
+    """(section Политика, since 2021-01-01) -- the filters a result was limited by."""
+    said = [
+        f"{name} {value}"
+        for name, value in (("section", section), ("since", since), ("until", until))
+        if value
+    ]
+    return f" ({', '.join(said)})" if said else ""
 
 
 @main.command()
 @click.argument("url_or_id", callback=_utf8)
 @db_option
-def show(url_or_id: str, db: str) -> None:
-    """Print one archived article as a reader wants it."""
-    row = archive.get_article(open_db(db), url_or_id)
+@output_options
+def show(url_or_id: str, db: str, **formats: bool) -> None:
+    """Print one archived article as a reader wants it (any form of its URL, its path,
+    or its id); with a format flag, its archive row. Exit 6 when there is none."""
+    fmt = chosen_format(formats)
+    row = archive.get_article(read_db(db), url_or_id)
     if row is None:
         fail(f"no archived article {url_or_id!r}", EXIT_NOT_FOUND)
+    row["tags"] = json.loads(row["tags"] or "[]")
+    if fmt == "table":
+        fields = [{"field": key, "value": value} for key, value in row.items()]
+        write_rows(fields, ("field", "value"), fmt, sys.stdout)
+        return
+    if fmt is not None:
+        write_rows([row], list(row), fmt, sys.stdout)
+        return
     click.echo(row["title"])
     meta = [row["published"], row["section"], row["author"]]
     click.echo(" · ".join(str(m) for m in meta if m))
     click.echo(row["url"])
-    tags = json.loads(row["tags"] or "[]")
-    if tags:
-        click.echo("Теги: " + ", ".join(tags))
+    if row["tags"]:
+        click.echo("Теги: " + ", ".join(row["tags"]))
     click.echo()
     click.echo(row["body"])
 
 
+STATS_COLUMNS = ("group", "key", "value")
+
+
 @main.command()
 @db_option
-def stats(db: str) -> None:
-    """Articles per year, month and section; pages stored; the last crawl; the size."""
-    database = open_db(db)
+@output_options
+def stats(db: str, **formats: bool) -> None:
+    """The archive in numbers: its size, articles per year, month and section, and the
+    last crawl, as rows of (group, key, value)."""
+    fmt = chosen_format(formats) or default_format(sys.stdout)
+    write_rows(_stats_rows(read_db(db), db), STATS_COLUMNS, fmt, sys.stdout)
+
+
+def _stats_rows(database, db: str) -> Iterator[dict]:
     size = sum(
         Path(f"{db}{suffix}").stat().st_size
         for suffix in ("", "-wal")
         if Path(f"{db}{suffix}").exists()
     )
-    click.echo(f"archive: {click.format_filename(db)} ({size / 1e6:.1f} MB)")
-    click.echo(f"articles: {archive.count_articles(database)}")
-    click.echo(f"pages stored: {database['pages'].count}, revisions: {database['revisions'].count}")
+    for key, value in (
+        ("file", click.format_filename(db)),
+        ("megabytes", round(size / 1e6, 1)),
+        ("articles", archive.count_articles(database)),
+        ("pages stored", database["pages"].count),
+        ("revisions", database["revisions"].count),
+    ):
+        yield {"group": "archive", "key": key, "value": value}
     groups = (
         ("year", "substr(published_date, 1, 4)", "k"),
-        ("month (latest 12)", "substr(published_date, 1, 7)", "k DESC LIMIT 12"),
-        ("section", "section", "count(*) DESC"),
+        ("month", "substr(published_date, 1, 7)", "k DESC LIMIT 12"),
+        ("section", "section", "count(*) DESC, k"),
     )
-    for label, column, order in groups:
-        click.echo(f"by {label}:")
+    for group, column, order in groups:
         for value, count in database.execute(
             f"SELECT {column} AS k, count(*) FROM articles GROUP BY k ORDER BY {order}"
         ):
-            click.echo(f"  {value or '?':30} {count}")
+            yield {"group": f"articles by {group}", "key": value or "?", "value": count}
     last = archive.last_crawl(database)
     if last:
-        click.echo(
-            f"last crawl: #{last['id']} {last['status']} started {last['started']}, "
-            f"{last['new']} new, {last['updated']} updated, {last['dropped']} dropped"
-        )
+        for key in (
+            "id",
+            "status",
+            "exit_code",
+            "started",
+            "finished",
+            "new",
+            "updated",
+            "dropped",
+            "errors",
+        ):
+            yield {"group": "last crawl", "key": key, "value": last[key]}
+
+
+@main.command()
+@db_option
+@click.option("--limit", default=20, show_default=True, type=click.IntRange(1, 100_000))
+@output_options
+def crawls(db: str, limit: int, **formats: bool) -> None:
+    """The last crawls, newest first: status, exit code, counts, why incomplete."""
+    fmt = chosen_format(formats) or default_format(sys.stdout)
+    rows = archive.crawl_history(read_db(db), limit)
+    if not rows:
+        note("no crawl recorded in this archive yet")
+    write_rows(rows, archive.HISTORY_COLUMNS, fmt, sys.stdout)
 
 
 @main.command()
 @db_option
 @_day_option("since")
 @_day_option("until")
-@click.option("--section", callback=_utf8, help="Only this section.")
-@click.option(
-    "--format", "fmt", type=click.Choice(["jsonl", "csv"]), default="jsonl", show_default=True
-)
+@click.option("--section", callback=_utf8, help="Only this section (any letter case).")
 @click.option(
     "-o",
     "--output",
     type=click.Path(dir_okay=False, writable=True),
-    help="Write here instead of standard output.",
+    help="Write here instead of standard output; the suffix names the format "
+    "(.json, .jsonl, .ndjson, .csv, .tsv) unless a flag does.",
 )
+@output_options
 def export(
-    db: str, since: str | None, until: str | None, section: str | None, fmt: str, output: str | None
+    db: str,
+    since: str | None,
+    until: str | None,
+    section: str | None,
+    output: str | None,
+    **formats: bool,
 ) -> None:
-    """Export articles (oldest first) as JSON lines or CSV."""
+    """Export articles, oldest first (JSON lines unless told otherwise)."""
+    fmt = chosen_format(formats, output) or ("nl" if output else default_format(sys.stdout))
     rng = _checked_range(since, until)
     if output and _same_file(output, db):
         fail(f"-o {output} is the archive itself: it would be overwritten", EXIT_USAGE)
+    database = read_db(db)
     rows = archive.export_rows(
-        open_db(db), since=rng.since_iso, until=rng.until_iso, section=section
+        database, since=rng.since_iso, until=rng.until_iso, section=_sections(database, section)
     )
-    count = 0
+    if not output:
+        write_rows(rows, archive.EXPORT_COLUMNS, fmt, sys.stdout)
+        return
     try:
-        with click.open_file(output or "-", "w", encoding="utf-8") as out:
-            if fmt == "csv":
-                import csv
-
-                writer = csv.DictWriter(out, archive.EXPORT_COLUMNS)
-                writer.writeheader()
-                for row in rows:
-                    writer.writerow({**row, "tags": ", ".join(row["tags"])})
-                    count += 1
-            else:
-                for row in rows:
-                    out.write(json.dumps(row, ensure_ascii=False) + "\n")
-                    count += 1
+        with open(output, "w", encoding="utf-8", newline="") as out:
+            count = write_rows(rows, archive.EXPORT_COLUMNS, fmt, out)
     except OSError as exc:
-        if not output:
-            raise  # standard output: KantkgGroup.main says so in one line
         fail(f"cannot write {output}: {exc.strerror or exc}", EXIT_USAGE)
-    if output:
-        click.echo(f"exported {count} articles to {output}", err=True)
+    note(f"exported {count} articles to {output}")
 
 
 def _same_file(path: str, db: str) -> bool:
@@ -524,7 +617,7 @@ def serve(db: str, host: str, port: int) -> None:
         fail("Datasette is not installed: pip install 'kantkg[serve]'", EXIT_USAGE)
     if not _is_utf8(db):  # Datasette names the database after the file
         fail(f"--db {db!r}: serve needs an archive path that is valid UTF-8", EXIT_USAGE)
-    open_db(db).close()  # migrate first; Datasette only reads
+    read_db(db).close()  # a kantkg archive of this version, or one line; Datasette only reads
     _check_listen(host, port)
     argv = datasette_argv(db, host, port)
     os.execv(argv[0], argv)  # same PID: whoever started `kantkg serve` can stop it
@@ -772,15 +865,16 @@ def parse_duration(text: str) -> timedelta:
     show_default=True,
     help="Unhealthy when the last successful crawl finished longer ago (90m, 2h, 1d).",
 )
-def health(db: str, max_age: str) -> None:
-    """Exit 0 when the last crawl succeeded recently enough, else 1 and why (for monitors
-    and cron MAILTO)."""
+@click.option("-v", "--verbose", is_flag=True, help="Say so when healthy too.")
+def health(db: str, max_age: str, verbose: bool) -> None:
+    """Nothing and exit 0 when the last crawl succeeded recently enough; else one line
+    saying why and exit 1 (cron mails only then; monitors read the exit code)."""
     try:
         limit = parse_duration(max_age)
     except click.BadParameter as exc:
         fail(str(exc.message), EXIT_USAGE)
-    report = archive.health(open_db(db), limit)
-    if report.healthy:
-        click.echo(f"ok: {report.message}")
-    else:
+    report = archive.health(read_db(db), limit)
+    if not report.healthy:
         fail(f"unhealthy: {report.message}", EXIT_FAILED)
+    if verbose:  # else nothing: cron mails only when something is wrong
+        click.echo(f"ok: {report.message}")

@@ -6,12 +6,17 @@ index understands, so canned queries search exactly like `kantkg search`.
 
 from datasette import hookimpl
 
-from kantkg.archive.textsearch import parse_query
+from kantkg.archive.textsearch import QueryError, parse_query
+
+# An empty MATCH string is an FTS error; a term no stem can equal matches nothing.
+NOTHING = '"\u2400"'
 
 
 def kantkg_match(text: str | None) -> str:
-    # An empty MATCH string is an FTS error; a term no stem can equal matches nothing.
-    return parse_query(text or "").match or '"\u2400"'
+    try:
+        return parse_query(text or "").match or NOTHING
+    except QueryError:  # only excluded words: nothing asked for
+        return NOTHING
 
 
 @hookimpl
