@@ -24,8 +24,13 @@ def _page_row(site: Site, path: str) -> dict:
     """The pages row a crawl stores for this article (its markup, as UTF-8)."""
     page = site.article(site.corpus.get(path))
     html = utf8_bytes(page.body, charset_from_content_type(page.content_type))
-    return {"url": BASE + path, "fetched_at": FETCHED_AT, "status": 200,
-            "content_type": page.content_type, "html_zlib": archive.compress_page(html)}
+    return {
+        "url": BASE + path,
+        "fetched_at": FETCHED_AT,
+        "status": 200,
+        "content_type": page.content_type,
+        "html_zlib": archive.compress_page(html),
+    }
 
 
 @pytest.fixture(scope="module")
@@ -49,8 +54,9 @@ def path(tmp_path, corpus):
 
 def _set_page(path, url: str, html: str) -> None:
     with sqlite3.connect(path) as conn:
-        conn.execute("UPDATE pages SET html_zlib = ? WHERE url = ?",
-                     [archive.compress_page(html), url])
+        conn.execute(
+            "UPDATE pages SET html_zlib = ? WHERE url = ?", [archive.compress_page(html), url]
+        )
 
 
 def _edit(path, corpus: Corpus, page_path: str) -> tuple[str, str]:
@@ -74,8 +80,10 @@ def _rows(path) -> tuple[list, list, list]:
         conn.row_factory = sqlite3.Row
         articles = [dict(r) for r in conn.execute("SELECT * FROM articles ORDER BY id")]
         revisions = [dict(r) for r in conn.execute("SELECT * FROM revisions ORDER BY id")]
-        index = [tuple(r) for r in conn.execute(
-            "SELECT rowid, title, body FROM articles_fts ORDER BY rowid")]
+        index = [
+            tuple(r)
+            for r in conn.execute("SELECT rowid, title, body FROM articles_fts ORDER BY rowid")
+        ]
     return articles, revisions, index
 
 
@@ -95,26 +103,34 @@ def test_every_outcome_over_every_markup(path, corpus, monkeypatch):
     with sqlite3.connect(path) as conn:  # a page whose article row is not there yet
         other = Site(Corpus(2, seed=12, base_url=BASE), BASE)
         unknown = next(p for p in other.corpus.paths if corpus.find(p) is None)
-        conn.execute("INSERT INTO pages (url, fetched_at, status, content_type, html_zlib) "
-                     "VALUES (:url, :fetched_at, :status, :content_type, :html_zlib)",
-                     _page_row(other, unknown))
-        conn.execute("INSERT INTO pages (url, fetched_at, html_zlib) VALUES (?, ?, ?)",
-                     [BASE + "/about/", FETCHED_AT, archive.compress_page(
-                         listing_page(BASE, "О нас", [], None, None))])
+        conn.execute(
+            "INSERT INTO pages (url, fetched_at, status, content_type, html_zlib) "
+            "VALUES (:url, :fetched_at, :status, :content_type, :html_zlib)",
+            _page_row(other, unknown),
+        )
+        conn.execute(
+            "INSERT INTO pages (url, fetched_at, html_zlib) VALUES (?, ?, ?)",
+            [
+                BASE + "/about/",
+                FETCHED_AT,
+                archive.compress_page(listing_page(BASE, "О нас", [], None, None)),
+            ],
+        )
     articles, _, index = _rows(path)
 
     counts = _run(path)
 
-    assert counts == Counter({"unchanged": len(paths) - 1, "updated": 1, "new": 1,
-                              "not-article": 1})
+    assert counts == Counter(
+        {"unchanged": len(paths) - 1, "updated": 1, "new": 1, "not-article": 1}
+    )
     after, revisions, index_after = _rows(path)
     # Unchanged pages (all five markups) leave their article as it was but for last_seen.
     same = [a for a in after if a["url"] not in (edited, BASE + unknown)]
-    assert same == [a | {"last_seen": "2026-07-02T00:00:00+00:00"} for a in articles
-                    if a["url"] != edited]
+    assert same == [
+        a | {"last_seen": "2026-07-02T00:00:00+00:00"} for a in articles if a["url"] != edited
+    ]
     assert [r["url"] for r in revisions] == [edited]
-    assert [a["url"] for a in after if a["first_seen"].startswith("2026-07-02")] \
-        == [BASE + unknown]
+    assert [a["url"] for a in after if a["first_seen"].startswith("2026-07-02")] == [BASE + unknown]
     assert len(index_after) == len(index) + 1
 
 

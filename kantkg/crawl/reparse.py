@@ -15,8 +15,9 @@ import sqlite_utils
 from kantkg import archive, extract_article
 
 
-def reparse(db: sqlite_utils.Database, *, since: str | None = None,
-            until: str | None = None) -> Counter[str]:
+def reparse(
+    db: sqlite_utils.Database, *, since: str | None = None, until: str | None = None
+) -> Counter[str]:
     """-> counts: updated, unchanged, new, not-article, dropped/<reason>."""
     where, params = archive.article_filters("a", since, until)
     sql = "SELECT p.url FROM pages p LEFT JOIN articles a ON a.url = p.url"
@@ -26,7 +27,8 @@ def reparse(db: sqlite_utils.Database, *, since: str | None = None,
     counts: Counter[str] = Counter()
     for url in urls:  # one page in memory at a time
         fetched_at, blob = db.execute(
-            "SELECT fetched_at, html_zlib FROM pages WHERE url = ?", [url]).fetchone()
+            "SELECT fetched_at, html_zlib FROM pages WHERE url = ?", [url]
+        ).fetchone()
         html = archive.decompress_page(blob)
         now = datetime.fromisoformat(fetched_at) if fetched_at else None
         item = extract_article(html, url, now=now)
