@@ -47,6 +47,8 @@ KANT_RETRY_AFTER_MAX = os.environ.get("KANT_RETRY_AFTER_MAX", 300.0)
 # Other retryable failures wait 1, 2, 4 ... s (per failure in a row), at most 60 s.
 KANT_BACKOFF_BASE = os.environ.get("KANT_BACKOFF_BASE", 1.0)
 KANT_BACKOFF_MAX = os.environ.get("KANT_BACKOFF_MAX", 60.0)
+# A crawl in which more than this share of requests failed is "failed" (exit 9).
+KANT_MAX_ERROR_RATE = os.environ.get("KANT_MAX_ERROR_RATE", 0.2)
 # This many failures in a row before any response: the site is down, stop (exit 8).
 KANT_GIVE_UP_AFTER = os.environ.get("KANT_GIVE_UP_AFTER", 8)
 DOWNLOADER_MIDDLEWARES = {

@@ -53,6 +53,28 @@ def article_url(url: str, base_url: str | None = None) -> str:
     return urlunsplit((scheme, netloc, path, "", ""))
 
 
+def base_url_problem(url: str) -> str | None:
+    """Why a crawl cannot start from `url` (KANT_BASE_URL, --base-url), or None. Checked
+    before anything starts: a bad URL failed deep inside Scrapy, or crawled nothing and
+    said "unreachable"."""
+    try:
+        url.encode("utf-8")
+    except UnicodeEncodeError:
+        return "not valid UTF-8"
+    if re.search(r"[\s\x00-\x1f\x7f]", url):
+        return "contains whitespace or control characters"
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 (raises ValueError for a port out of range or not a number)
+    except ValueError as exc:
+        return str(exc)
+    if parts.scheme.lower() not in ("http", "https"):
+        return "not an http:// or https:// URL (give it in full, e.g. https://kant.kg)"
+    if not parts.hostname:
+        return "no host name"
+    return None
+
+
 def path_of(url: str) -> str:
     """The path of an article's URL as article_url spells it (a bare `/YYYY-MM-DD/slug`
     too): what names an article whichever host serves it."""

@@ -46,6 +46,7 @@ class CrawlLog:
         self.db_path = db_path
         self.base_url = base_url.rstrip("/")
         self.show_progress = crawler.settings.getbool("KANT_PROGRESS")
+        self.max_error_rate = crawler.settings.getfloat("KANT_MAX_ERROR_RATE", 0.2)
         self.lock = CrawlLock(db_path)
         self.locked = False
         self.db: sqlite_utils.Database | None = None
@@ -68,7 +69,12 @@ class CrawlLog:
     # ------------------------------------------------------------------ opening
 
     def spider_opened(self, spider: Spider) -> None:
-        """Lock, open, start the row -- or close the crawl before its first request."""
+        """Check, lock, open, start the row -- or close the crawl before its first
+        request."""
+        problem = urls.base_url_problem(self.base_url)
+        if problem:
+            logger.error("KANT_BASE_URL=%r: %s", urls.without_credentials(self.base_url), problem)
+            raise CloseSpider(outcome.BAD_SETTING)
         try:
             self.lock.acquire()
         except LockHeld as exc:
@@ -159,6 +165,9 @@ class CrawlLog:
     # ------------------------------------------------------------------ closing
 
     def spider_closed(self, spider: Spider, reason: str) -> None:
+        # The run's verdict, for `kantkg crawl`'s exit and the crawls row alike.
+        judged = {**self.stats.get_stats(), keys.FINISH_REASON: reason}
+        self.stats.set_value(keys.EXIT_CODE, outcome.exit_code(judged, self.max_error_rate))
         if self.show_progress and self._last_progress:
             sys.stderr.write("\n")
         if self._clock is not None and self._clock.running:
@@ -177,7 +186,7 @@ class CrawlLog:
     def _finish(self, spider: Spider, reason: str) -> None:
         self.commit()
         stats = self.stats.get_stats()
-        record = outcome.crawl_record(stats, reason)
+        record = outcome.crawl_record(stats, reason, self.max_error_rate)
         for warning in record["warnings"]:
             logger.warning("extraction drift: %s", warning)
         for hole in record["incomplete"]:

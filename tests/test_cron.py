@@ -3,6 +3,7 @@ and a killed backfill that resumes without fetching again what it archived."""
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -119,7 +120,7 @@ def test_health_exit_codes(tmp_path):
     assert not archive.health(db, timedelta(hours=2)).healthy  # nothing yet
     crawl_id = archive.start_crawl(db, "https://kant.kg")
     archive.finish_crawl(db, crawl_id, {"status": "ok", "finish_reason": "finished", "new": 3})
-    archive.set_exit_code(db, crawl_id, 0)
+    archive.set_exit_code(db, crawl_id, 0, "ok")
     db.close()
     ok = kantkg("health", "--db", str(db_path), "--max-age", "2h")
     assert (ok.returncode, ok.stdout, ok.stderr) == (0, "", "")  # cron mails nothing
@@ -130,7 +131,7 @@ def test_health_exit_codes(tmp_path):
     assert not archive.health(db, timedelta(hours=2), now=now + timedelta(hours=3)).healthy
     failed = archive.start_crawl(db, "https://kant.kg")
     archive.finish_crawl(db, failed, {"status": "failed", "finish_reason": "shutdown"})
-    archive.set_exit_code(db, failed, 8)
+    archive.set_exit_code(db, failed, 8, "failed")
     db.close()
     bad = kantkg("health", "--db", str(db_path), "--max-age", "2h")
     assert bad.returncode == 1
@@ -275,3 +276,49 @@ def test_a_crawl_the_lock_stopped_exits_7_like_one_refused_up_front():
     from kantkg.crawl import stats as keys
 
     assert outcome.exit_code({keys.FINISH_REASON: outcome.LOCKED}) == outcome.EXIT_LOCKED
+
+
+def test_too_many_failures_is_one_status_everywhere(tmp_path):
+    """A crawl that exits 9 (more requests failed than KANT_MAX_ERROR_RATE allows) is
+    'failed' in its crawls row, in `kantkg crawls` and for `health`: one vocabulary with
+    the exit code, for `kantkg crawl` and a bare `scrapy crawl kant` alike."""
+    from tests.conftest import run_scrapy_crawl
+
+    with Replica(articles=10, seed=5) as small:
+        for truth in small.truth()[:4]:
+            small.fail_next(truth.path, 500, times=50)
+        db = tmp_path / "kant.db"
+        result = kantkg(
+            "crawl",
+            "--base-url",
+            small.base_url,
+            "--db",
+            str(db),
+            "--no-throttle",
+            "--max-error-rate",
+            "0.05",
+        )
+        assert result.returncode == 9, result.stderr
+        bare = tmp_path / "bare.db"
+        ran = run_scrapy_crawl(small.base_url, bare, KANT_MAX_ERROR_RATE="0.05")
+        assert ran.returncode == 0  # (scrapy crawl's own exit says nothing: see the row)
+    for path in (db, bare):
+        with sqlite3.connect(path) as conn:
+            assert conn.execute("SELECT status, exit_code FROM crawls").fetchall() == [
+                ("failed", 9)
+            ]
+        rows = json.loads(kantkg("crawls", "--db", str(path), "--json").stdout)
+        assert (rows[0]["status"], rows[0]["exit_code"]) == ("failed", 9)
+        health = kantkg("health", "--db", str(path))
+        assert health.returncode == 1 and "failed" in health.stderr
+
+
+def test_a_bare_scrapy_crawl_of_a_url_without_scheme_is_a_setting_error(tmp_path):
+    """`scrapy crawl kant -s KANT_BASE_URL=kant.kg` says what is wrong with the setting
+    and stops before any request, instead of "unreachable"."""
+    from tests.conftest import run_scrapy_crawl
+
+    result = run_scrapy_crawl("kant.kg", tmp_path / "kant.db")
+    assert "KANT_BASE_URL='kant.kg': not an http:// or https:// URL" in result.stderr
+    assert "'finish_reason': 'bad_setting'" in result.stderr
+    assert "downloader/request_count" not in result.stderr

@@ -51,9 +51,11 @@ def start_crawl(
         )
 
 
-def set_exit_code(db: sqlite_utils.Database, crawl_id: int, code: int) -> None:
+def set_exit_code(db: sqlite_utils.Database, crawl_id: int, code: int, status: str) -> None:
+    """A crawl's final exit code and the status that goes with it (kantkg.crawl.outcome),
+    when something after the crawl changed them (its log could not be written)."""
     with transaction(db):
-        update(db, "crawls", "id", crawl_id, {"exit_code": code})
+        update(db, "crawls", "id", crawl_id, {"exit_code": code, "status": status})
 
 
 def last_complete_crawl_start(db: sqlite_utils.Database, base_url: str) -> str | None:

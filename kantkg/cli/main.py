@@ -23,16 +23,14 @@ from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 from typing import NoReturn
-from urllib.parse import urlsplit
 
 import click
 
-from kantkg import archive, clock, settings
+from kantkg import archive, clock, settings, urls
 from kantkg.cli.output import chosen_format, default_format, note, output_options, write_rows
 from kantkg.crawl.discovery import BadRange, DateRange
 from kantkg.crawl.outcome import (
     CRAWL_EXIT_MEANINGS,
-    DEFAULT_MAX_ERROR_RATE,
     EXIT_ARCHIVE,
     EXIT_FAILED,
     EXIT_LOCKED,
@@ -43,8 +41,9 @@ from kantkg.crawl.outcome import (
     EXIT_USAGE,
     crawl_counts,
     exit_code,
+    status_of,
 )
-from kantkg.crawl.stats import CRAWL_ID
+from kantkg.crawl.stats import CRAWL_ID, EXIT_CODE
 from kantkg.replica.corpus import MARKUPS
 
 
@@ -139,27 +138,8 @@ def _is_utf8(text: str) -> bool:
     return True
 
 
-def base_url_problem(url: str) -> str | None:
-    """Why a crawl cannot start from `url`, or None. Checked before anything starts: a bad
-    URL failed deep inside Scrapy, after the archive and its log had been created."""
-    if not _is_utf8(url):
-        return "not valid UTF-8"
-    if re.search(r"[\s\x00-\x1f\x7f]", url):
-        return "contains whitespace or control characters"
-    try:
-        parts = urlsplit(url)
-        parts.port  # noqa: B018 (raises ValueError for a port out of range or not a number)
-    except ValueError as exc:
-        return str(exc)
-    if parts.scheme.lower() not in ("http", "https"):
-        return "not an http:// or https:// URL (give it in full, e.g. https://kant.kg)"
-    if not parts.hostname:
-        return "no host name"
-    return None
-
-
 def _base_url(_ctx, _param, value: str) -> str:
-    problem = base_url_problem(value)
+    problem = urls.base_url_problem(value)
     if problem:
         fail(f"--base-url {value!r}: {problem}", EXIT_USAGE)
     return value
@@ -252,11 +232,10 @@ def main() -> None:
 @click.option("--quiet", is_flag=True, help="Print nothing but errors (for cron).")
 @click.option(
     "--max-error-rate",
-    default=DEFAULT_MAX_ERROR_RATE,
-    show_default=True,
+    default=None,
     type=click.FloatRange(0, 1),
     callback=_finite,
-    help="Exit 9 when more requests than this fail.",
+    help="Exit 9 when a larger share of requests fails [default: KANT_MAX_ERROR_RATE, 0.2].",
 )
 @click.option(
     "--no-throttle", is_flag=True, help="No politeness delays: only for the loopback replica."
@@ -269,7 +248,7 @@ def crawl(
     full: bool,
     log_file: str | None,
     quiet: bool,
-    max_error_rate: float,
+    max_error_rate: float | None,
     no_throttle: bool,
 ) -> None:
     """Run the kant spider once, incrementally; the exit code says how it went.
@@ -308,14 +287,18 @@ def crawl(
     if full:  # else KANT_FULL from -s or the environment stands
         overrides["KANT_FULL"] = True
     overrides["KANT_PROGRESS"] = not quiet and sys.stderr.isatty()
+    if max_error_rate is not None:  # else KANT_MAX_ERROR_RATE (-s, environment, 0.2)
+        overrides["KANT_MAX_ERROR_RATE"] = max_error_rate
     stats = run_in_process(base_url=base_url, db=db, since=since, until=until, settings=overrides)
-    code = exit_code(stats, max_error_rate)
+    code = stats.get(EXIT_CODE)  # the crawl's own verdict (spiders.extensions.CrawlLog)
+    if code is None:  # it never got as far as closing
+        code = exit_code(stats)
     lost_log = log_failure(log_handler)  # records lost (a full disk): not a clean run
     final_code = EXIT_ARCHIVE if lost_log and code == EXIT_OK else code
     crawl_id = stats.get(CRAWL_ID)
     if crawl_id is not None:
         with contextlib.closing(archive.open_archive(db, settings.KANT_DB_MAX_MB)) as database:
-            archive.set_exit_code(database, crawl_id, final_code)
+            archive.set_exit_code(database, crawl_id, final_code, status_of(final_code))
     counts = crawl_counts(stats)
     summary = (
         f"crawl #{crawl_id}: {counts['new']} new, {counts['updated']} updated, "
@@ -624,7 +607,7 @@ def serve(db: str, host: str, port: int) -> None:
 
 
 def _page_url(_ctx, _param, value: str | None) -> str | None:
-    problem = value and base_url_problem(value)
+    problem = value and urls.base_url_problem(value)
     if problem:
         fail(f"--url {value!r}: {problem}", EXIT_USAGE)
     return value

@@ -112,8 +112,9 @@ BLOCKED_MIN = 5
 # Finish reasons of a crawl that ran to its end, or to its time bound.
 ENDED = ("finished", "closespider_timeout")
 # Finish reasons of kantkg's own: the archive could not be opened or written; another
-# crawl holds the archive's lock; the site gave no response at all.
+# crawl holds the archive's lock; the site gave no response at all; a setting is wrong.
 ARCHIVE_ERROR, LOCKED, UNREACHABLE = "archive_error", "locked", "unreachable"
+BAD_SETTING = "bad_setting"
 
 
 def unseen(stats: dict) -> dict[str, dict[str, int]]:
@@ -168,28 +169,12 @@ def incompleteness(stats: dict) -> list[str]:
     return problems
 
 
-def crawl_status(stats: dict, finish_reason: str) -> str:
-    """'ok' when the crawl ran to its end and saw the whole site; 'incomplete' when it
-    ended but missed part of it (the next run catches up); else 'failed'."""
-    if finish_reason not in ENDED or not stats.get(keys.RESPONSES):
-        return "failed"
-    return "incomplete" if incompleteness({**stats, keys.FINISH_REASON: finish_reason}) else "ok"
-
-
-def crawl_record(stats: dict, finish_reason: str) -> dict:
-    """What a finished crawl's `crawls` row says of it (kantkg.archive.finish_crawl writes
-    it): status, counts, and why it is not ok, from its own stats."""
-    judged = {**stats, keys.FINISH_REASON: finish_reason}
-    return {
-        "status": crawl_status(stats, finish_reason),
-        "finish_reason": finish_reason,
-        **crawl_counts(stats),
-        "warnings": drift_warnings(stats),
-        "incomplete": incompleteness(judged),
-        "dropped_reasons": keys.members(stats, keys.DROPPED_PREFIX),
-        "failures": failures_by_kind(stats),
-        "stats": stats,
-    }
+def status_of(code: int) -> str:
+    """The crawl's status for its exit code: one vocabulary for the `crawls` row, `stats`,
+    `health` and the exit code. 'ok' (0): it ran to its end and saw the whole site;
+    'incomplete' (10): it ended but missed part of it (the next run catches up);
+    'failed': any other code (it did not finish, or too much failed)."""
+    return {EXIT_OK: "ok", EXIT_INCOMPLETE: "incomplete"}.get(code, "failed")
 
 
 # Exit codes of every `kantkg` command, in one table (the README lists the crawl's; cron
@@ -226,6 +211,8 @@ def exit_code(stats: dict, max_error_rate: float = DEFAULT_MAX_ERROR_RATE) -> in
         return EXIT_ARCHIVE
     if reason == LOCKED:
         return EXIT_LOCKED
+    if reason == BAD_SETTING:
+        return EXIT_USAGE
     if reason == UNREACHABLE or not stats.get(keys.RESPONSES):
         return EXIT_UNREACHABLE
     if reason not in ENDED:
@@ -236,3 +223,23 @@ def exit_code(stats: dict, max_error_rate: float = DEFAULT_MAX_ERROR_RATE) -> in
     if incompleteness(stats):
         return EXIT_INCOMPLETE
     return EXIT_OK
+
+
+def crawl_record(
+    stats: dict, finish_reason: str, max_error_rate: float = DEFAULT_MAX_ERROR_RATE
+) -> dict:
+    """What a finished crawl's `crawls` row says of it (kantkg.archive.finish_crawl writes
+    it): exit code and status, counts, and why it is not ok, from its own stats."""
+    judged = {**stats, keys.FINISH_REASON: finish_reason}
+    code = exit_code(judged, max_error_rate)
+    return {
+        "status": status_of(code),
+        "exit_code": code,
+        "finish_reason": finish_reason,
+        **crawl_counts(stats),
+        "warnings": drift_warnings(stats),
+        "incomplete": incompleteness(judged),
+        "dropped_reasons": keys.members(stats, keys.DROPPED_PREFIX),
+        "failures": failures_by_kind(stats),
+        "stats": stats,
+    }

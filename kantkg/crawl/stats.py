@@ -25,6 +25,7 @@ OFFSITE_FILTERED = "offsite/filtered"
 
 # --- one count each
 CRAWL_ID = "kantkg/crawl_id"  # the run's `crawls` row
+EXIT_CODE = "kantkg/exit_code"  # what the run made of itself (kantkg.crawl.outcome)
 ARTICLE_REQUESTS = "kantkg/article_requests"  # article pages asked for
 ARTICLE_PAGES = "kantkg/article_pages"  # ... that answered with HTML
 EXTRACTED = "kantkg/extracted"  # ... that gave an article
