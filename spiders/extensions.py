@@ -11,10 +11,8 @@ and closes the row. The judging and writing are plain functions in kantkg/.
 from __future__ import annotations
 
 import logging
-import sys
-import time
 from collections import Counter
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from scrapy import signals
 from scrapy.crawler import Crawler
@@ -36,7 +34,6 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 COMMIT_EVERY = 1.0  # seconds: the most a crash can lose (those pages are fetched again)
-PROGRESS_EVERY = 2.0  # seconds between progress lines
 
 
 class CrawlLog:
@@ -53,7 +50,7 @@ class CrawlLog:
         self.batch: archive.Batch | None = None
         self.crawl_id: int | None = None
         self._clock: AsyncioLoopingCall | LoopingCall | None = None
-        self._last_progress = 0.0
+        self._bar: Any = None  # a tqdm bar, while KANT_PROGRESS shows one
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> CrawlLog:
@@ -107,6 +104,8 @@ class CrawlLog:
             raise CloseSpider(outcome.ARCHIVE_ERROR) from None
         self.stats.set_value(keys.CRAWL_ID, self.crawl_id)
         self.batch = archive.Batch(self.db, max_seconds=COMMIT_EVERY)
+        if self.show_progress:
+            self._progress()  # (the bar's clock starts with the crawl)
         # Commit on a clock too, so a slow or paused crawl never sits on the write lock.
         self._clock = create_looping_call(self._tick)
         self._clock.start(COMMIT_EVERY, now=False)
@@ -150,17 +149,23 @@ class CrawlLog:
         self._progress()
 
     def _progress(self) -> None:
-        """A one-line progress display for interactive `kantkg crawl` runs."""
-        if not self.show_progress or time.monotonic() - self._last_progress < PROGRESS_EVERY:
+        """A progress bar for interactive `kantkg crawl` runs (KANT_PROGRESS): article
+        requests answered of those made so far (the total grows while the sitemaps are
+        read), with the rate and the time left; nothing for cron."""
+        if not self.show_progress:
             return
-        self._last_progress = time.monotonic()
+        from tqdm import tqdm
+
         get = self.stats.get_value
-        sys.stderr.write(
-            f"\rkantkg: {get(keys.articles('new'), 0)} new, "
-            f"{get(keys.articles('updated'), 0)} updated, "
-            f"{get(keys.REQUESTS, 0)} requests "
+        if self._bar is None:
+            self._bar = tqdm(desc="kantkg: articles", unit=" art", total=0, leave=True)
+        self._bar.total = get(keys.ARTICLE_REQUESTS, 0)
+        self._bar.update(get(keys.ARTICLES_ANSWERED, 0) - self._bar.n)
+        self._bar.set_postfix_str(
+            f"{get(keys.articles('new'), 0)} new, {get(keys.articles('updated'), 0)} updated,"
+            f" {get(keys.REQUESTS, 0)} requests",
+            refresh=True,
         )
-        sys.stderr.flush()
 
     # ------------------------------------------------------------------ closing
 
@@ -168,8 +173,10 @@ class CrawlLog:
         # The run's verdict, for `kantkg crawl`'s exit and the crawls row alike.
         judged = {**self.stats.get_stats(), keys.FINISH_REASON: reason}
         self.stats.set_value(keys.EXIT_CODE, outcome.exit_code(judged, self.max_error_rate))
-        if self.show_progress and self._last_progress:
-            sys.stderr.write("\n")
+        if self._bar is not None:
+            self._progress()
+            self._bar.close()
+            self._bar = None
         if self._clock is not None and self._clock.running:
             self._clock.stop()
         try:

@@ -382,6 +382,7 @@ class KantSpider(scrapy.Spider):
         Anything else -- a 5xx after retries, 403, a timeout, a reset -- leaves a hole:
         unseen, asked for again by the next run (a hole of each run for UNSEEN_RETRIES
         runs, then a recorded failure still retried)."""
+        self.crawler.stats.inc_value(keys.ARTICLES_ANSWERED)
         url = failure.request.meta.get("kantkg_url", failure.request.url)
         reason = failure_reason(failure)
         status = failure.value.response.status if failure.check(HttpError) else None
@@ -455,6 +456,7 @@ class KantSpider(scrapy.Spider):
 
     async def parse_article(self, response: Response) -> AsyncIterator[ArticleItem]:
         stats = self.crawler.stats
+        stats.inc_value(keys.ARTICLES_ANSWERED)
         self._saw(response.meta.get("kantkg_url", response.url))
         if response.status == 304:
             stats.inc_value(keys.NOT_MODIFIED)

@@ -236,3 +236,43 @@ def test_read_commands_do_not_write_the_archive(db, tmp_path):
     for command in (("search", "Путин"), ("stats",), ("export",), ("crawls",), ("show", "1")):
         assert kantkg(*command, "--db", str(copy)).returncode == 0
     assert _digest(copy) == before
+
+
+def _stderr_on_a_terminal(*args: str) -> tuple[int, str]:
+    """Run kantkg with stderr on a pseudo-terminal (as a person at one sees it)."""
+    import fcntl
+    import os
+    import pty
+    import struct
+    import termios
+
+    master, slave = pty.openpty()
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 100, 0, 0))  # 24x100
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "kantkg", *args],
+        cwd=ROOT,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=slave,
+    )
+    os.close(slave)
+    seen = b""
+    while True:
+        try:
+            chunk = os.read(master, 4096)
+        except OSError:  # the child closed the terminal
+            break
+        if not chunk:
+            break
+        seen += chunk
+    os.close(master)
+    return proc.wait(timeout=60), seen.decode("utf-8", "replace")
+
+
+def test_export_to_a_file_shows_progress_with_a_total_only_at_a_terminal(db, tmp_path):
+    total = len(json.loads(kantkg("export", "--db", db, "--json").stdout))
+    code, seen = _stderr_on_a_terminal("export", "--db", db, "-o", str(tmp_path / "a.csv"))
+    assert code == 0
+    assert "kantkg: articles: 100%" in seen and f"{total}/{total} [" in seen
+    quiet = kantkg("export", "--db", db, "-o", str(tmp_path / "b.csv"))
+    assert quiet.stderr == f"exported {total} articles to {tmp_path / 'b.csv'}\n"

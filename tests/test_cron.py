@@ -322,3 +322,16 @@ def test_a_bare_scrapy_crawl_of_a_url_without_scheme_is_a_setting_error(tmp_path
     assert "KANT_BASE_URL='kant.kg': not an http:// or https:// URL" in result.stderr
     assert "'finish_reason': 'bad_setting'" in result.stderr
     assert "downloader/request_count" not in result.stderr
+
+
+def test_progress_has_a_total_and_a_rate_only_when_asked(site, tmp_path):
+    """KANT_PROGRESS (kantkg crawl turns it on at a terminal): a bar of article requests
+    answered of those made, with the rate; a run without it (cron) shows none."""
+    from tests.conftest import run_scrapy_crawl
+
+    shown = run_scrapy_crawl(site.base_url, tmp_path / "a.db", KANT_PROGRESS="True")
+    total = len(site.truth())
+    assert "kantkg: articles: 100%" in shown.stderr
+    assert f"{total}/{total} [" in shown.stderr and " art/s" in shown.stderr
+    hidden = run_scrapy_crawl(site.base_url, tmp_path / "b.db")
+    assert "kantkg: articles" not in hidden.stderr

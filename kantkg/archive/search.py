@@ -106,8 +106,17 @@ def export_rows(
         yield row
 
 
-def count_articles(db: sqlite_utils.Database) -> int:
-    return db["articles"].count
+def count_articles(
+    db: sqlite_utils.Database,
+    *,
+    since: str | None = None,
+    until: str | None = None,
+    section: Sections = None,
+) -> int:
+    """How many articles there are (export_rows would give with these filters)."""
+    where, params = article_filters("articles", since, until, section)
+    sql = "SELECT count(*) FROM articles" + (" WHERE " + " AND ".join(where) if where else "")
+    return db.execute(sql, params).fetchone()[0]
 
 
 SQLITE_MAX_INT = 2**63 - 1

@@ -27,7 +27,14 @@ from typing import NoReturn
 import click
 
 from kantkg import archive, clock, settings, urls
-from kantkg.cli.output import chosen_format, default_format, note, output_options, write_rows
+from kantkg.cli.output import (
+    chosen_format,
+    default_format,
+    note,
+    output_options,
+    progress,
+    write_rows,
+)
 from kantkg.crawl.discovery import BadRange, DateRange
 from kantkg.crawl.outcome import (
     CRAWL_EXIT_MEANINGS,
@@ -547,15 +554,15 @@ def export(
     if output and _same_file(output, db):
         fail(f"-o {output} is the archive itself: it would be overwritten", EXIT_USAGE)
     database = read_db(db)
-    rows = archive.export_rows(
-        database, since=rng.since_iso, until=rng.until_iso, section=_sections(database, section)
-    )
+    since_iso, until_iso, names = rng.since_iso, rng.until_iso, _sections(database, section)
+    rows = archive.export_rows(database, since=since_iso, until=until_iso, section=names)
     if not output:
         write_rows(rows, archive.EXPORT_COLUMNS, fmt, sys.stdout)
         return
+    total = archive.count_articles(database, since=since_iso, until=until_iso, section=names)
     try:
         with open(output, "w", encoding="utf-8", newline="") as out:
-            count = write_rows(rows, archive.EXPORT_COLUMNS, fmt, out)
+            count = write_rows(progress(rows, total, "articles"), archive.EXPORT_COLUMNS, fmt, out)
     except OSError as exc:
         fail(f"cannot write {output}: {exc.strerror or exc}", EXIT_USAGE)
     note(f"exported {count} articles to {output}")

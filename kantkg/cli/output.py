@@ -15,12 +15,14 @@ from __future__ import annotations
 
 import csv
 import json
+import sys
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any, TextIO, TypeVar
 
 import click
 
+T = TypeVar("T")
 FORMATS = ("table", "json", "nl", "csv", "tsv")
 SUFFIXES = {".json": "json", ".jsonl": "nl", ".ndjson": "nl", ".csv": "csv", ".tsv": "tsv"}
 # A table is for reading: long values (an article's body) are cut to this many characters.
@@ -113,6 +115,16 @@ def _table(rows: Iterable[dict[str, Any]], columns: Sequence[str], out: TextIO) 
 def _cell(value: Any) -> str:
     text = " ".join(str(_flat(value)).split())
     return text if len(text) <= TABLE_CELL_CHARS else text[: TABLE_CELL_CHARS - 1] + "…"
+
+
+def progress(items: Iterable[T], total: int, what: str) -> Iterable[T]:
+    """`items`, with a progress bar on stderr (count, total, rate, time left) when stderr
+    is a terminal; as they are otherwise (cron, pipes, tests)."""
+    if not sys.stderr.isatty():
+        return items
+    from tqdm import tqdm
+
+    return tqdm(items, total=total, desc=f"kantkg: {what}", unit=f" {what}")
 
 
 def note(message: str) -> None:

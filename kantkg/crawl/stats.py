@@ -27,6 +27,7 @@ OFFSITE_FILTERED = "offsite/filtered"
 CRAWL_ID = "kantkg/crawl_id"  # the run's `crawls` row
 EXIT_CODE = "kantkg/exit_code"  # what the run made of itself (kantkg.crawl.outcome)
 ARTICLE_REQUESTS = "kantkg/article_requests"  # article pages asked for
+ARTICLES_ANSWERED = "kantkg/articles_answered"  # ... that got an answer or failed for good
 ARTICLE_PAGES = "kantkg/article_pages"  # ... that answered with HTML
 EXTRACTED = "kantkg/extracted"  # ... that gave an article
 NOT_MODIFIED = "kantkg/not_modified"  # 304 on a conditional request
