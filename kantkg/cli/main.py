@@ -51,7 +51,8 @@ from kantkg.crawl.outcome import (
     status_of,
 )
 from kantkg.crawl.stats import CRAWL_ID, EXIT_CODE
-from kantkg.replica.corpus import MARKUPS
+from kantkg.replica.corpus import MARKUPS, SEED_PATH
+from kantkg.site import DEFAULT_BASE_URL
 
 
 def fail(message: str, code: int) -> NoReturn:
@@ -774,9 +775,22 @@ def demo(articles: int, db: str) -> None:
             f"{last['new']} new, {last['dropped']} dropped"
         )
     query = "встреча Жапарова с Путиным"
-    click.echo(f'\n$ kantkg search "{query}" --db {click.format_filename(db_path)}')
+    where = click.format_filename(db_path)
+    click.echo(f'\n$ kantkg search "{query}" --db {where}')
     for hit in archive.search(database, query, limit=3):
         click.echo(f"  {hit['published']}  {hit['title']}\n    {hit['url']}\n    {hit['snippet']}")
+    click.echo(
+        f"\nThe demo's archive is {where}; its articles keep the replica's URLs, and `show`"
+        " takes a kant.kg URL or a path for them too. Next (README: After make demo):\n"
+        f'  .venv/bin/kantkg search "Путин OR Жапаров" --db {where}\n'
+        f"  .venv/bin/kantkg show {SEED_URL} --db {where}\n"
+        f"  .venv/bin/kantkg stats --db {where}\n"
+        f"  .venv/bin/kantkg serve --db {where}     # Datasette on http://127.0.0.1:8001"
+    )
+
+
+# The one real article, at its real address (the replica serves it at the same path).
+SEED_URL = f"{DEFAULT_BASE_URL}{SEED_PATH}"
 
 
 DEMO_MARKER = "demo"  # a table only `kantkg demo` creates: "this archive may be replaced"
