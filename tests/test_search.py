@@ -128,7 +128,9 @@ def test_any_user_text_is_a_valid_query(db, nasty):
 
 
 def test_index_and_query_share_one_rule():
-    assert index_text("Жапарова встретили") == "жапар встрет"
+    # stems first (what queries match), then the forms that differ from their stems
+    assert index_text("Жапарова встретили") == "жапар встрет жапарова встретили"
+    assert index_text("Путин в Бишкеке") == "путин в бишкек бишкеке"
     assert parse_query("Жапарова встретили").match == '"жапар" "встрет"'
     assert stem("жапаров") == stem("жапар") == "жапар"
     assert snippet("раз два Путину три", parse_query("путин")) == "раз два [Путину] три"
@@ -190,3 +192,67 @@ def test_datasettes_canned_search_ranks_as_kantkg_search(db, query):
     canned = [row[0] for row in db.execute(_SEARCH, {"q": query})]
     assert canned == [hit["id"] for hit in archive.search(db, query, limit=100)]
     assert canned
+
+
+# ------------------------------------------------- the index as other tools see it
+
+
+def test_sqlite_utils_finds_the_index_and_base_forms_find_every_form(db):
+    """`sqlite-utils search` and Datasette's ?_search= find articles_fts by its
+    content='articles' and query it with the words as typed (no stemming of theirs):
+    a word's base form finds its other forms («Путин» -> «Путиным»), ё = е."""
+    import sqlite_utils
+
+    plain = sqlite_utils.Database(db.conn)
+    assert plain["articles"].detect_fts() == "articles_fts"
+
+    def found(query):
+        return sorted(row["title"] for row in plain["articles"].search(query))
+
+    assert found("Путин") == ["Встреча Жапарова с Путиным"]
+    assert found("Жапарову") == ["Жапарову вручили орден"]  # an inflected form: itself
+    assert found("Бишкек") == ["Ёлка в Бишкеке", "Погода", "Путь домой"]
+    assert found("елка") == found("ёлка") == ["Ёлка в Бишкеке"]
+
+
+def test_edits_keep_the_index_exact(db):
+    """An external-content index forgets a row only by the terms it was written with:
+    after updates (one by one and twice in one batch) it matches exactly the articles'
+    text, and FTS5's own integrity check passes."""
+    first = article(0, "Встреча Жапарова с Токаевым", "Садыр Жапаров встретился с Токаевым.")
+    archive.upsert_article(db, first)
+    batch = archive.Batch(db, max_items=100, max_seconds=3600)
+    again = {"date": "2022-03-01"}  # (the URL of article 1)
+    batch.upsert(article(1, "Жапарову вручили медаль", "Президенту вручили медаль.", **again))
+    batch.upsert(article(1, "Жапарову вручили грамоту", "Президенту вручили грамоту.", **again))
+    batch.upsert(article(9, "Новость", "Совсем новая новость о Токаеве."))
+    batch.upsert(article(9, "Новость дня", "Совсем новая новость о Токаеве."))
+    batch.commit()
+    assert titles(archive.search(db, "Путин")) == []
+    assert titles(archive.search(db, "Токаев")) == ["Встреча Жапарова с Токаевым", "Новость дня"]
+    assert titles(archive.search(db, "орден")) == titles(archive.search(db, "медаль")) == []
+    assert titles(archive.search(db, "грамота")) == ["Жапарову вручили грамоту"]
+    db.execute("INSERT INTO articles_fts (articles_fts, rank) VALUES ('integrity-check', 0)")
+    expected = db.execute("SELECT count(*) FROM articles").fetchone()[0]
+    assert db.execute("SELECT count(*) FROM articles_fts").fetchone()[0] == expected
+
+
+def test_an_archive_of_schema_3_is_reindexed_on_open(tmp_path):
+    """v3 indexed stems only, in a table of its own: opening migrates it to v4, whose
+    index plain FTS5 readers find."""
+    path = tmp_path / "old.db"
+    db = archive.open_archive(path)
+    archive.upsert_article(db, article(1, "Встреча с Путиным", "Путину сказали."))
+    db.execute("DROP TABLE articles_fts")
+    db.execute("CREATE VIRTUAL TABLE articles_fts USING fts5(title, body, tokenize='unicode61')")
+    db.execute(
+        "INSERT INTO articles_fts (rowid, title, body) VALUES (1, 'встреч с путин', 'путин сказа')"
+    )
+    db.execute("PRAGMA user_version = 3")
+    db.conn.commit()
+    db.close()
+    db = archive.open_archive(path)
+    assert db.execute("PRAGMA user_version").fetchone()[0] == archive.SCHEMA_VERSION
+    assert db["articles"].detect_fts() == "articles_fts"
+    assert titles(archive.search(db, "путиным")) == ["Встреча с Путиным"]
+    assert [r["id"] for r in db["articles"].search("Путин")] == [1]

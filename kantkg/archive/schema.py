@@ -17,7 +17,7 @@ from kantkg import urls
 from kantkg.archive.search import create_search_index, index_article
 from kantkg.archive.sqlite import sqlite3  # pysqlite3 or stdlib: as sqlite-utils opens the file
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 ARTICLE_COLUMNS = {
     "id": int,
@@ -262,10 +262,7 @@ def _migrate_to_2(db: sqlite_utils.Database) -> None:
     written from Python; crawls gain a `warnings` column."""
     for trigger in ("articles_ai", "articles_ad", "articles_au"):
         db.execute(f"DROP TRIGGER IF EXISTS {trigger}")
-    db.execute("DROP TABLE IF EXISTS articles_fts")
-    create_search_index(db)
-    for article_id, title, body in db.execute("SELECT id, title, body FROM articles"):
-        index_article(db, article_id, title, body)
+    db.execute("DROP TABLE IF EXISTS articles_fts")  # (v4 indexes anew)
     _create_article_indexes(db)
     for column, kind in CRAWL_COLUMNS.items():
         if column not in db.table("crawls").columns_dict:
@@ -319,12 +316,26 @@ def _rekey_articles(db: sqlite_utils.Database) -> None:
                     "replaced_at": last_seen,
                 },
             )
-        db.execute("DELETE FROM articles_fts WHERE rowid = ?", [article_id])
-        db.execute("DELETE FROM articles WHERE id = ?", [article_id])
+        db.execute("DELETE FROM articles WHERE id = ?", [article_id])  # (v4 indexes anew)
         db.execute("DELETE FROM pages WHERE url = ?", [url])
 
 
-MIGRATIONS = {2: _migrate_to_2, 3: _migrate_to_3}
+def _migrate_to_4(db: sqlite_utils.Database) -> None:
+    """v4's search index is the articles' own as Datasette and sqlite-utils see it
+    (external content, `content='articles'`) and holds each word's other forms beside the
+    stems (kantkg.archive.search.create_search_index): written anew for every article."""
+    reindex(db)
+
+
+def reindex(db: sqlite_utils.Database) -> None:
+    """Write the search index anew from the articles (in the caller's transaction)."""
+    db.execute("DROP TABLE IF EXISTS articles_fts")
+    create_search_index(db)
+    for article_id, title, body in db.execute("SELECT id, title, body FROM articles"):
+        index_article(db, article_id, title, body)
+
+
+MIGRATIONS = {2: _migrate_to_2, 3: _migrate_to_3, 4: _migrate_to_4}
 
 
 def insert(db: sqlite_utils.Database, table: str, row: dict) -> int:

@@ -19,13 +19,34 @@ RANK = "bm25(articles_fts, 5.0, 1.0)"
 
 
 def create_search_index(db: sqlite_utils.Database) -> None:
-    """`articles_fts`: FTS5 over the *stems* of title and body (kantkg.archive.textsearch),
-    rowid = articles.id, written in the article's transaction (a Batch's: in its group's)."""
-    db.execute("CREATE VIRTUAL TABLE articles_fts USING fts5(title, body, tokenize='unicode61')")
+    """`articles_fts`: FTS5 over title and body as kantkg.archive.textsearch.index_text
+    writes them (stems, then other word forms), rowid = articles.id, written in the
+    article's transaction (a Batch's: in its group's).
+
+    An external-content table of `articles` (content="articles", spelled so: Datasette
+    and sqlite-utils find the articles' full-text index by that text), they read
+    titles and bodies from the articles themselves. The index holds our terms, not the
+    articles' text, so a row leaves it only by the 'delete' command with the terms it
+    was indexed with (index_article), never by DELETE or 'rebuild'."""
+    db.execute(
+        'CREATE VIRTUAL TABLE articles_fts USING fts5(title, body, content="articles",'
+        " content_rowid=\"id\", tokenize='unicode61')"
+    )
 
 
-def index_article(db: sqlite_utils.Database, article_id: int, title: str, body: str) -> None:
-    db.execute("DELETE FROM articles_fts WHERE rowid = ?", [article_id])
+OldText = tuple[str, str] | None  # (title, body) an article is indexed with now, if any
+
+
+def index_article(
+    db: sqlite_utils.Database, article_id: int, title: str, body: str, old: OldText = None
+) -> None:
+    """Index an article's title and body; `old`: what it was indexed with until now."""
+    if old is not None:
+        db.execute(
+            "INSERT INTO articles_fts (articles_fts, rowid, title, body)"
+            " VALUES ('delete', ?, ?, ?)",
+            [article_id, textsearch.index_text(old[0]), textsearch.index_text(old[1])],
+        )
     db.execute(
         "INSERT INTO articles_fts (rowid, title, body) VALUES (?, ?, ?)",
         [article_id, textsearch.index_text(title), textsearch.index_text(body)],

@@ -56,8 +56,16 @@ def words(text: str) -> list[str]:
 
 
 def index_text(text: str) -> str:
-    """The text as the FTS index stores it: stems separated by spaces, order kept."""
-    return " ".join(map(stem, words(text)))
+    """The text as the FTS index stores it: the stems of its words, in order (what our
+    queries match, phrases included), then the words whose form differs from their stem,
+    and those written with ё as written (so that a plain FTS5 query -- Datasette's
+    ?_search=, sqlite-utils search -- of a word's base form also finds its other forms:
+    «Путин» is the stem of «Путиным»; and «ёлка» finds «ёлку» as «елка» does)."""
+    written = _WORD_RE.findall(text.lower())
+    found = [word.replace("ё", "е") for word in written]
+    stems = [stem(word) for word in found]
+    forms = [word for word, term in zip(found, stems, strict=True) if word != term]
+    return " ".join(stems + forms + [word for word in written if "ё" in word])
 
 
 @dataclass(frozen=True)

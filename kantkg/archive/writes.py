@@ -14,7 +14,7 @@ import sqlite_utils
 
 from kantkg import bounds, clock, urls
 from kantkg.archive.schema import insert, transaction, update
-from kantkg.archive.search import index_article
+from kantkg.archive.search import OldText, index_article
 from kantkg.archive.sqlite import sqlite3
 from kantkg.items import ArticleItem
 
@@ -82,7 +82,8 @@ def upsert_article(db: sqlite_utils.Database, item: ArticleItem, now: str | None
     return _upsert(db, item, now or clock.now_iso(), lambda *row: index_article(db, *row))
 
 
-IndexWrite = Callable[[int, str, str], None]  # (article id, title, body)
+# (article id, title, body, the title and body it is indexed with now or None)
+IndexWrite = Callable[[int, str, str, OldText], None]
 
 
 def _upsert(db: sqlite_utils.Database, item: ArticleItem, now: str, index: IndexWrite) -> str:
@@ -96,7 +97,7 @@ def _upsert(db: sqlite_utils.Database, item: ArticleItem, now: str, index: Index
         ).fetchone()
         if existing is None:
             article_id = insert(db, "articles", {**row, "first_seen": now, "last_seen": now})
-            index(article_id, row["title"], row["body"])
+            index(article_id, row["title"], row["body"], None)
             outcome = "new"
         else:
             article_id, old_title, old_body, old_hash, first_seen = existing
@@ -118,7 +119,7 @@ def _upsert(db: sqlite_utils.Database, item: ArticleItem, now: str, index: Index
                     },
                 )
                 update(db, "articles", "id", article_id, {**row, "last_seen": now})
-                index(article_id, row["title"], row["body"])
+                index(article_id, row["title"], row["body"], (old_title, old_body))
                 outcome = "updated"
         if item.get("html") is not None:
             _store_page(db, row["url"], item, now)
@@ -160,7 +161,8 @@ class Batch:
         self.max_seconds = max_seconds
         self.pending: Counter[str] = Counter()  # outcomes not yet committed
         self._written: list[tuple[ArticleItem, str]] = []  # (item, time) of the group: the replay
-        self._unindexed: dict[int, tuple[str, str]] = {}  # article id -> (title, body)
+        # article id -> (title, body, what the index holds for it now)
+        self._unindexed: dict[int, tuple[str, str, OldText]] = {}
         self._opened_at = 0.0
 
     def upsert(self, item: ArticleItem) -> str:
@@ -171,7 +173,7 @@ class Batch:
             self.db.conn.execute("BEGIN IMMEDIATE")
             self._opened_at = time.monotonic()
         now = clock.now_iso()
-        rows: list[tuple[int, str, str]] = []
+        rows: list[tuple[int, str, str, OldText]] = []
         try:
             outcome = _upsert(self.db, item, now, lambda *row: rows.append(row))
         except sqlite3.DatabaseError as exc:
@@ -180,8 +182,10 @@ class Batch:
             _, written, _ = self._take()  # SQLite rolled the whole group back: write it again
             raise CommitError(exc, self._replay(written)) from exc
         self._written.append((item, now))
-        for article_id, title, body in rows:
-            self._unindexed[article_id] = (title, body)  # an article twice: its last text
+        for article_id, title, body, old in rows:
+            if article_id in self._unindexed:  # twice in a group: its last text; the
+                old = self._unindexed[article_id][2]  # index still holds the first's old
+            self._unindexed[article_id] = (title, body, old)
         self.pending[outcome] += 1
         return outcome
 
@@ -199,8 +203,8 @@ class Batch:
         if not self.db.conn.in_transaction:
             return done
         try:
-            for article_id, (title, body) in unindexed.items():
-                index_article(self.db, article_id, title, body)
+            for article_id, (title, body, old) in unindexed.items():
+                index_article(self.db, article_id, title, body, old)
             self.db.conn.execute("COMMIT")
         except BaseException as exc:  # (not only SQLite's: rows must never commit unindexed)
             if self.db.conn.in_transaction:
@@ -212,7 +216,7 @@ class Batch:
 
     def _take(
         self,
-    ) -> tuple[Counter[str], list[tuple[ArticleItem, str]], dict[int, tuple[str, str]]]:
+    ) -> tuple[Counter[str], list[tuple[ArticleItem, str]], dict[int, tuple[str, str, OldText]]]:
         """The open group's outcomes, articles and index rows, leaving the batch empty."""
         taken = self.pending, self._written, self._unindexed
         self.pending, self._written, self._unindexed = Counter(), [], {}
