@@ -40,8 +40,10 @@ def accuracy(pages: Path) -> dict:
                 failures.append((fixture.name, name))
     return {
         "fields": {k: {"right": r, "pages": n} for k, (r, n) in per_field.items()},
-        "layers": [{"field": f, "layer": layer, "right": r, "pages": n}
-                   for (f, layer), (r, n) in sorted(per_layer.items())],
+        "layers": [
+            {"field": f, "layer": layer, "right": r, "pages": n}
+            for (f, layer), (r, n) in sorted(per_layer.items())
+        ],
         "failures": failures,
     }
 
@@ -53,8 +55,10 @@ def table(result: dict) -> str:
         lines.append(f"| **{name}** | all | {r} | {n} | {100 * r / n:.0f}% |")
         for row in result["layers"]:
             if row["field"] == name:
-                lines.append(f"| {name} | {row['layer']} | {row['right']} | {row['pages']} | "
-                             f"{100 * row['right'] / row['pages']:.0f}% |")
+                lines.append(
+                    f"| {name} | {row['layer']} | {row['right']} | {row['pages']} | "
+                    f"{100 * row['right'] / row['pages']:.0f}% |"
+                )
     return "\n".join(lines)
 
 

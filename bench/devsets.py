@@ -58,8 +58,7 @@ def _metric(aeb: Path):
 def _trafilatura_text(html: bytes, url: str) -> str:
     import trafilatura
 
-    doc = trafilatura.bare_extraction(html.decode("utf-8", "replace"), url=url,
-                                      with_metadata=False)
+    doc = trafilatura.bare_extraction(html.decode("utf-8", "replace"), url=url, with_metadata=False)
     return (getattr(doc, "text", None) or "") if doc is not None else ""
 
 
@@ -84,8 +83,10 @@ def aeb_scores(sets: Path) -> dict:
     aeb = sets / AEB
     metric = _metric(aeb)
     truth = json.loads((aeb / "ground-truth.json").read_text())
-    pages = [(key, _gunzip(aeb / "html" / f"{key}.html.gz"), case["url"],
-              case.get("articleBody", "")) for key, case in truth.items()]
+    pages = [
+        (key, _gunzip(aeb / "html" / f"{key}.html.gz"), case["url"], case.get("articleBody", ""))
+        for key, case in truth.items()
+    ]
     result: dict = {"pages": len(pages)}
     runs = {"kantkg": _kantkg_text, "trafilatura": lambda h, u: (_trafilatura_text(h, u), "")}
     for name, run in runs.items():
@@ -102,12 +103,18 @@ def aeb_scores(sets: Path) -> dict:
             by_layer[layer].append(score)
         seconds = time.perf_counter() - start
         summary = metric.metrics_from_tp_fp_fns(scores)
-        result[name] = {"f1": summary["f1"], "precision": summary["precision"],
-                        "recall": summary["recall"], "without_body": empty,
-                        "seconds": seconds}
+        result[name] = {
+            "f1": summary["f1"],
+            "precision": summary["precision"],
+            "recall": summary["recall"],
+            "without_body": empty,
+            "seconds": seconds,
+        }
         if name == "kantkg":
-            result[name]["layers"] = {layer: {"pages": len(s), **_summary(metric, s)}
-                                      for layer, s in sorted(by_layer.items())}
+            result[name]["layers"] = {
+                layer: {"pages": len(s), **_summary(metric, s)}
+                for layer, s in sorted(by_layer.items())
+            }
     return result
 
 
@@ -119,26 +126,33 @@ def _kantkg_day(html: bytes, url: str) -> str:
 def _htmldate_day(html: bytes, url: str) -> str:
     from htmldate import find_date
 
-    return find_date(html.decode("utf-8", "replace"), url=url, extensive_search=True,
-                     original_date=True) or ""
+    return (
+        find_date(
+            html.decode("utf-8", "replace"), url=url, extensive_search=True, original_date=True
+        )
+        or ""
+    )
 
 
 def _trafilatura_day(html: bytes, url: str) -> str:
     import trafilatura
 
-    doc = trafilatura.bare_extraction(html.decode("utf-8", "replace"), url=url,
-                                      with_metadata=True)
+    doc = trafilatura.bare_extraction(html.decode("utf-8", "replace"), url=url, with_metadata=True)
     return ((getattr(doc, "date", None) or "") if doc is not None else "")[:10]
 
 
 def date_scores(sets: Path) -> dict:
     cases = json.loads((sets / DATES / "expected.json").read_text())
-    pages = [(url, _gunzip(sets / DATES / "html" / case["file"]), case["date"])
-             for url, case in cases.items()]
+    pages = [
+        (url, _gunzip(sets / DATES / "html" / case["file"]), case["date"])
+        for url, case in cases.items()
+    ]
     result: dict = {"pages": len(pages)}
-    for name, run, module in (("kantkg", _kantkg_day, None),
-                              ("htmldate", _htmldate_day, "htmldate"),
-                              ("trafilatura", _trafilatura_day, "trafilatura")):
+    for name, run, module in (
+        ("kantkg", _kantkg_day, None),
+        ("htmldate", _htmldate_day, "htmldate"),
+        ("trafilatura", _trafilatura_day, "trafilatura"),
+    ):
         if module and importlib.util.find_spec(module) is None:
             result[name] = "not installed"
             continue
@@ -146,16 +160,20 @@ def date_scores(sets: Path) -> dict:
         for url, html, expected in pages:
             with contextlib.suppress(Exception):  # a crash is a wrong answer
                 right += run(html, url) == expected
-        result[name] = {"right": right, "accuracy": right / len(pages),
-                        "seconds": time.perf_counter() - start}
+        result[name] = {
+            "right": right,
+            "accuracy": right / len(pages),
+            "seconds": time.perf_counter() - start,
+        }
     return result
 
 
 def measure() -> dict:
     sets = devsets_dir()
     if sets is None:
-        return {"missing": "no development sets: set $KANT_DEVSETS or put them in "
-                           "../shared/devsets"}
+        return {
+            "missing": "no development sets: set $KANT_DEVSETS or put them in ../shared/devsets"
+        }
     return {"path": str(sets), "aeb": aeb_scores(sets), "dates": date_scores(sets)}
 
 
