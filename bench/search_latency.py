@@ -3,18 +3,22 @@
     python bench/search_latency.py [--articles 200000] [--json FILE] [--fresh]
 
 The archive is built from replica articles (realistic Russian text, 2-9 paragraphs)
-through kantkg.archive -- row, stemmed FTS index and all -- so building it measures
-indexing throughput. Only the writes are timed: the replica makes up each article's
-text (~0.6 ms an article here), and that is no part of indexing, so items are made in
-chunks outside the clock. Two write paths: `Batch`, what a crawl's archive pipeline
-uses (a savepoint per article; index rows and one commit per 100), and one transaction
-per article (`upsert_article` alone, as reparse writes). The archive is kept in
-bench/results/ and reused unless --fresh (its name carries a fingerprint of the
-replica's text, so a changed generator builds a new one). Then 20 typical queries run
-`repeat` times each through kantkg.archive.search (limit 10, snippets included): p50 and
-p95 of the queries' times, each the median of its runs, with the share of articles each
-query matches; reported beside them, p50/p95 over all runs pooled and the worst case: a
-word in every article.
+through kantkg.archive -- row, stemmed FTS index and raw page -- so building it measures
+indexing throughput. Each article is stored as a crawl stores it: the replica's perfect
+extraction of it and the raw page the replica server serves for it (in its markup, one of
+five), which `kantkg reparse` reads (bench/reparse_speed.py). Only the writes are timed:
+the replica makes up each article's text and page (~1.5 ms an article here), and that is
+no part of indexing, so items are made in chunks outside the clock. Two write paths:
+`Batch`, what a crawl's archive pipeline uses (a savepoint per article; index rows and
+one commit per 100), and one transaction per article (`upsert_article` alone); with the
+raw page or without (the row and the search index alone). The archive is kept in
+bench/results/ and reused unless --fresh (its name carries a fingerprint of the first
+articles and their pages, so a changed generator or renderer builds a new one). Then 20
+typical queries run `repeat` times each through kantkg.archive.search (limit 10,
+snippets included): p50 and p95 of the queries' times, each the median of its runs, with
+the share of articles each query matches; and the worst case, a word in every article,
+run as often (the slowest of all the queries is a target of its own in bench/run.py).
+Reported beside them: p50/p95 over all runs pooled.
 """
 
 from __future__ import annotations
@@ -33,12 +37,30 @@ sys.path.insert(0, str(ROOT))
 
 from kantkg import archive  # noqa: E402
 from kantkg.archive import textsearch  # noqa: E402
-from kantkg.replica import Corpus  # noqa: E402
+from kantkg.extract.encoding import charset_from_content_type, utf8_bytes  # noqa: E402
+from kantkg.replica import MARKUPS, Corpus  # noqa: E402
+from kantkg.replica.server import Site  # noqa: E402
 
 QUERIES = [
-    "Жапаров", "Путин", "Бишкек", "встреча Жапарова с Путиным", "налоги", "ЕАЭС", "Ош",
-    "образование", "энергетика", "граница", "цены", "ремонт дорог", "новая школа",
-    "Иссык-Куль", "выборы", "министр", '"ремонт дорог"', "инвестиции", "Кара-Балта",
+    "Жапаров",
+    "Путин",
+    "Бишкек",
+    "встреча Жапарова с Путиным",
+    "налоги",
+    "ЕАЭС",
+    "Ош",
+    "образование",
+    "энергетика",
+    "граница",
+    "цены",
+    "ремонт дорог",
+    "новая школа",
+    "Иссык-Куль",
+    "выборы",
+    "министр",
+    '"ремонт дорог"',
+    "инвестиции",
+    "Кара-Балта",
     "таможенная служба",
 ]
 
@@ -49,13 +71,17 @@ SEED = 2024
 RESULTS = ROOT / "bench" / "results"
 
 CHUNK = 1000  # articles made at a time, outside the clock (memory stays flat)
+FETCHED_AT = "2026-07-01T00:00:00+00:00"  # after the replica's last publication day
 
 
 def archive_path(articles: int) -> Path:
     """Where the synthetic archive of `articles` is kept: articles depend only on (seed,
-    index), so the first few stand for the generator's version."""
-    sample = Corpus(3, seed=SEED).all()
-    fingerprint = hashlib.sha1(repr(sample).encode()).hexdigest()[:10]
+    index), so the first few, items and raw pages (every markup), stand for the versions
+    of the generator and of the renderer."""
+    sample = Corpus(20, seed=SEED, base_url="https://kant.kg")
+    items = crawled_items(sample, sample.paths)
+    assert {truth.markup for truth in sample.all()} == set(MARKUPS)
+    fingerprint = hashlib.sha1(repr(items).encode()).hexdigest()[:10]
     return RESULTS / f"synthetic-{articles}-{fingerprint}.db"
 
 
@@ -64,8 +90,10 @@ def synthetic_archive(articles: int, fresh: bool = False) -> tuple[Path, dict | 
     made by other versions of the generator are removed (each is ~1.7 GB at 200k)."""
     path = archive_path(articles)
     path.parent.mkdir(parents=True, exist_ok=True)
-    kept = [*path.parent.glob(f"synthetic-{articles}.db*"),  # (before fingerprints)
-            *path.parent.glob(f"synthetic-{articles}-*.db*")]
+    kept = [
+        *path.parent.glob(f"synthetic-{articles}.db*"),  # (before fingerprints)
+        *path.parent.glob(f"synthetic-{articles}-*.db*"),
+    ]
     for old in kept:
         if fresh or not old.name.startswith(path.name):
             old.unlink()
@@ -79,14 +107,40 @@ def synthetic_archive(articles: int, fresh: bool = False) -> tuple[Path, dict | 
     return path, built
 
 
-def build(path: Path, articles: int, batched: bool = True) -> dict:
-    """Write `articles` replica articles; -> articles/s over the write time only."""
+def crawled_items(corpus: Corpus, paths: list[str]) -> list[dict]:
+    """These articles as a crawl hands them to the archive: the replica's perfect
+    extraction (`as_item`) with the raw page the replica server serves for it (its
+    markup, its charset, converted to UTF-8 as the spider stores pages), validators and a
+    fixed fetch time after every publication date."""
+    site = Site(corpus, corpus.base_url)
+    items = []
+    for path in paths:
+        truth = corpus.get(path)
+        page = site.article(truth)
+        items.append(
+            {
+                **truth.as_item(),
+                "html": utf8_bytes(page.body, charset_from_content_type(page.content_type)),
+                "fetched_at": FETCHED_AT,
+                "status": page.status,
+                "content_type": page.content_type,
+                "etag": page.headers.get("ETag"),
+                "last_modified": page.headers.get("Last-Modified"),
+            }
+        )
+    return items
+
+
+def build(path: Path, articles: int, batched: bool = True, pages: bool = True) -> dict:
+    """Write `articles` replica articles, with their raw pages unless not `pages` (the
+    row and the search index alone); -> articles/s over the write time only."""
     corpus = Corpus(articles, seed=SEED, base_url="https://kant.kg")
     db = archive.open_archive(path)
     batch = archive.Batch(db) if batched else None
     took = 0.0
     for at in range(0, len(corpus.paths), CHUNK):
-        items = [corpus.get(p).as_item() for p in corpus.paths[at:at + CHUNK]]
+        chunk = corpus.paths[at : at + CHUNK]
+        items = crawled_items(corpus, chunk) if pages else [corpus.get(p).as_item() for p in chunk]
         start = time.perf_counter()
         for item in items:
             if batch is None:
@@ -103,8 +157,13 @@ def build(path: Path, articles: int, batched: bool = True) -> dict:
             print(f"  indexed {done} articles, {done / took:.0f}/s", file=sys.stderr)
     db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     db.close()
-    return {"indexed": len(corpus), "seconds": took, "per_second": len(corpus) / took,
-            "path": "Batch (crawl)" if batched else "one transaction per article"}
+    return {
+        "indexed": len(corpus),
+        "seconds": took,
+        "per_second": len(corpus) / took,
+        "path": "Batch (crawl)" if batched else "one transaction per article",
+        "pages": pages,
+    }
 
 
 def _timed(db, query: str, repeat: int) -> tuple[list[float], int]:
@@ -118,8 +177,9 @@ def _timed(db, query: str, repeat: int) -> tuple[list[float], int]:
 
 def _matching(db, query: str) -> int:
     match = textsearch.parse_query(query).match
-    return db.execute("SELECT count(*) FROM articles_fts WHERE articles_fts MATCH ?",
-                      [match]).fetchone()[0]
+    return db.execute(
+        "SELECT count(*) FROM articles_fts WHERE articles_fts MATCH ?", [match]
+    ).fetchone()[0]
 
 
 def _percentile(ordered: list[float], percent: int) -> float:
@@ -149,15 +209,26 @@ def measure(path: Path, repeat: int) -> dict:
     # runs (as every timing here); p95 by nearest rank: the 19th of 20, the 2nd slowest.
     per_query = sorted(medians.values())
     size = path.stat().st_size
-    return {"articles": count, "queries": len(QUERIES), "runs": len(times),
-            "p50_ms": statistics.median(per_query),
-            "p95_ms": _percentile(per_query, 95),
-            "runs_p50_ms": statistics.median(times),
-            "runs_p95_ms": _percentile(times, 95), "max_ms": times[-1],
-            "db_bytes": size, "bytes_per_article": size / count,
-            "hits": hits, "matching_share": share, "median_ms": medians,
-            "worst_case": {"query": WORST_CASE, "matching_share": worst_share,
-                           "median_ms": statistics.median(worst)}}
+    return {
+        "articles": count,
+        "queries": len(QUERIES),
+        "runs": len(times),
+        "p50_ms": statistics.median(per_query),
+        "p95_ms": _percentile(per_query, 95),
+        "runs_p50_ms": statistics.median(times),
+        "runs_p95_ms": _percentile(times, 95),
+        "max_ms": times[-1],
+        "db_bytes": size,
+        "bytes_per_article": size / count,
+        "hits": hits,
+        "matching_share": share,
+        "median_ms": medians,
+        "worst_case": {
+            "query": WORST_CASE,
+            "matching_share": worst_share,
+            "median_ms": statistics.median(worst),
+        },
+    }
 
 
 def main() -> None:
@@ -171,13 +242,17 @@ def main() -> None:
     result: dict = {}
     if built:
         result["indexing"] = built
-        print(f"indexed {result['indexing']['indexed']} articles at "
-              f"{result['indexing']['per_second']:.0f}/s")
+        print(
+            f"indexed {result['indexing']['indexed']} articles at "
+            f"{result['indexing']['per_second']:.0f}/s"
+        )
     result["search"] = measure(path, args.repeat)
     s = result["search"]
-    print(f"{s['articles']} articles, {s['bytes_per_article']:.0f} bytes/article; search "
-          f"(query medians) p50 {s['p50_ms']:.1f} ms, p95 {s['p95_ms']:.1f} ms; all runs p50 "
-          f"{s['runs_p50_ms']:.1f} ms, p95 {s['runs_p95_ms']:.1f} ms, max {s['max_ms']:.1f} ms")
+    print(
+        f"{s['articles']} articles, {s['bytes_per_article']:.0f} bytes/article; search "
+        f"(query medians) p50 {s['p50_ms']:.1f} ms, p95 {s['p95_ms']:.1f} ms; all runs p50 "
+        f"{s['runs_p50_ms']:.1f} ms, p95 {s['runs_p95_ms']:.1f} ms, max {s['max_ms']:.1f} ms"
+    )
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps(result, ensure_ascii=False, indent=1))
