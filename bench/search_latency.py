@@ -13,12 +13,12 @@ no part of indexing, so items are made in chunks outside the clock. Two write pa
 one commit per 100), and one transaction per article (`upsert_article` alone); with the
 raw page or without (the row and the search index alone). The archive is kept in
 bench/results/ and reused unless --fresh (its name carries a fingerprint of the first
-articles and their pages, so a changed generator or renderer builds a new one). Then 20
-typical queries run `repeat` times each through kantkg.archive.search (limit 10,
-snippets included): p50 and p95 of the queries' times, each the median of its runs, with
-the share of articles each query matches; and the worst case, a word in every article,
-run as often (the slowest of all the queries is a target of its own in bench/run.py).
-Reported beside them: p50/p95 over all runs pooled.
+articles, their pages and the schema version, so a changed generator, renderer or schema
+builds a new one). Then 20 typical queries run `repeat` times each through
+kantkg.archive.search (limit 10, snippets included): p50 and p95 of the queries' times,
+each the median of its runs, with the share of articles each query matches; and the
+worst case, a word in every article, run as often (the slowest of all the queries is a
+target of its own in bench/run.py). Reported beside them: p50/p95 over all runs pooled.
 """
 
 from __future__ import annotations
@@ -77,11 +77,13 @@ FETCHED_AT = "2026-07-01T00:00:00+00:00"  # after the replica's last publication
 def archive_path(articles: int) -> Path:
     """Where the synthetic archive of `articles` is kept: articles depend only on (seed,
     index), so the first few, items and raw pages (every markup), stand for the versions
-    of the generator and of the renderer."""
+    of the generator and of the renderer; with the archive's schema version (a new
+    schema is a fresh build, its indexing measured, not an old file migrated on open)."""
     sample = Corpus(20, seed=SEED, base_url="https://kant.kg")
     items = crawled_items(sample, sample.paths)
     assert {truth.markup for truth in sample.all()} == set(MARKUPS)
-    fingerprint = hashlib.sha1(repr(items).encode()).hexdigest()[:10]
+    version = (archive.SCHEMA_VERSION, items)
+    fingerprint = hashlib.sha1(repr(version).encode()).hexdigest()[:10]
     return RESULTS / f"synthetic-{articles}-{fingerprint}.db"
 
 
