@@ -94,3 +94,79 @@ ITEM_PIPELINES = {
 
 LOG_LEVEL = "INFO"
 FEED_EXPORT_ENCODING = "utf-8"
+
+
+# --- what each KANT_* setting may be (checked by `kantkg crawl` before anything starts)
+_BOOLS = ("1", "0", "True", "False", "true", "false")  # what Scrapy's getbool takes
+
+
+def _number(
+    value: object,
+    *,
+    low: float,
+    high: float = float("inf"),
+    whole: bool = False,
+    above: bool = False,
+) -> str | None:
+    try:
+        number = int(str(value)) if whole else float(str(value))
+    except ValueError:
+        return "not a whole number" if whole else "not a number"
+    if not (low < number if above else low <= number) or not number <= high:
+        bound = f"above {low:g}" if above else f"at least {low:g}"
+        return f"not {bound}" + (f" and at most {high:g}" if high != float("inf") else "")
+    return None
+
+
+def setting_problem(name: str, value: object) -> str | None:
+    """Why `value` cannot be the KANT_* setting `name`, or None."""
+    from kantkg import archive, urls  # (the rules live with what they guard)
+
+    text = "" if value is None else str(value)
+    if name == "KANT_BASE_URL":
+        return urls.base_url_problem(text)
+    if name == "KANT_DB":
+        return "empty" if not text else None
+    if name == "KANT_DB_MAX_MB":
+        try:
+            archive.max_megabytes(value if value != "" else None)  # type: ignore[arg-type]
+        except ValueError:
+            return "not a size in MB (a number above 0, e.g. 500)"
+        return None
+    if name == "KANT_CONTACT":
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError:
+            return "not one line of UTF-8 text"
+        return (
+            "not one line of UTF-8 text"
+            if any(ord(c) < 32 or ord(c) == 127 for c in text)
+            else None
+        )
+    if name in ("KANT_FULL", "KANT_PROGRESS"):
+        return (
+            None
+            if isinstance(value, bool) or text in _BOOLS
+            else "not true or false (1/0, true/false)"
+        )
+    if name in ("KANT_RETRY_AFTER_MAX", "KANT_BACKOFF_BASE", "KANT_BACKOFF_MAX"):
+        return _number(value, low=0, high=1e9) and "not a number of seconds (0 or more)"
+    if name == "KANT_MAX_ERROR_RATE":
+        return _number(value, low=0, high=1) and "not a share between 0 and 1 (e.g. 0.2)"
+    if name in ("KANT_GIVE_UP_AFTER", "KANT_MAX_SITEMAPS", "KANT_MAX_LISTING_PAGES"):
+        return _number(value, low=1, whole=True) and "not a whole number of 1 or more"
+    return None
+
+
+def setting_problems(values: dict[str, object]) -> list[str]:
+    """`NAME=value: why` for every KANT_* setting in `values` that cannot be."""
+    return [
+        f"{name}={value!r}: {problem}"
+        for name, value in values.items()
+        if name.startswith("KANT_") and (problem := setting_problem(name, value))
+    ]
+
+
+def kant_settings() -> dict[str, object]:
+    """This module's KANT_* settings: the environment's, else the defaults."""
+    return {name: value for name, value in globals().items() if name.startswith("KANT_")}

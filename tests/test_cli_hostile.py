@@ -116,6 +116,21 @@ CASES = [
     ("crawl --db {new} --base-url http://127.0.0.1:9", {"KANT_CONTACT": "me" + NOT_UTF8}, 2),
     ("crawl --db {new} --base-url http://127.0.0.1:9", {"KANT_CONTACT": "a\nX-Evil: 1"}, 2),
     ("crawl --db {new} --base-url http://127.0.0.1:9 --max-error-rate nan", {}, 2),
+    # every KANT_* setting that cannot be: a traceback from deep in Scrapy before
+    *[
+        ("crawl --db {new} --base-url http://127.0.0.1:9", {name: value}, 2)
+        for name, value in (
+            ("KANT_MAX_SITEMAPS", "abc"),
+            ("KANT_MAX_LISTING_PAGES", "0"),
+            ("KANT_GIVE_UP_AFTER", "-1"),
+            ("KANT_BACKOFF_BASE", "x"),
+            ("KANT_BACKOFF_MAX", "-5"),
+            ("KANT_RETRY_AFTER_MAX", "nan"),
+            ("KANT_MAX_ERROR_RATE", "2"),
+            ("KANT_FULL", "maybe"),
+            ("KANT_PROGRESS", "TRUE"),
+        )
+    ],
     ("crawl --db {new} --base-url http://127.0.0.1:9 --log-file /proc/x/y", {}, 2),
     ("crawl --db {new} --base-url http://127.0.0.1:9 --log-file {dir}", {}, 2),
     ("crawl --db {new} --base-url http://127.0.0.1:9 --log-file {fifo}", {}, 2),

@@ -270,7 +270,7 @@ def crawl(
     from kantkg.crawl.process import LOOPBACK_SETTINGS, run_in_process
 
     _checked_range(since, until)
-    _check_contact(settings.KANT_CONTACT)
+    _check_settings(base_url=base_url, db=db, max_error_rate=max_error_rate)
     log_path = Path(log_file) if log_file else default_log_file(db)
     if log_file:  # a bad --log-file is a bad argument, found before the archive is touched
         log_handler = _start_logging(log_path, quiet, EXIT_USAGE)
@@ -322,11 +322,18 @@ def crawl(
         click.echo(summary, err=True)
 
 
-def _check_contact(contact: str | None) -> None:
-    """KANT_CONTACT goes into every request's User-Agent: non-UTF-8 text failed every
-    request (reported as "site unreachable"), and a line break would split the header."""
-    if contact and (not _is_utf8(contact) or re.search(r"[\x00-\x1f\x7f]", contact)):
-        fail(f"KANT_CONTACT={contact!r}: not one line of UTF-8 text", EXIT_USAGE)
+def _check_settings(**given: object) -> None:
+    """Every KANT_* setting (environment or default, and the options given) must be one
+    it can be (kantkg.settings.setting_problem): else one line, exit 2, before anything.
+    A KANT_CONTACT that is not one line of UTF-8 failed every request (it goes into the
+    User-Agent) and was reported as "site unreachable"."""
+    values = settings.kant_settings()
+    values.update(
+        {f"KANT_{name.upper()}": value for name, value in given.items() if value is not None}
+    )
+    problems = settings.setting_problems(values)
+    if problems:
+        fail(problems[0], EXIT_USAGE)
 
 
 def _start_logging(path: Path, quiet: bool, code: int):
