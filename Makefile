@@ -3,17 +3,25 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
+DEV_STAMP := $(VENV)/.installed-dev
 
 BENCH_VENV  ?= .venv-bench
 BENCH_STAMP := $(BENCH_VENV)/.installed
 
 .PHONY: install demo test lint crawl bench clean
 
+## What a server needs: kantkg, its SQLite, Datasette; no test or lint tools. pip says
+## what it downloads (the first run takes a minute or so).
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev,fast-sqlite]'
+	$(BIN)/pip install --progress-bar on -e '.[fast-sqlite,serve]'
 	touch $(STAMP)
+
+## ... and the tools of `make test` (pytest, ruff, mypy).
+$(DEV_STAMP): $(STAMP)
+	$(BIN)/pip install --quiet -e '.[dev,fast-sqlite,serve]'
+	touch $(DEV_STAMP)
 
 install: $(STAMP)
 
@@ -21,13 +29,14 @@ install: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/kantkg demo
 
-## The test suite (lint first: it is quick and catches breakage early).
-test: $(STAMP)
-	$(BIN)/ruff check .
+## The test suite (lint, format and types first: quick, and they catch breakage early).
+test: lint
 	$(BIN)/python -m pytest -q
 
-lint: $(STAMP)
+lint: $(DEV_STAMP)
 	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
 
 ## Crawl the real kant.kg into data/kant.db (needs internet).
 crawl: $(STAMP)
