@@ -276,3 +276,16 @@ def test_export_to_a_file_shows_progress_with_a_total_only_at_a_terminal(db, tmp
     assert "kantkg: articles: 100%" in seen and f"{total}/{total} [" in seen
     quiet = kantkg("export", "--db", db, "-o", str(tmp_path / "b.csv"))
     assert quiet.stderr == f"exported {total} articles to {tmp_path / 'b.csv'}\n"
+
+
+def test_reparse_shows_progress_with_a_total_only_at_a_terminal(db, tmp_path):
+    import shutil
+
+    copy = tmp_path / "copy.db"
+    shutil.copy(db, copy)
+    pages = len(json.loads(kantkg("export", "--db", db, "--json").stdout))
+    code, seen = _stderr_on_a_terminal("reparse", "--db", str(copy))
+    assert code == 0
+    assert "kantkg: pages: 100%" in seen and f"{pages}/{pages} [" in seen
+    quiet = kantkg("reparse", "--db", str(copy))
+    assert quiet.stderr == "" and quiet.stdout.startswith(f"reparsed {pages} pages")

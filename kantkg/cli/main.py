@@ -595,7 +595,12 @@ def reparse(db: str, since: str | None, until: str | None) -> None:
     from kantkg.crawl.reparse import reparse as run_reparse
 
     rng = _checked_range(since, until)
-    counts = run_reparse(open_db(db), since=rng.since_iso, until=rng.until_iso)
+    counts = run_reparse(
+        open_db(db),
+        since=rng.since_iso,
+        until=rng.until_iso,
+        track=lambda urls: progress(urls, len(urls), "pages"),
+    )
     total = sum(counts.values())
     detail = ", ".join(f"{count} {what}" for what, count in sorted(counts.items()))
     click.echo(f"reparsed {total} pages: {detail or 'nothing stored'}")

@@ -8,24 +8,32 @@ unchanged ones write nothing but last_seen.
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable, Iterable
 from datetime import datetime
 
 import sqlite_utils
 
 from kantkg import archive, extract_article
 
+Track = Callable[[list[str]], Iterable[str]]  # the URLs to do -> the same, as they are done
+
 
 def reparse(
-    db: sqlite_utils.Database, *, since: str | None = None, until: str | None = None
+    db: sqlite_utils.Database,
+    *,
+    since: str | None = None,
+    until: str | None = None,
+    track: Track = lambda urls: urls,
 ) -> Counter[str]:
-    """-> counts: updated, unchanged, new, not-article, dropped/<reason>."""
+    """-> counts: updated, unchanged, new, not-article, dropped/<reason>. `track` wraps
+    the list of page URLs (a progress bar: `kantkg reparse` at a terminal)."""
     where, params = archive.article_filters("a", since, until)
     sql = "SELECT p.url FROM pages p LEFT JOIN articles a ON a.url = p.url"
     if where:
         sql += " WHERE " + " AND ".join(where)
     urls = [url for (url,) in db.execute(sql + " ORDER BY p.url", params)]
     counts: Counter[str] = Counter()
-    for url in urls:  # one page in memory at a time
+    for url in track(urls):  # one page in memory at a time
         fetched_at, blob = db.execute(
             "SELECT fetched_at, html_zlib FROM pages WHERE url = ?", [url]
         ).fetchone()
