@@ -205,45 +205,6 @@ def test_reparse_needs_no_network_and_records_revisions(tmp_path):
     assert "токаев" in kantkg("search", "Токаеву", "--db", str(path)).stdout.lower()
 
 
-def test_serve_runs_datasette_with_canned_queries(db):
-    import socket
-    import time
-    import urllib.request
-    from pathlib import Path
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "kantkg", "serve", "--db", db, "--port", str(port)],
-        cwd=ROOT,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
-    try:
-        name = Path(db).stem
-        url = (
-            f"http://127.0.0.1:{port}/{name}/mentions_by_month.json"
-            "?q=%D0%96%D0%B0%D0%BF%D0%B0%D1%80%D0%BE%D0%B2%D1%8B%D0%BC&_shape=array"
-        )
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                with urllib.request.urlopen(url, timeout=5) as response:
-                    rows = json.loads(response.read())
-                break
-            except OSError:
-                assert proc.poll() is None, proc.stderr.read().decode()[-2000:]
-                assert time.monotonic() < deadline, "datasette did not start"
-                time.sleep(0.3)
-        assert {"month": "2021-05", "articles": 1} in rows  # «Жапаровым» finds the seed
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/-/metadata.json") as response:
-            assert json.loads(response.read())["title"] == "kant.kg archive"
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
-
-
 def test_the_readmes_exit_codes_are_the_crawls():
     """One table of exit codes (kantkg.crawl.outcome): what the README promises cron is what
     `kantkg crawl` can exit with, and every failure code has its one-line meaning."""
