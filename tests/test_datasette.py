@@ -189,6 +189,17 @@ def test_serve_search_page_highlights_each_hit_and_links_its_article(served, arc
     assert f"<a {href}>{SEED_TITLE}</a>" in page
 
 
+def test_the_readmes_sql_runs_under_serve(served):
+    import re
+
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = readme[readme.index("## Datasette") :]
+    sql = re.search(r"```sql\n(.*?)```", section, re.DOTALL).group(1)
+    rows = fetch_json(f"{served}/-/query.json?sql={q(sql)}&_shape=array")
+    assert SEED_TITLE in [row["title"] for row in rows]
+    assert all("<mark>" in row["snippet"] for row in rows)
+
+
 class _Article(html.parser.HTMLParser):
     """The article element of a page: its heading, meta line, body paragraphs, links."""
 
