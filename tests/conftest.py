@@ -86,3 +86,48 @@ def replica():
 
     with Replica(articles=60, seed=7) as site:
         yield site
+
+
+def assert_index_exact(db) -> None:
+    """The search index holds exactly the terms of the articles as they are now. (A count
+    of articles_fts proves nothing: an external-content table reads `articles`.) Its terms
+    are compared, as FTS5's vocabulary, with those of a fresh index of the same rows."""
+    from kantkg.archive.textsearch import index_text
+
+    db.execute("INSERT INTO articles_fts (articles_fts, rank) VALUES ('integrity-check', 0)")
+    db.execute("CREATE VIRTUAL TABLE temp.expected USING fts5(title, body)")
+    for article_id, title, body in db.execute("SELECT id, title, body FROM articles"):
+        db.execute(
+            "INSERT INTO temp.expected (rowid, title, body) VALUES (?, ?, ?)",
+            [article_id, index_text(title), index_text(body)],
+        )
+    db.execute("CREATE VIRTUAL TABLE temp.have_v USING fts5vocab(main, articles_fts, instance)")
+    db.execute("CREATE VIRTUAL TABLE temp.want_v USING fts5vocab(temp, expected, instance)")
+    query = "SELECT term, doc, col, offset FROM temp.{} ORDER BY 1, 2, 3, 4"
+    try:
+        have = db.execute(query.format("have_v")).fetchall()
+        want = db.execute(query.format("want_v")).fetchall()
+    finally:
+        for table in ("have_v", "want_v", "expected"):
+            db.execute(f"DROP TABLE temp.{table}")
+    assert have == want
+
+
+def index_terms(conn) -> list[tuple]:
+    """(term, article id, column, offset) of every term in the search index, in order:
+    what the index holds (a SELECT from articles_fts reads the articles instead)."""
+    conn.execute(
+        "CREATE VIRTUAL TABLE IF NOT EXISTS temp.index_terms_v USING "
+        "fts5vocab(main, articles_fts, instance)"
+    )
+    try:
+        return conn.execute(
+            "SELECT term, doc, col, offset FROM temp.index_terms_v ORDER BY 1, 2, 3, 4"
+        ).fetchall()
+    finally:
+        conn.execute("DROP TABLE temp.index_terms_v")
+
+
+def indexed_articles(conn) -> int:
+    """How many articles have terms in the search index."""
+    return len({doc for _, doc, _, _ in index_terms(conn)})

@@ -20,7 +20,7 @@ from kantkg.crawl import outcome
 from kantkg.crawl import stats as keys
 from pipelines.archive import ArchivePipeline
 from spiders.extensions import CrawlLog
-from tests.conftest import ROOT
+from tests.conftest import ROOT, assert_index_exact, indexed_articles
 
 
 def item(
@@ -180,7 +180,8 @@ def test_a_batch_commits_together_and_a_failed_article_leaves_the_rest(db, tmp_p
         "https://kant.kg/2021-05-25/a/",
         "https://kant.kg/2021-05-25/b/",
     ]
-    assert other.execute("SELECT count(*) FROM articles_fts").fetchone()[0] == 2
+    assert indexed_articles(other) == 2
+    assert_index_exact(db)
     assert batch.commit() == {}
     other.close()
 
@@ -192,7 +193,7 @@ def test_a_batch_indexes_an_article_changed_within_it_by_its_last_text(db):
     assert batch.commit() == {"new": 1, "updated": 1}
     assert [hit["snippet"] for hit in archive.search(db, "Ош")] == ["Исправленный текст про [Ош.]"]
     assert archive.search(db, "Бишкек") == []  # the first text left the index
-    assert db.execute("SELECT count(*) FROM articles_fts").fetchone()[0] == 1
+    assert_index_exact(db)
 
 
 def _unique_text(seed: int, words: int = 1500) -> str:
@@ -212,7 +213,7 @@ def _urls_and_index_rows(path) -> tuple[list[str], int]:
     other = sqlite3.connect(path)
     urls = [url for (url,) in other.execute("SELECT url FROM articles ORDER BY id")]
     assert other.execute("PRAGMA integrity_check").fetchone() == ("ok",)
-    indexed = other.execute("SELECT count(*) FROM articles_fts").fetchone()[0]
+    indexed = indexed_articles(other)
     other.close()
     return urls, indexed
 
@@ -403,7 +404,7 @@ def test_a_schema_2_archive_takes_one_spelling_per_article_url(tmp_path):
     kept = archive.get_article(db, one)
     assert kept["title"] == item()["title"]
     assert "Старый заголовок" in [r["title"] for r in db["revisions"].rows]
-    assert db.execute("SELECT count(*) FROM articles_fts").fetchone()[0] >= 2
+    assert_index_exact(db)
     assert "incomplete" in db["crawls"].columns_dict and db["unseen"].exists()
 
 

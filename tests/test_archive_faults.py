@@ -16,7 +16,7 @@ from kantkg import archive
 from kantkg.archive.sqlite import sqlite3
 from kantkg.crawl.process import LOOPBACK_SETTINGS, scrapy_crawl_argv, scrapy_env
 from kantkg.replica import Replica
-from tests.conftest import ROOT, run_kantkg, run_scrapy_crawl
+from tests.conftest import ROOT, assert_index_exact, run_kantkg, run_scrapy_crawl
 
 kantkg = run_kantkg
 
@@ -28,7 +28,7 @@ def consistent(db) -> set[str]:
         assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
         urls = [u for (u,) in conn.execute("SELECT url FROM articles")]
         assert len(urls) == len(set(urls))
-        assert conn.execute("SELECT count(*) FROM articles_fts").fetchone()[0] == len(urls)
+        assert_index_exact(conn)
         assert conn.execute(
             "SELECT count(*) FROM articles a JOIN pages p ON p.url = a.url"
         ).fetchone()[0] == len(urls)

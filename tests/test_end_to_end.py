@@ -10,7 +10,7 @@ import pytest
 from kantkg.archive.sqlite import sqlite3
 from kantkg.replica import Replica
 from kantkg.replica.render import SHOWS
-from tests.conftest import run_scrapy_crawl
+from tests.conftest import indexed_articles, run_scrapy_crawl
 
 SEED_PATH = (
     "/2021-05-25/sostoyalas-vstrecha-prezidenta-sadyra-zhaparova"
@@ -158,7 +158,7 @@ def test_searching_while_a_crawl_writes_sees_whole_articles(tmp_path):
                 with sqlite3.connect(db_path, timeout=10) as conn:
                     conn.execute("BEGIN")  # one snapshot for both counts
                     articles = conn.execute("SELECT count(*) FROM articles").fetchone()[0]
-                    indexed = conn.execute("SELECT count(*) FROM articles_fts").fetchone()[0]
+                    indexed = indexed_articles(conn)
                     conn.execute("COMMIT")
                 assert articles == indexed  # never an article without its index row
                 seen_counts.add(articles)

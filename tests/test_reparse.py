@@ -15,6 +15,7 @@ from kantkg.extract.encoding import charset_from_content_type, utf8_bytes
 from kantkg.replica import MARKUPS, Corpus
 from kantkg.replica.render import listing_page
 from kantkg.replica.server import Site
+from tests.conftest import assert_index_exact, index_terms
 
 FETCHED_AT = "2026-07-01T00:00:00+00:00"
 BASE = "https://kant.kg"
@@ -80,10 +81,8 @@ def _rows(path) -> tuple[list, list, list]:
         conn.row_factory = sqlite3.Row
         articles = [dict(r) for r in conn.execute("SELECT * FROM articles ORDER BY id")]
         revisions = [dict(r) for r in conn.execute("SELECT * FROM revisions ORDER BY id")]
-        index = [
-            tuple(r)
-            for r in conn.execute("SELECT rowid, title, body FROM articles_fts ORDER BY rowid")
-        ]
+        index = sorted({doc for _, doc, _, _ in index_terms(conn)})  # ids with terms
+        assert_index_exact(conn)
     return articles, revisions, index
 
 

@@ -14,6 +14,7 @@ from pathlib import Path
 import sqlite_utils
 
 from kantkg import urls
+from kantkg.archive import textsearch
 from kantkg.archive.search import create_search_index, index_article
 from kantkg.archive.sqlite import sqlite3  # pysqlite3 or stdlib: as sqlite-utils opens the file
 
@@ -81,7 +82,7 @@ CRAWL_COLUMNS = {
     "since": str,  # the run's date range (backfills), NULL = unbounded
     "until": str,
     "full": int,  # 1 = --full: known articles fetched again
-    "exit_code": int,  # what `kantkg crawl` exited with (NULL for bare `scrapy crawl`)
+    "exit_code": int,  # what the run means, as `kantkg crawl` exits (kantkg.crawl.outcome)
     "dropped_reasons": str,  # JSON: reason -> items dropped for it
     "failures": str,  # JSON: kind of failure -> count (timeouts, http 404, retried: ...)
     "warnings": str,  # JSON list: extraction drift and other signs worth a look
@@ -145,6 +146,7 @@ def open_archive(path: str | Path, max_mb: str | float | None = None) -> sqlite_
         db.conn.execute("PRAGMA synchronous = NORMAL")
         _cap_size(db, max_mb)
         ensure_schema(db)
+        ensure_index_rule(db)
     except sqlite3.DatabaseError as exc:
         raise ArchiveError(f"cannot open archive {path}: {exc}") from None
     except OSError as exc:
@@ -325,6 +327,24 @@ def _migrate_to_4(db: sqlite_utils.Database) -> None:
     (external content, `content='articles'`) and holds each word's other forms beside the
     stems (kantkg.archive.search.create_search_index): written anew for every article."""
     reindex(db)
+
+
+def ensure_index_rule(db: sqlite_utils.Database) -> None:
+    """Write the search index anew when the rule its terms were made by changed (a new
+    stemmer or dictionary, a changed kantkg.archive.textsearch.index_text): its rows can
+    only leave it by the terms they were written with."""
+    rule = textsearch.index_rule()
+    db.execute("CREATE TABLE IF NOT EXISTS kantkg_meta (key TEXT PRIMARY KEY, value TEXT)")
+    row = db.execute("SELECT value FROM kantkg_meta WHERE key = 'index_rule'").fetchone()
+    if row is not None and row[0] == rule:
+        return
+    with transaction(db):
+        reindex(db)
+        db.execute(
+            "INSERT INTO kantkg_meta (key, value) VALUES ('index_rule', ?)"
+            " ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+            [rule],
+        )
 
 
 def reindex(db: sqlite_utils.Database) -> None:

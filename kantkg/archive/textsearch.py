@@ -55,17 +55,54 @@ def words(text: str) -> list[str]:
     return _WORD_RE.findall(text.lower().replace("ё", "е"))
 
 
+@lru_cache(maxsize=200_000)
+def lemma(word: str) -> str:
+    """A lower-case word's dictionary form (pymorphy3's most likely reading):
+    «встречи» -> «встреча», «путиным» -> «путин», «ёлку» -> «ёлка»."""
+    return _morph().parse(word)[0].normal_form
+
+
+@lru_cache(maxsize=1)
+def _morph():
+    import pymorphy3  # (loaded once: its dictionaries take a tenth of a second)
+
+    return pymorphy3.MorphAnalyzer()
+
+
 def index_text(text: str) -> str:
     """The text as the FTS index stores it: the stems of its words, in order (what our
-    queries match, phrases included), then the words whose form differs from their stem,
-    and those written with ё as written (so that a plain FTS5 query -- Datasette's
-    ?_search=, sqlite-utils search -- of a word's base form also finds its other forms:
-    «Путин» is the stem of «Путиным»; and «ёлка» finds «ёлку» as «елка» does)."""
+    queries match, phrases included); then, for FTS5 queries that do not stem (Datasette's
+    ?_search=, sqlite-utils search), each word's dictionary form and its written form,
+    where they differ from the stem (and their spellings with ё, as written): the base
+    form «встреча» finds «встречи», «Жапаров» finds «Жапарову», and an inflected form
+    finds itself."""
     written = _WORD_RE.findall(text.lower())
     found = [word.replace("ё", "е") for word in written]
     stems = [stem(word) for word in found]
-    forms = [word for word, term in zip(found, stems, strict=True) if word != term]
-    return " ".join(stems + forms + [word for word in written if "ё" in word])
+    extra: list[str] = []
+    for word, spelled, term in zip(found, written, stems, strict=True):
+        base = lemma(spelled)
+        for form in dict.fromkeys((base, base.replace("ё", "е"), spelled, word)):
+            if form != term:
+                extra.append(form)
+    return " ".join(stems + extra)
+
+
+def index_rule() -> str:
+    """What the index's terms depend on -- this module's rule and the versions of the
+    stemmer and dictionaries -- as a short fingerprint: an index written under another
+    rule cannot be updated in place (its rows leave it by their old terms), so the
+    archive writes it anew when this changes (kantkg.archive.schema)."""
+    import hashlib
+    from importlib.metadata import version
+
+    sample = index_text("Ёлку у Жапарова встретили: Путиным, встречи, показатели 2021")
+    versions = [version(name) for name in ("PyStemmer", "pymorphy3", "pymorphy3-dicts-ru")]
+    return hashlib.sha1(repr((INDEX_RULE_VERSION, versions, sample)).encode()).hexdigest()[:16]
+
+
+# Bump when index_text changes in a way the sample above might not show.
+INDEX_RULE_VERSION = 2
 
 
 @dataclass(frozen=True)
