@@ -22,6 +22,7 @@ from scrapy.utils.asyncio import create_looping_call
 from scrapy.utils.defer import deferred_from_coro
 
 from kantkg import archive, urls
+from kantkg import settings as kant_settings
 from kantkg.archive.sqlite import sqlite3
 from kantkg.crawl import outcome
 from kantkg.crawl import stats as keys
@@ -42,8 +43,14 @@ class CrawlLog:
         self.stats = crawler.stats
         self.db_path = db_path
         self.base_url = base_url.rstrip("/")
-        self.show_progress = crawler.settings.getbool("KANT_PROGRESS")
-        self.max_error_rate = crawler.settings.getfloat("KANT_MAX_ERROR_RATE", 0.2)
+        # What no KANT_* setting can be is said in spider_opened, which stops the crawl.
+        self.problems = kant_settings.setting_problems(
+            {name: crawler.settings.get(name) for name in kant_settings.kant_settings()}
+        )
+        self.show_progress, self.max_error_rate = False, 0.2
+        if not self.problems:
+            self.show_progress = crawler.settings.getbool("KANT_PROGRESS")
+            self.max_error_rate = crawler.settings.getfloat("KANT_MAX_ERROR_RATE", 0.2)
         self.lock = CrawlLock(db_path)
         self.locked = False
         self.db: sqlite_utils.Database | None = None
@@ -68,9 +75,9 @@ class CrawlLog:
     def spider_opened(self, spider: Spider) -> None:
         """Check, lock, open, start the row -- or close the crawl before its first
         request."""
-        problem = urls.base_url_problem(self.base_url)
-        if problem:
-            logger.error("KANT_BASE_URL=%r: %s", urls.without_credentials(self.base_url), problem)
+        if self.problems:
+            for problem in self.problems:
+                logger.error("%s", urls.redact_credentials(problem))
             raise CloseSpider(outcome.BAD_SETTING)
         try:
             self.lock.acquire()
@@ -118,14 +125,14 @@ class CrawlLog:
 
     # ------------------------------------------------------------------ running
 
-    def commit(self, only_if_due: bool = False) -> None:
+    def commit(self, only_if_due: bool = False, ending: bool = False) -> None:
         """Commit the open batch and count its articles (counts are of durable rows)."""
         if self.batch is None or (only_if_due and not self.batch.due):
             return
         try:
             done = self.batch.commit()
         except archive.CommitError as exc:  # what its replay kept is durable all the same
-            self.archive_error(exc.error)
+            self.archive_error(exc.error, stop=not ending)
             done = exc.committed
         self.count(done)
 
@@ -133,10 +140,13 @@ class CrawlLog:
         for result, count in done.items():
             self.stats.inc_value(keys.articles(result), count)
 
-    def archive_error(self, exc: Exception) -> None:
-        """Disk full, file gone read-only: nothing more can be archived; stop fetching."""
+    def archive_error(self, exc: Exception, stop: bool = True) -> None:
+        """Disk full, file gone read-only: nothing more can be archived; stop fetching
+        (unless the crawl is ending anyway). The exit code will say 5."""
         logger.error("cannot write the archive %s: %s", self.db_path, exc)
         self.stats.inc_value(keys.ARCHIVE_ERRORS)
+        if not stop:
+            return
         try:
             engine = self.crawler.engine
         except RuntimeError:  # no crawl running (an archive pipeline used on its own)
@@ -170,9 +180,6 @@ class CrawlLog:
     # ------------------------------------------------------------------ closing
 
     def spider_closed(self, spider: Spider, reason: str) -> None:
-        # The run's verdict, for `kantkg crawl`'s exit and the crawls row alike.
-        judged = {**self.stats.get_stats(), keys.FINISH_REASON: reason}
-        self.stats.set_value(keys.EXIT_CODE, outcome.exit_code(judged, self.max_error_rate))
         if self._bar is not None:
             self._progress()
             self._bar.close()
@@ -181,8 +188,14 @@ class CrawlLog:
             self._clock.stop()
         try:
             if self.db is not None and self.crawl_id is not None:
+                self.commit(ending=True)  # the last group first: its failure is in the verdict
                 self._finish(spider, reason)
+        except sqlite3.DatabaseError as exc:  # the crawls row itself cannot be written
+            self.archive_error(exc, stop=False)
         finally:
+            # The run's verdict, for `kantkg crawl`'s exit and the crawls row alike.
+            judged = {**self.stats.get_stats(), keys.FINISH_REASON: reason}
+            self.stats.set_value(keys.EXIT_CODE, outcome.exit_code(judged, self.max_error_rate))
             if self.db is not None:
                 self.db.close()
                 self.db = None
@@ -191,7 +204,6 @@ class CrawlLog:
                 self.locked = False
 
     def _finish(self, spider: Spider, reason: str) -> None:
-        self.commit()
         stats = self.stats.get_stats()
         record = outcome.crawl_record(stats, reason, self.max_error_rate)
         for warning in record["warnings"]:

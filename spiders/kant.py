@@ -104,11 +104,14 @@ class KantSpider(scrapy.Spider):
         # Credentials in the base URL are the SameSiteMiddleware's to send, not the URLs'.
         spider.base_url = urls.without_credentials(crawler.settings.get("KANT_BASE_URL"))
         spider.base_url = spider.base_url.rstrip("/")
-        spider.full = spider.full or crawler.settings.getbool("KANT_FULL")
-        spider.caps = {
-            "sitemap": crawler.settings.getint("KANT_MAX_SITEMAPS", 1000),
-            "listing": crawler.settings.getint("KANT_MAX_LISTING_PAGES", 5000),
-        }
+        try:
+            spider.full = spider.full or crawler.settings.getbool("KANT_FULL")
+            spider.caps = {
+                "sitemap": crawler.settings.getint("KANT_MAX_SITEMAPS", 1000),
+                "listing": crawler.settings.getint("KANT_MAX_LISTING_PAGES", 5000),
+            }
+        except ValueError:  # CrawlLog stops the crawl before it starts, naming the setting
+            pass
         host = urlsplit(spider.base_url).hostname or ""
         spider.allowed_domains = [host.removeprefix("www.")]
         crawler.signals.connect(spider.closed_archive, signal=signals.spider_closed)

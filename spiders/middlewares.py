@@ -33,10 +33,14 @@ class RetryAfterMiddleware(RetryMiddleware):
     def __init__(self, settings, crawler=None):
         super().__init__(settings)
         self.crawler = crawler
-        self.max_wait = settings.getfloat("KANT_RETRY_AFTER_MAX", 300.0)
-        self.backoff_base = settings.getfloat("KANT_BACKOFF_BASE", 1.0)
-        self.backoff_max = settings.getfloat("KANT_BACKOFF_MAX", 60.0)
-        self.give_up_after = settings.getint("KANT_GIVE_UP_AFTER", 8)
+        self.max_wait, self.backoff_base, self.backoff_max, self.give_up_after = 300.0, 1.0, 60.0, 8
+        try:
+            self.max_wait = settings.getfloat("KANT_RETRY_AFTER_MAX", 300.0)
+            self.backoff_base = settings.getfloat("KANT_BACKOFF_BASE", 1.0)
+            self.backoff_max = settings.getfloat("KANT_BACKOFF_MAX", 60.0)
+            self.give_up_after = settings.getint("KANT_GIVE_UP_AFTER", 8)
+        except ValueError:  # CrawlLog stops the crawl before it starts, naming the setting
+            pass
         self.failures_in_a_row = 0
         self.any_success = False
         self.recent: deque[bool] = deque(maxlen=RECENT)  # the last answers: True = fine

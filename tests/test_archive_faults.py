@@ -8,6 +8,7 @@ import random
 import shutil
 import signal
 import subprocess
+import sys
 import time
 
 import pytest
@@ -153,3 +154,54 @@ def test_newer_schema_and_not_sqlite_are_refused_untouched(site, tmp_path):
     result = kantkg("crawl", "--base-url", site.base_url, "--db", str(junk))
     assert result.returncode == 5 and result.stderr.count("\n") == 1
     assert junk.read_bytes() == before
+
+
+_FULL_AT_THE_END = """
+import sys
+sys.path.insert(0, {root!r})
+import spiders.extensions as ext
+
+ext.COMMIT_EVERY = 3600.0  # one group: the crawl's last commit holds every article
+original = ext.CrawlLog.commit
+
+
+def commit(self, only_if_due=False, ending=False):
+    if ending:  # the disk fills just before the last group's commit
+        pages = self.db.execute("PRAGMA page_count").fetchone()[0]
+        self.db.execute(f"PRAGMA max_page_count = {{pages}}")
+    original(self, only_if_due, ending)
+    if ending:
+        self.db.execute("PRAGMA max_page_count = 1000000")
+
+
+ext.CrawlLog.commit = commit
+from kantkg.cli.main import main
+
+main(["crawl", "--base-url", sys.argv[1], "--db", sys.argv[2], "--no-throttle", "--quiet"])
+"""
+
+
+def test_a_last_commit_that_fails_is_exit_5_and_the_next_run_catches_up(tmp_path):
+    """A full disk at the crawl's very last commit: articles are lost from this run, so
+    it must not say ok (it said ok, exit 0, and counted only what had fitted); the row
+    says failed, exit 5, and the next run archives everything."""
+    db = tmp_path / "kant.db"
+    with Replica(articles=30, seed=6) as site:
+        script = _FULL_AT_THE_END.format(root=str(ROOT))
+        result = subprocess.run(
+            [sys.executable, "-c", script, site.base_url, str(db)],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=180,
+            check=False,
+        )
+        assert result.returncode == 5, result.stderr[-2000:]
+        assert "cannot write the archive" in result.stderr
+        with sqlite3.connect(db) as conn:
+            assert conn.execute("SELECT status, exit_code FROM crawls").fetchall() == [
+                ("failed", 5)
+            ]
+        again = run_kantkg("crawl", "--base-url", site.base_url, "--db", str(db), "--no-throttle")
+        assert again.returncode == 0, again.stderr
+        assert consistent(db) == {t.url for t in site.truth()}

@@ -289,3 +289,28 @@ def test_reparse_shows_progress_with_a_total_only_at_a_terminal(db, tmp_path):
     assert "kantkg: pages: 100%" in seen and f"{pages}/{pages} [" in seen
     quiet = kantkg("reparse", "--db", str(copy))
     assert quiet.stderr == "" and quiet.stdout.startswith(f"reparsed {pages} pages")
+
+
+def test_a_mistyped_option_is_refused_not_searched_for(db):
+    for typo in (["--limt", "3"], ["-o", "x.csv"]):
+        result = kantkg("search", "Путин", *typo, "--db", db)
+        assert result.returncode == 2, typo
+        assert f"no such option: {typo[0]}" in result.stderr
+
+
+def test_export_to_dash_is_standard_output(db, tmp_path):
+    result = subprocess.run(
+        [sys.executable, "-m", "kantkg", "export", "--db", db, "-o", "-", "--nl"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0 and result.stdout.count("\n") > 1
+    assert not (tmp_path / "-").exists()
+
+
+def test_snippets_mark_what_is_searched_not_the_dropped_little_words(db):
+    hits = json.loads(kantkg("search", "встреча с Путиным", "--db", db, "--json").stdout)
+    assert hits and all("[с]" not in hit["snippet"] for hit in hits)

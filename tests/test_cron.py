@@ -335,3 +335,24 @@ def test_progress_has_a_total_and_a_rate_only_when_asked(site, tmp_path):
     assert f"{total}/{total} [" in shown.stderr and " art/s" in shown.stderr
     hidden = run_scrapy_crawl(site.base_url, tmp_path / "b.db")
     assert "kantkg: articles" not in hidden.stderr
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "said"),
+    [
+        ("KANT_MAX_SITEMAPS", "abc", "not a whole number of 1 or more"),
+        ("KANT_FULL", "maybe", "not true or false"),
+        ("KANT_BACKOFF_BASE", "x", "not a number of seconds"),
+        ("KANT_DB_MAX_MB", "0", "not a size in MB"),
+    ],
+)
+def test_a_bare_scrapy_crawl_with_a_bad_setting_says_which_and_stops(tmp_path, name, value, said):
+    """`scrapy crawl kant -s NAME=bad`: a traceback from deep in Scrapy before; now the
+    setting named, and no request."""
+    from tests.conftest import run_scrapy_crawl
+
+    result = run_scrapy_crawl("http://127.0.0.1:9", tmp_path / "kant.db", **{name: value})
+    assert f"{name}={value!r}: {said}" in result.stderr
+    assert "'finish_reason': 'bad_setting'" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert "downloader/request_count" not in result.stderr

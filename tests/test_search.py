@@ -260,3 +260,12 @@ def test_an_archive_of_schema_3_is_reindexed_on_open(tmp_path):
     assert db["articles"].detect_fts() == "articles_fts"
     assert titles(archive.search(db, "путиным")) == ["Встреча с Путиным"]
     assert [r["id"] for r in db["articles"].search("Путин")] == [1]
+
+
+def test_many_excluded_words_are_one_exclusion_not_a_deep_query(db):
+    """`Путин -w1 ... -w300` made a chain of 300 NOTs: deeper than FTS5's 256 (an
+    OperationalError and a traceback); all exclusions are one NOT of their OR."""
+    query = "Путин " + " ".join(f"-слово{n}" for n in range(300))
+    assert titles(archive.search(db, query)) == ["Встреча Жапарова с Путиным"]
+    assert titles(archive.search(db, query + " -Жапаров")) == []
+    assert parse_query("Путин -Жапаров -Жапарова").match == '("путин") NOT "жапар"'

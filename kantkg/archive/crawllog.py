@@ -56,6 +56,11 @@ def set_exit_code(db: sqlite_utils.Database, crawl_id: int, code: int, status: s
     when something after the crawl changed them (its log could not be written)."""
     with transaction(db):
         update(db, "crawls", "id", crawl_id, {"exit_code": code, "status": status})
+        # (a row the crawl could not close -- its own write failed -- is closed here)
+        db.execute(
+            "UPDATE crawls SET finished = ? WHERE id = ? AND finished IS NULL",
+            [clock.now_iso(), crawl_id],
+        )
 
 
 def last_complete_crawl_start(db: sqlite_utils.Database, base_url: str) -> str | None:

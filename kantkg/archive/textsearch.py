@@ -169,6 +169,13 @@ def parse_query(text: str) -> Query:
             groups[-1].append(clause)
             stems.update(found)
     groups = [_without_stopwords(group) for group in groups if group]
+    # Highlight what is searched: stems of the clauses kept (not of dropped stopwords).
+    kept = {clause for group in groups for clause in group}
+    stems = {
+        term
+        for term in stems
+        if f'"{term}"' in kept or any(" " in c and term in c.strip('"').split() for c in kept)
+    }
     if not groups:
         if excluded:
             raise QueryError(
@@ -178,8 +185,9 @@ def parse_query(text: str) -> Query:
     match = " OR ".join(
         "(" + " ".join(group) + ")" if len(groups) > 1 else " ".join(group) for group in groups
     )
-    if excluded:
-        match = f"({match})" + "".join(f" NOT {clause}" for clause in excluded)
+    if excluded:  # one NOT of all of them (a chain of NOTs is as deep as it is long)
+        unique = list(dict.fromkeys(excluded))
+        match = f"({match}) NOT " + (unique[0] if len(unique) == 1 else f"({' OR '.join(unique)})")
     return Query(match, frozenset(stems), frozenset(prefixes))
 
 

@@ -191,7 +191,9 @@ class Batch:
 
     @property
     def due(self) -> bool:
-        return bool(self.pending) and (
+        """Time to commit: the group is full or old (an open group holds the write lock,
+        even one whose every article failed)."""
+        return self.db.conn.in_transaction and (
             self.pending.total() >= self.max_items
             or time.monotonic() - self._opened_at >= self.max_seconds
         )

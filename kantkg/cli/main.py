@@ -27,6 +27,7 @@ from typing import NoReturn
 import click
 
 from kantkg import archive, clock, settings, urls
+from kantkg.archive.sqlite import sqlite3
 from kantkg.cli.output import (
     chosen_format,
     default_format,
@@ -305,8 +306,11 @@ def crawl(
     final_code = EXIT_ARCHIVE if lost_log and code == EXIT_OK else code
     crawl_id = stats.get(CRAWL_ID)
     if crawl_id is not None:
-        with contextlib.closing(archive.open_archive(db, settings.KANT_DB_MAX_MB)) as database:
-            archive.set_exit_code(database, crawl_id, final_code, status_of(final_code))
+        try:
+            with contextlib.closing(archive.open_archive(db, settings.KANT_DB_MAX_MB)) as database:
+                archive.set_exit_code(database, crawl_id, final_code, status_of(final_code))
+        except (archive.ArchiveError, sqlite3.DatabaseError):  # (the line below says so)
+            final_code = code = EXIT_ARCHIVE
     counts = crawl_counts(stats)
     summary = (
         f"crawl #{crawl_id}: {counts['new']} new, {counts['updated']} updated, "
@@ -362,7 +366,12 @@ SEARCH_COLUMNS = ("id", "published", "section", "title", "url", "snippet")
 
 
 def _words(ctx, param: click.Parameter, value: tuple[str, ...]) -> str:
-    """The query's words, given as one argument or several (`search Путин OR Жапаров`)."""
+    """The query's words, given as one argument or several (`search Путин OR Жапаров`).
+    -word excludes a word; what looks like an option (--limt, -o) is refused, not
+    searched for."""
+    for word in value:
+        if word.startswith("--") or re.fullmatch(r"-[A-Za-z]", word):
+            raise click.BadParameter(f"no such option: {word}", param=param)
     return " ".join(_utf8(ctx, param, word) or "" for word in value)
 
 
@@ -557,6 +566,8 @@ def export(
     **formats: bool,
 ) -> None:
     """Export articles, oldest first (JSON lines unless told otherwise)."""
+    if output == "-":  # the usual name of standard output
+        output = None
     fmt = chosen_format(formats, output) or ("nl" if output else default_format(sys.stdout))
     rng = _checked_range(since, until)
     if output and _same_file(output, db):
@@ -825,8 +836,6 @@ def _recreate_demo_archive(path: Path) -> None:
             Path(f"{path}{suffix}").unlink(missing_ok=True)
     except OSError as exc:
         fail(f"cannot replace {click.format_filename(path)}: {exc.strerror or exc}", EXIT_ARCHIVE)
-    from kantkg.archive.sqlite import sqlite3
-
     try:  # the mark first, then the schema: a file left by a failure here is marked
         path.parent.mkdir(parents=True, exist_ok=True)
         with contextlib.closing(sqlite3.connect(path)) as conn, conn:
@@ -844,8 +853,6 @@ def _not_a_demo_archive(path: Path) -> str | None:
         return f"{leftover[0]} exists without its archive" if leftover else None
     if not path.is_file():
         return "not a regular file"
-    from kantkg.archive.sqlite import sqlite3
-
     try:  # read-only, as a URI: nothing is created, migrated or rolled back
         with contextlib.closing(
             sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)

@@ -207,8 +207,8 @@ def exit_code(stats: dict, max_error_rate: float = DEFAULT_MAX_ERROR_RATE) -> in
     reason = stats.get(keys.FINISH_REASON)
     if reason is None:  # the crawl never ran (a crash before the spider opened)
         return EXIT_FAILED
-    if reason == ARCHIVE_ERROR:
-        return EXIT_ARCHIVE
+    if reason == ARCHIVE_ERROR or stats.get(keys.ARCHIVE_ERRORS):
+        return EXIT_ARCHIVE  # (also a last commit that failed as the crawl ended)
     if reason == LOCKED:
         return EXIT_LOCKED
     if reason == BAD_SETTING:
