@@ -77,12 +77,13 @@ FETCHED_AT = "2026-07-01T00:00:00+00:00"  # after the replica's last publication
 def archive_path(articles: int) -> Path:
     """Where the synthetic archive of `articles` is kept: articles depend only on (seed,
     index), so the first few, items and raw pages (every markup), stand for the versions
-    of the generator and of the renderer; with the archive's schema version (a new
-    schema is a fresh build, its indexing measured, not an old file migrated on open)."""
+    of the generator and of the renderer; with the archive's schema version and the rule
+    its search index is written by (a new schema or index rule is a fresh build, its
+    indexing measured, not an old file migrated or reindexed on open)."""
     sample = Corpus(20, seed=SEED, base_url="https://kant.kg")
     items = crawled_items(sample, sample.paths)
     assert {truth.markup for truth in sample.all()} == set(MARKUPS)
-    version = (archive.SCHEMA_VERSION, items)
+    version = (archive.SCHEMA_VERSION, textsearch.index_rule(), items)
     fingerprint = hashlib.sha1(repr(version).encode()).hexdigest()[:10]
     return RESULTS / f"synthetic-{articles}-{fingerprint}.db"
 
