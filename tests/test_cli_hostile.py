@@ -238,7 +238,7 @@ def test_serve_metadata_never_follows_a_planted_symlink(tmp_path):
     assert oct(meta.stat().st_mode & 0o777) == "0o600"
     assert '"title": "kant.kg archive"' in meta.read_text()
     for argv in (first, second):  # (metadata and configuration: Datasette would remove them)
-        for option in ("--metadata", "-c"):
+        for option in ("--metadata", "--config"):
             Path(argv[argv.index(option) + 1]).unlink()
 
 
