@@ -406,6 +406,7 @@ def search(
     database = read_db(db)
     names = _sections(database, section)
     since_iso, until_iso = rng.since_iso, rng.until_iso
+    database.execute("BEGIN")  # one snapshot for the hits and their count (a crawl writes)
     try:
         hits = archive.search(
             database, query, limit=limit, section=names, since=since_iso, until=until_iso
@@ -415,6 +416,8 @@ def search(
         )
     except archive.QueryError as exc:
         fail(str(exc), EXIT_USAGE)
+    finally:
+        database.execute("COMMIT")
     filters = _filters_said(", ".join(names) if names else None, since, until)
     if not hits:
         note(f"no articles match {query!r}{filters}")
