@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from scrapy import signals
 from scrapy.crawler import Crawler
-from scrapy.exceptions import CloseSpider, NotConfigured
+from scrapy.exceptions import CloseSpider
 from scrapy.spiders import Spider
 from scrapy.utils.asyncio import create_looping_call
 from scrapy.utils.defer import deferred_from_coro
@@ -61,10 +61,10 @@ class CrawlLog:
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> CrawlLog:
-        db_path = crawler.settings.get("KANT_DB")
-        if not db_path:
-            raise NotConfigured("KANT_DB is empty")
-        log = cls(crawler, db_path, crawler.settings.get("KANT_BASE_URL"))
+        # (an empty KANT_DB is one of the problems spider_opened stops the crawl for)
+        log = cls(
+            crawler, crawler.settings.get("KANT_DB") or "", crawler.settings.get("KANT_BASE_URL")
+        )
         crawler.signals.connect(log.spider_opened, signal=signals.spider_opened)
         # spider_closed: by then CoreStats has set finish_reason.
         crawler.signals.connect(log.spider_closed, signal=signals.spider_closed)
