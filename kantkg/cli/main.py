@@ -179,14 +179,20 @@ db_option = click.option(
 )
 
 
+def _check_archive_file(path: str, must_exist: bool) -> None:
+    """One line, exit 5, for an archive path that is missing (when it must exist) or not
+    a regular file (SQLite would put /dev/null-journal beside it)."""
+    if must_exist and not Path(path).exists():
+        fail(f"no archive at {path} (run `kantkg crawl` first, or pass --db)", EXIT_ARCHIVE)
+    with contextlib.suppress(OSError):
+        if not stat.S_ISREG(os.stat(path).st_mode):
+            fail(f"cannot open archive {path}: not a regular file", EXIT_ARCHIVE)
+
+
 def open_db(path: str, must_exist: bool = True):
     """The archive, or one line: exit 5 for the file, exit 2 for a bad setting
     (KANT_DB_MAX_MB, which archive.open_archive refuses with a ValueError)."""
-    if must_exist and not Path(path).exists():
-        fail(f"no archive at {path} (run `kantkg crawl` first, or pass --db)", EXIT_ARCHIVE)
-    with contextlib.suppress(OSError):  # (SQLite would put /dev/null-journal beside it)
-        if not stat.S_ISREG(os.stat(path).st_mode):
-            fail(f"cannot open archive {path}: not a regular file", EXIT_ARCHIVE)
+    _check_archive_file(path, must_exist)
     try:
         return archive.open_archive(path, settings.KANT_DB_MAX_MB)
     except archive.ArchiveError as exc:
@@ -203,11 +209,7 @@ def read_db(path: str):
         archive.max_megabytes(settings.KANT_DB_MAX_MB)
     except ValueError as exc:
         fail(str(exc), EXIT_USAGE)
-    if not Path(path).exists():
-        fail(f"no archive at {path} (run `kantkg crawl` first, or pass --db)", EXIT_ARCHIVE)
-    with contextlib.suppress(OSError):
-        if not stat.S_ISREG(os.stat(path).st_mode):
-            fail(f"cannot open archive {path}: not a regular file", EXIT_ARCHIVE)
+    _check_archive_file(path, must_exist=True)
     try:
         return archive.open_readonly(path)
     except archive.ArchiveError as exc:
