@@ -66,7 +66,7 @@ class KantSpider(scrapy.Spider):
         self.date_range = discovery.DateRange.from_args(since, until)
         self.full = str(full or "").lower() in ("1", "true", "yes")
         self.base_url = ""
-        self.archive: sqlite_utils.Database | None = None  # the crawl log's, while it runs
+        self.crawl_log: CrawlLog | None = None  # its archive connection is the spider's
         self.reference: str | None = None
         # hash(url) of every article URL queued or skipped this run: ints, not strings,
         # so a long backfill keeps a third of the memory here.
@@ -114,16 +114,16 @@ class KantSpider(scrapy.Spider):
             pass
         host = urlsplit(spider.base_url).hostname or ""
         spider.allowed_domains = [host.removeprefix("www.")]
-        crawler.signals.connect(spider.closed_archive, signal=signals.spider_closed)
+        crawler.signals.connect(spider.closed_pool, signal=signals.spider_closed)
         crawler.signals.connect(spider.item_failed, signal=signals.item_error)
         return spider
 
     @property
     def db(self) -> sqlite_utils.Database:
         """The crawl log's archive connection, open while the crawl runs."""
-        if self.archive is None:
+        if self.crawl_log is None or self.crawl_log.db is None:
             raise RuntimeError("the archive is not open")
-        return self.archive
+        return self.crawl_log.db
 
     @property
     def bounded(self) -> bool:
@@ -134,7 +134,7 @@ class KantSpider(scrapy.Spider):
         log = self.crawler.get_extension(CrawlLog)
         if log is None or log.db is None:
             raise RuntimeError("the kant spider needs spiders.extensions.CrawlLog")
-        self.archive = log.db
+        self.crawl_log = log
         # Awaited through asyncio: without Scrapy's asyncio reactor, extract inline.
         self.pool = workers.extraction_pool() if is_asyncio_available() else None
         if not (self.full or self.bounded):
@@ -179,11 +179,10 @@ class KantSpider(scrapy.Spider):
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self.pool, extract_raw, body, url, declared)
 
-    def closed_archive(self, spider) -> None:
+    def closed_pool(self, spider) -> None:
         if self.pool is not None:
             self.pool.shutdown(wait=False, cancel_futures=True)
             self.pool = None
-        self.archive = None  # the crawl log closes it
 
     # ------------------------------------------------------------ discovery
 
