@@ -345,6 +345,15 @@ def _noon_of(path: str) -> datetime:
     return datetime(day.year, day.month, day.day, 12, tzinfo=PLUS_SIX)
 
 
+def removed_indices(articles: int, removed: int) -> set[int]:
+    """Which generated articles are removed: one in the middle of each equal stretch of
+    indices, so they spread over the years (the seed article, index -1, never is)."""
+    if removed <= 0:
+        return set()
+    step = articles // removed
+    return {n * step + step // 2 for n in range(removed)}
+
+
 Topic = tuple[str, str, str]  # (subject, object, place): the event one article is about
 ON_TOPIC = 0.9  # share of an article's news sentences about its own event
 
@@ -398,17 +407,30 @@ class Corpus:
     """All articles of one replica, oldest first. Metadata eager, bodies on demand."""
 
     def __init__(
-        self, articles: int, seed: int, base_url: str = "", markups: tuple[str, ...] = MARKUPS
+        self,
+        articles: int,
+        seed: int,
+        base_url: str = "",
+        markups: tuple[str, ...] = MARKUPS,
+        removed: int = 0,
     ) -> None:
         unknown = set(markups) - set(MARKUPS)
         if unknown or not markups:
             raise ValueError(f"unknown markups {sorted(unknown)}; known: {', '.join(MARKUPS)}")
+        if not 0 <= removed <= articles // 2:
+            raise ValueError(f"removed must be between 0 and half the articles, not {removed}")
         self.seed = seed
         self.base_url = base_url
         self.markups = tuple(markups)
-        self._meta = [self._meta_for(i) for i in range(articles)]
-        self._meta.append(self._seed_meta())
-        self._meta.sort(key=lambda m: (m["published"], m["index"]))
+        gone = removed_indices(articles, removed)
+        metas = sorted(
+            [self._meta_for(i) for i in range(articles)] + [self._seed_meta()],
+            key=lambda m: (m["published"], m["index"]),
+        )
+        self._meta = [m for m in metas if m["index"] not in gone]
+        # Published once, no longer served (404, in no listing); a web archive keeps them.
+        self._removed = [m for m in metas if m["index"] in gone]
+        self._removed_by_path = {m["path"]: m for m in self._removed}
         self._by_path = {m["path"]: m for m in self._meta}
         self._position = {m["path"]: n for n, m in enumerate(self._meta)}
         self._cache: dict[str, ArticleTruth] = {}
@@ -546,11 +568,27 @@ class Corpus:
         return truth
 
     def position(self, path: str) -> int:
-        """Index of the article in publication order (0 = oldest)."""
+        """Index of the article in publication order (0 = oldest); for a removed article,
+        where it stood among the served ones (how many of them are older)."""
+        if path in self._removed_by_path:
+            when = self._removed_by_path[path]["published"]
+            return sum(1 for m in self._meta if m["published"] < when)
         return self._position[path]
 
     def meta(self, path: str) -> dict:
-        return self._by_path[path]
+        return self._by_path.get(path) or self._removed_by_path[path]
+
+    def is_removed(self, path: str) -> bool:
+        return path in self._removed_by_path
+
+    @property
+    def removed_paths(self) -> list[str]:
+        """Articles the site published and no longer serves, oldest first."""
+        return [m["path"] for m in self._removed]
+
+    def removed(self) -> list[ArticleTruth]:
+        """What the removed articles said while they were served (oldest first)."""
+        return [self._build(m) for m in self._removed]
 
     def all(self) -> list[ArticleTruth]:
         return [self.get(p) for p in self.paths]
