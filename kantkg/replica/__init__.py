@@ -6,9 +6,14 @@
 
 `kantkg replica --port N --articles N` serves one from the command line. It serves N
 generated articles plus the one real article we have (the seed) at its real path.
+
+`Replica(removed=K)` takes K generated articles off the live site (404, in no listing);
+the replica's web archive (/webarchive/, Common Crawl's CDX API and WARC files, see
+webarchive.py) still holds them: `site.removed_paths`, `site.removed_truth()`.
 """
 
 from kantkg.replica.corpus import MARKUPS, ArticleTruth, Corpus
 from kantkg.replica.server import Replica, run
+from kantkg.replica.webarchive import Capture, WebArchive
 
-__all__ = ["MARKUPS", "ArticleTruth", "Corpus", "Replica", "run"]
+__all__ = ["MARKUPS", "ArticleTruth", "Capture", "Corpus", "Replica", "WebArchive", "run"]

@@ -52,6 +52,7 @@ from kantkg.replica.faults import (
     set_canonical,
     swap_charset,
 )
+from kantkg.replica.webarchive import WEBARCHIVE_PREFIX, Headers, WebArchive
 
 NGINX_400 = (
     b"<html>\r\n<head><title>400 Request Header Or Cookie Too Large</title></head>\r\n"
@@ -108,6 +109,17 @@ class Site:
         self.base = base_url
         self.sitemaps = sitemaps  # False: a site without sitemaps (listings only)
         self.robots_disallow = robots_disallow  # extra Disallow: lines in robots.txt
+        self._webarchive: WebArchive | None = None
+        self._webarchive_lock = threading.Lock()
+
+    @property
+    def webarchive(self) -> WebArchive:
+        """The public web archive that crawled this site (built at first use, then kept:
+        a snapshot of the site at that moment)."""
+        with self._webarchive_lock:
+            if self._webarchive is None:
+                self._webarchive = WebArchive(self)
+            return self._webarchive
 
     # ------------------------------------------------------------- helpers
 
@@ -115,7 +127,8 @@ class Site:
         """The five articles published before this one (a sidebar's "latest news")."""
         paths = self.corpus.paths
         where = self.corpus.position(path)
-        chosen = paths[max(0, where - RELATED) : where] or paths[where + 1 : where + 1 + RELATED]
+        after = where if self.corpus.is_removed(path) else where + 1  # not among paths
+        chosen = paths[max(0, where - RELATED) : where] or paths[after : after + RELATED]
         return [(p, self.corpus.meta(p)["title"]) for p in chosen]
 
     def _listing(self, heading: str, prefix: str, paths: list[str], page: int) -> Response:
@@ -218,9 +231,16 @@ class Site:
         newest = [self.corpus.get(p) for p in self.corpus.newest_first()[:FEED_SIZE]]
         return _xml(render.rss_feed(self.base, newest), "application/rss+xml; charset=UTF-8")
 
-    def route(self, raw_path: str) -> Response:
+    def route(self, raw_path: str, headers: Headers | None = None) -> Response:
+        """The answer to a GET of `raw_path`; `headers` (the request's) matter only to
+        the web archive's files (Range)."""
         parts = urlsplit(raw_path)
         path, query = parts.path or "/", parse_qs(parts.query)
+        if path.startswith(WEBARCHIVE_PREFIX):
+            status, body, content_type, extra = self.webarchive.route(
+                path, parts.query, headers or {}
+            )
+            return Response(status, body, content_type, extra)
         truth = self.corpus.find(path)
         if truth is not None:
             return self.article(truth)
@@ -446,7 +466,9 @@ class _Handler(BaseHTTPRequestHandler):
             if path.startswith("/__hop/"):
                 response = self._hop(path)
             else:
-                response = replica.next_fault(self.path) or replica.site.route(self.path)
+                response = replica.next_fault(self.path) or replica.site.route(
+                    self.path, self.headers
+                )
                 if fault is not None:
                     response = self._apply(fault, path, response)
         except Exception as exc:  # a replica bug must show up as a 500, not a hang
@@ -652,6 +674,7 @@ class Replica:
         sitemaps: bool = True,
         faults: list[Fault | str] | None = None,
         robots_disallow: tuple[str, ...] = (),
+        removed: int = 0,
     ) -> None:
         self.articles = articles
         self.seed = seed
@@ -661,7 +684,9 @@ class Replica:
         bound_host, bound_port = self._server.server_address[:2]
         host_text = bound_host.decode() if isinstance(bound_host, bytes) else bound_host
         self.base_url = f"http://{host_text}:{bound_port}"
-        self.corpus = Corpus(articles, seed, self.base_url, markups)
+        # `removed` of the generated articles answer 404 and are in no listing, sitemap
+        # or feed; the web archive (/webarchive/) still has them.
+        self.corpus = Corpus(articles, seed, self.base_url, markups, removed)
         self.site = Site(self.corpus, self.base_url, sitemaps, robots_disallow)
         self.faults: list[Fault] = [
             parse_fault(f) if isinstance(f, str) else f for f in faults or []
@@ -781,6 +806,21 @@ class Replica:
     def truth(self) -> list[ArticleTruth]:
         """Every article the replica serves, oldest first (the seed included)."""
         return self.corpus.all()
+
+    @property
+    def removed_paths(self) -> list[str]:
+        """Paths of the removed articles (404 here, captured in the web archive)."""
+        return self.corpus.removed_paths
+
+    def removed_truth(self) -> list[ArticleTruth]:
+        """The removed articles as they were served, oldest first: what a backfill from
+        the web archive must recover (truth() describes only what the site serves)."""
+        return self.corpus.removed()
+
+    @property
+    def webarchive(self) -> WebArchive:
+        """The web archive playing Common Crawl for this site, served under /webarchive/."""
+        return self.site.webarchive
 
     @property
     def seed_article(self) -> ArticleTruth:
