@@ -37,7 +37,7 @@ sys.path.insert(0, str(ROOT))
 
 from kantkg import archive  # noqa: E402
 from kantkg.archive import textsearch  # noqa: E402
-from kantkg.extract.encoding import charset_from_content_type, utf8_bytes  # noqa: E402
+from kantkg.items import Capture  # noqa: E402
 from kantkg.replica import MARKUPS, Corpus  # noqa: E402
 from kantkg.replica.server import Site  # noqa: E402
 
@@ -112,25 +112,17 @@ def synthetic_archive(articles: int, fresh: bool = False) -> tuple[Path, dict | 
 
 def crawled_items(corpus: Corpus, paths: list[str]) -> list[dict]:
     """These articles as a crawl hands them to the archive: the replica's perfect
-    extraction (`as_item`) with the raw page the replica server serves for it (its
-    markup, its charset, converted to UTF-8 as the spider stores pages), validators and a
-    fixed fetch time after every publication date."""
+    extraction (`as_item`) with the capture of the page the replica server serves for it
+    (its markup, its charset, as received), its headers and a fixed fetch time after
+    every publication date."""
     site = Site(corpus, corpus.base_url)
     items = []
     for path in paths:
         truth = corpus.get(path)
         page = site.article(truth)
-        items.append(
-            {
-                **truth.as_item(),
-                "html": utf8_bytes(page.body, charset_from_content_type(page.content_type)),
-                "fetched_at": FETCHED_AT,
-                "status": page.status,
-                "content_type": page.content_type,
-                "etag": page.headers.get("ETag"),
-                "last_modified": page.headers.get("Last-Modified"),
-            }
-        )
+        headers = [("Content-Type", page.content_type), *page.headers.items()]
+        capture = Capture(corpus.base_url + path, FETCHED_AT, page.status, headers, page.body)
+        items.append({**truth.as_item(), "capture": capture})
     return items
 
 

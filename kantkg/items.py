@@ -8,7 +8,32 @@ fetch fields, and the archive's writes (kantkg.archive).
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from typing import TypedDict
+
+Headers = list[tuple[str, str]]
+
+
+@dataclass(frozen=True)
+class Capture:
+    """One HTTP exchange as fetched (or as a web archive recorded it)."""
+
+    target_url: str
+    fetched_at: str  # ISO 8601 UTC
+    status: int
+    headers: Headers
+    body: bytes | None  # None: a 304 (or a revisit record) carries none
+    requested_url: str | None = None  # when redirects led to target_url
+    reason: str = ""
+    http_version: str = "HTTP/1.1"
+    request_headers: Headers = field(default_factory=list)
+    source: str | None = None
+    reencoded: bool = False
+
+    def header(self, name: str) -> str | None:
+        """The first value of a response header, any letter case."""
+        wanted = name.lower()
+        return next((value for key, value in self.headers if key.lower() == wanted), None)
 
 
 class ArticleItem(TypedDict, total=False):
@@ -34,10 +59,6 @@ class ArticleItem(TypedDict, total=False):
     # added by kantkg.paragraphs.clean_item
     duplicates_removed: int
     boilerplate_removed: int
-    # added by the spider: the fetch, as the archive's `pages` row keeps it
-    html: bytes  # the page in UTF-8 (stored compressed)
-    fetched_at: str  # ISO 8601 UTC
-    status: int
-    content_type: str | None
-    etag: str | None
-    last_modified: str | None
+    # added by the spider (or an import): the response as received, which the archive
+    # keeps (kantkg.archive.captures)
+    capture: Capture

@@ -18,7 +18,8 @@ class DatesPipeline:
         return cls(crawler.stats)
 
     def process_item(self, item: ArticleItem) -> ArticleItem:
-        fetched = item.get("fetched_at")
+        capture = item.get("capture")
+        fetched = capture.fetched_at if capture is not None else None
         normalize_dates(item, datetime.fromisoformat(fetched) if fetched else None)
         if self.stats is not None:
             layer = item["method"].get("published") or "none"

@@ -27,6 +27,7 @@ from kantkg.archive.sqlite import sqlite3
 from kantkg.crawl import outcome
 from kantkg.crawl import stats as keys
 from kantkg.crawl.lock import CrawlLock, LockHeld
+from kantkg.items import Capture
 
 if TYPE_CHECKING:
     import sqlite_utils
@@ -135,6 +136,22 @@ class CrawlLog:
             self.archive_error(exc.error, stop=not ending)
             done = exc.committed
         self.count(done)
+
+    def record_capture(self, capture: Capture, url: str) -> None:
+        """Keep a response that makes no article row (a 304: a revisit) in the open
+        group; a write error stops the crawl as an article's would."""
+        if self.batch is None:
+            return
+        try:
+            self.batch.add_capture(capture, url)
+        except archive.CommitError as exc:
+            self.archive_error(exc.error)
+            self.count(exc.committed)
+        except sqlite3.DatabaseError as exc:
+            self.archive_error(exc)
+            self.commit()
+            return
+        self.commit(only_if_due=True)
 
     def count(self, done: Counter[str]) -> None:
         for result, count in done.items():

@@ -25,6 +25,7 @@ import asyncio
 from collections import deque
 from collections.abc import AsyncIterator, Iterator
 from concurrent.futures import ProcessPoolExecutor
+from http import HTTPStatus
 from urllib.parse import urlsplit
 
 import scrapy
@@ -42,8 +43,8 @@ from kantkg.crawl import stats as keys
 from kantkg.crawl.incremental import Fetch, conditional_headers, decide, sitemap_may_have_changed
 from kantkg.crawl.outcome import DRIFT_FIELDS, GONE_STATUSES
 from kantkg.extract import extract_raw
-from kantkg.extract.encoding import charset_from_content_type, looks_binary, utf8_bytes
-from kantkg.items import ArticleItem
+from kantkg.extract.encoding import charset_from_content_type, looks_binary
+from kantkg.items import ArticleItem, Capture
 from spiders.extensions import CrawlLog
 
 # No log line of the crawl carries a password given in a URL (`https://user:pw@...`), not
@@ -462,6 +463,9 @@ class KantSpider(scrapy.Spider):
         self._saw(response.meta.get("kantkg_url", response.url))
         if response.status == 304:
             stats.inc_value(keys.NOT_MODIFIED)
+            if self.crawl_log is not None:
+                url = urls.article_url(response.url, self.base_url)
+                self.crawl_log.record_capture(self._capture(response), url)
             return
         if not isinstance(response, TextResponse) or looks_binary(response.body):
             stats.inc_value(keys.SKIPPED_NOT_HTML)
@@ -479,17 +483,41 @@ class KantSpider(scrapy.Spider):
         stats.inc_value(keys.EXTRACTED)
         for field in DRIFT_FIELDS + ("author", "section"):
             stats.inc_value(keys.layer(field, item["method"].get(field, "none")))
-        item.update(
-            ArticleItem(
-                html=utf8_bytes(response.body, declared),  # the page as the archive keeps it
-                fetched_at=clock.now_iso(),
-                status=response.status,
-                content_type=content_type,
-                etag=(header("ETag") or b"").decode("latin-1") or None,
-                last_modified=(header("Last-Modified") or b"").decode("latin-1") or None,
-            )
-        )
+        item["capture"] = self._capture(response)  # kept as received
         yield item
+
+    def _capture(self, response: Response) -> Capture:
+        """The exchange as received (Scrapy has undone gzip and dropped its header)."""
+        redirected = response.meta.get("redirect_urls") or []
+        crawl_id = self.crawl_log.crawl_id if self.crawl_log is not None else None
+        return Capture(
+            target_url=response.url,
+            requested_url=redirected[0] if redirected else None,
+            fetched_at=clock.now_iso(),
+            status=response.status,
+            reason=_reason(response.status),
+            http_version=getattr(response, "protocol", None) or "HTTP/1.1",
+            headers=_header_pairs(response.headers),
+            request_headers=_header_pairs(response.request.headers) if response.request else [],
+            body=response.body if response.status != 304 else None,
+            source=f"crawl {crawl_id}" if crawl_id is not None else "crawl",
+        )
+
+
+def _header_pairs(headers) -> list[tuple[str, str]]:
+    """Scrapy's Headers (bytes, values grouped by name) as (name, value) text pairs."""
+    return [
+        (name.decode("latin-1"), value.decode("latin-1"))
+        for name, values in headers.items()
+        for value in values
+    ]
+
+
+def _reason(status: int) -> str:
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:
+        return ""
 
 
 TOO_LARGE = "larger than DOWNLOAD_MAXSIZE"

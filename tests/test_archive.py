@@ -14,10 +14,11 @@ from scrapy.utils.test import get_crawler
 
 import kantkg.archive.sqlite
 from kantkg import archive
-from kantkg.archive import textsearch
+from kantkg.archive import captures, textsearch
 from kantkg.archive.sqlite import sqlite3
 from kantkg.crawl import outcome
 from kantkg.crawl import stats as keys
+from kantkg.items import Capture
 from pipelines.archive import ArchivePipeline
 from spiders.extensions import CrawlLog
 from tests.conftest import ROOT, assert_index_exact, indexed_articles
@@ -169,9 +170,10 @@ def test_a_batch_commits_together_and_a_failed_article_leaves_the_rest(db, tmp_p
     def disk_full(*_args):
         raise sqlite3.OperationalError("database or disk is full")
 
-    monkeypatch.setattr(kantkg.archive.writes, "_store_page", disk_full)
+    monkeypatch.setattr(kantkg.archive.writes, "add_capture", disk_full)
+    page = Capture("https://kant.kg/2021-05-25/c/", "2026-07-01T00:00:00+00:00", 200, [], b"<p>")
     with pytest.raises(sqlite3.OperationalError):  # after its row: the savepoint undoes it
-        batch.upsert(item(url="https://kant.kg/2021-05-25/c/", html=b"<html></html>"))
+        batch.upsert(item(url="https://kant.kg/2021-05-25/c/", capture=page))
     monkeypatch.undo()
     batch.upsert(item(url="https://kant.kg/2021-05-25/a/"))
     assert batch.due
@@ -408,7 +410,14 @@ def test_a_schema_2_archive_takes_one_spelling_per_article_url(tmp_path):
     assert "incomplete" in db["crawls"].columns_dict and db["unseen"].exists()
 
 
-def test_the_stored_page_format_is_one_encode_decode_pair():
-    page = "<html><body>Жапаров встретился с Путиным</body></html>"
-    assert archive.decompress_page(archive.compress_page(page)) == page
-    assert archive.decompress_page(archive.compress_page(page.encode())) == page
+def test_the_stored_body_format_is_one_encode_decode_pair():
+    """Captures' bodies are compressed in kantkg.archive.captures only: no other module
+    of the archive writes or reads them (a second home would drift)."""
+    page = "<html><body>Жапаров встретился с Путиным</body></html>".encode("cp1251")
+    assert captures.decode_body(captures.encode_body(page)) == page
+    with pytest.raises(ValueError, match="unknown capture codec"):
+        captures.decode_body(captures.encode_body(page), "zstd")
+    for path in (ROOT / "kantkg").rglob("*.py"):
+        if path.name != "captures.py" and "replica" not in path.parts:
+            code = path.read_text(encoding="utf-8")
+            assert "zlib.compress(" not in code and "zlib.decompress(" not in code, path

@@ -23,7 +23,7 @@ kantkg = run_kantkg
 
 
 def consistent(db) -> set[str]:
-    """integrity_check passes; every article has its index row and its page; no URL twice.
+    """integrity_check passes; every article has its index row and its capture; no URL twice.
     Returns the archived URLs."""
     with sqlite3.connect(db, timeout=10) as conn:
         assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
@@ -31,7 +31,7 @@ def consistent(db) -> set[str]:
         assert len(urls) == len(set(urls))
         assert_index_exact(conn)
         assert conn.execute(
-            "SELECT count(*) FROM articles a JOIN pages p ON p.url = a.url"
+            "SELECT count(DISTINCT a.url) FROM articles a JOIN captures c ON c.url = a.url"
         ).fetchone()[0] == len(urls)
         assert (
             conn.execute("SELECT count(*) FROM articles WHERE body = '' OR title = ''").fetchone()[

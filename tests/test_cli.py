@@ -11,7 +11,8 @@ from functools import partial
 
 import pytest
 
-from kantkg import archive
+from kantkg.archive import captures
+from kantkg.extract.encoding import charset_from_content_type
 from tests.conftest import ROOT, run_kantkg, run_scrapy_crawl
 
 kantkg = partial(run_kantkg, timeout=120)
@@ -170,7 +171,7 @@ def test_stats_counts_pages_and_months(db, replica):
     result = kantkg("stats", "--db", db, "--tsv")
     lines = result.stdout.splitlines()
     assert lines[0] == "group\tkey\tvalue"
-    assert f"archive\tpages stored\t{len(replica.truth())}" in lines
+    assert f"archive\tcaptures\t{len(replica.truth())}" in lines
     assert any(line.startswith("articles by month\t") for line in lines)
 
 
@@ -187,11 +188,15 @@ def test_reparse_needs_no_network_and_records_revisions(tmp_path):
     same = kantkg("reparse", "--db", str(path))
     assert same.returncode == 0, same.stderr
     assert same.stdout.strip() == "reparsed 9 pages: 9 unchanged"
-    with sqlite3.connect(path) as conn:
-        (blob,) = conn.execute("SELECT html_zlib FROM pages WHERE url = ?", [seed_url]).fetchone()
-        html = archive.decompress_page(blob).replace("Путиным", "Путиным и Токаевым")
+    with sqlite3.connect(path) as conn:  # the page as the site sent it, edited in place
+        (blob, captured, content_type) = conn.execute(
+            "SELECT body, id, content_type FROM captures WHERE url = ?", [seed_url]
+        ).fetchone()
+        charset = charset_from_content_type(content_type) or "utf-8"
+        page = captures.decode_body(blob)
+        edited = page.replace("Путиным".encode(charset), "Путиным и Токаевым".encode(charset))
         conn.execute(
-            "UPDATE pages SET html_zlib = ? WHERE url = ?", [archive.compress_page(html), seed_url]
+            "UPDATE captures SET body = ? WHERE id = ?", [captures.encode_body(edited), captured]
         )
     changed = kantkg("reparse", "--db", str(path))
     assert changed.stdout.strip() == "reparsed 9 pages: 8 unchanged, 1 updated"

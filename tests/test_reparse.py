@@ -11,7 +11,8 @@ import pytest
 from kantkg import archive, clock
 from kantkg.archive.sqlite import sqlite3
 from kantkg.crawl.reparse import reparse
-from kantkg.extract.encoding import charset_from_content_type, utf8_bytes
+from kantkg.extract.encoding import charset_from_content_type, decode_html
+from kantkg.items import Capture
 from kantkg.replica import MARKUPS, Corpus
 from kantkg.replica.render import listing_page
 from kantkg.replica.server import Site
@@ -21,17 +22,19 @@ FETCHED_AT = "2026-07-01T00:00:00+00:00"
 BASE = "https://kant.kg"
 
 
-def _page_row(site: Site, path: str) -> dict:
-    """The pages row a crawl stores for this article (its markup, as UTF-8)."""
+def _capture(site: Site, path: str, fetched_at: str = FETCHED_AT) -> Capture:
+    """The capture a crawl keeps of this article: its page as served (its markup, in the
+    charset its Content-Type declares)."""
     page = site.article(site.corpus.get(path))
-    html = utf8_bytes(page.body, charset_from_content_type(page.content_type))
-    return {
-        "url": BASE + path,
-        "fetched_at": FETCHED_AT,
-        "status": 200,
-        "content_type": page.content_type,
-        "html_zlib": archive.compress_page(html),
-    }
+    headers = [("Content-Type", page.content_type)]
+    return Capture(BASE + path, fetched_at, 200, headers, page.body)
+
+
+def _keep(path, capture: Capture) -> None:
+    db = archive.open_archive(path)
+    with archive.transaction(db):
+        archive.add_capture(db, capture)
+    db.close()
 
 
 @pytest.fixture(scope="module")
@@ -47,17 +50,25 @@ def path(tmp_path, corpus):
     site = Site(corpus, BASE)
     for p in corpus.paths:
         item = corpus.get(p).as_item()
+        item["capture"] = _capture(site, p)
         archive.upsert_article(db, item)
-        db["pages"].insert(_page_row(site, p))
     db.close()
     return path
 
 
 def _set_page(path, url: str, html: str) -> None:
-    with sqlite3.connect(path) as conn:
-        conn.execute(
-            "UPDATE pages SET html_zlib = ? WHERE url = ?", [archive.compress_page(html), url]
-        )
+    """The page fetched again, a day later, with this text (in the charset its
+    Content-Type declares, as the site sends it)."""
+    db = archive.open_archive(path)
+    last = archive.latest_page(db, url)
+    db.close()
+    assert last is not None
+    content_type = last.capture.header("Content-Type")
+    charset = charset_from_content_type(content_type) or "utf-8"
+    later = Capture(
+        url, "2026-07-01T12:00:00+00:00", 200, last.capture.headers, html.encode(charset)
+    )
+    _keep(path, later)
 
 
 def _edit(path, corpus: Corpus, page_path: str) -> tuple[str, str]:
@@ -70,9 +81,13 @@ def _edit(path, corpus: Corpus, page_path: str) -> tuple[str, str]:
 
 
 def _page(path, url: str) -> str:
-    with sqlite3.connect(path) as conn:
-        (blob,) = conn.execute("SELECT html_zlib FROM pages WHERE url = ?", [url]).fetchone()
-    return archive.decompress_page(blob)
+    db = archive.open_archive(path)
+    last = archive.latest_page(db, url)
+    db.close()
+    assert last is not None and last.capture.body is not None
+    return decode_html(
+        last.capture.body, charset_from_content_type(last.capture.header("Content-Type"))
+    )
 
 
 def _rows(path) -> tuple[list, list, list]:
@@ -99,22 +114,12 @@ def test_every_outcome_over_every_markup(path, corpus, monkeypatch):
     paths = corpus.paths
     assert {corpus.get(p).markup for p in paths} == set(MARKUPS)
     edited, _ = _edit(path, corpus, paths[3])
-    with sqlite3.connect(path) as conn:  # a page whose article row is not there yet
-        other = Site(Corpus(2, seed=12, base_url=BASE), BASE)
-        unknown = next(p for p in other.corpus.paths if corpus.find(p) is None)
-        conn.execute(
-            "INSERT INTO pages (url, fetched_at, status, content_type, html_zlib) "
-            "VALUES (:url, :fetched_at, :status, :content_type, :html_zlib)",
-            _page_row(other, unknown),
-        )
-        conn.execute(
-            "INSERT INTO pages (url, fetched_at, html_zlib) VALUES (?, ?, ?)",
-            [
-                BASE + "/about/",
-                FETCHED_AT,
-                archive.compress_page(listing_page(BASE, "О нас", [], None, None)),
-            ],
-        )
+    # a page whose article row is not there yet, and a page that is no article
+    other = Site(Corpus(2, seed=12, base_url=BASE), BASE)
+    unknown = next(p for p in other.corpus.paths if corpus.find(p) is None)
+    _keep(path, _capture(other, unknown))
+    about = listing_page(BASE, "О нас", [], None, None).encode()
+    _keep(path, Capture(BASE + "/about/", FETCHED_AT, 200, [], about))
     articles, _, index = _rows(path)
 
     counts = _run(path)

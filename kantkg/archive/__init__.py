@@ -1,7 +1,8 @@
 """The SQLite archive, as one small API (sqlite-utils style): `from kantkg import archive`.
 
     schema     tables, migrations, opening a file, the transaction rule
-    writes     articles in: upsert (row, index, revision, raw page), a crawl's Batch
+    writes     articles in: upsert (row, index, revision, capture), a crawl's Batch
+    captures   every article response as received: store, revisits, read back
     crawllog   the crawls log, page validators, what crawls could not see, health
     search     reading: full-text search, filters, export, lookups
     textsearch the stems behind the search index (PyStemmer)
@@ -10,6 +11,14 @@
 Nothing here knows Scrapy or the crawl's stats: the crawl hands over rows.
 """
 
+from kantkg.archive.captures import (
+    StoredCapture,
+    add_capture,
+    captures_of,
+    iter_captures,
+    latest_page,
+    payload_digest,
+)
 from kantkg.archive.crawllog import (
     HISTORY_COLUMNS,
     Health,
@@ -51,8 +60,6 @@ from kantkg.archive.writes import (
     Batch,
     CommitError,
     article_key,
-    compress_page,
-    decompress_page,
     unarchivable_reason,
     upsert_article,
 )
@@ -76,9 +83,13 @@ __all__ = [
     "article_filters",
     "article_key",
     "check_writable",
-    "compress_page",
+    "StoredCapture",
+    "add_capture",
+    "captures_of",
+    "iter_captures",
+    "latest_page",
+    "payload_digest",
     "count_articles",
-    "decompress_page",
     "export_rows",
     "finish_crawl",
     "get_article",

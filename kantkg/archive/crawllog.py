@@ -86,10 +86,20 @@ class PageState:
 
 
 def page_state(db: sqlite_utils.Database, url: str) -> PageState | None:
-    row = db.execute(
-        "SELECT fetched_at, etag, last_modified FROM pages WHERE url = ?", [urls.article_url(url)]
+    """From the article's captures: when it was last fetched (a 304 counts: the page was
+    checked then) and the validators of its last page."""
+    key = urls.article_url(url)
+    page = db.execute(
+        "SELECT etag, last_modified FROM captures WHERE url = ? AND status = 200"
+        " ORDER BY fetched_at DESC, id DESC LIMIT 1",
+        [key],
     ).fetchone()
-    return PageState(*row) if row else None
+    if page is None:
+        return None
+    (checked,) = db.execute(
+        "SELECT max(fetched_at) FROM captures WHERE url = ? AND status IN (200, 304)", [key]
+    ).fetchone()
+    return PageState(checked, *page)
 
 
 def unseen_urls(db: sqlite_utils.Database, base_url: str) -> list[tuple[str, str, int]]:

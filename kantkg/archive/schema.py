@@ -18,7 +18,7 @@ from kantkg.archive import textsearch
 from kantkg.archive.search import create_search_index, index_article
 from kantkg.archive.sqlite import sqlite3  # pysqlite3 or stdlib: as sqlite-utils opens the file
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 
 ARTICLE_COLUMNS = {
     "id": int,
@@ -43,14 +43,29 @@ ARTICLE_COLUMNS = {
     "first_seen": str,
     "last_seen": str,
 }
-PAGE_COLUMNS = {
-    "url": str,
-    "fetched_at": str,
+# Every fetched article response as received (kantkg.archive.captures).
+CAPTURE_COLUMNS = {
+    "id": int,
+    "url": str,  # the article's URL in its one spelling (kantkg.urls.article_url)
+    "target_url": str,  # the URL that answered (WARC-Target-URI)
+    "requested_url": str,  # the URL first asked for, when redirects led to target_url
+    "fetched_at": str,  # ISO 8601 UTC
     "status": int,
-    "content_type": str,
+    "reason": str,  # the status line's reason phrase, if known
+    "http_version": str,  # HTTP/1.1
+    "request_headers": str,  # JSON [[name, value], ...] as sent
+    "headers": str,  # JSON [[name, value], ...] as received
+    "content_type": str,  # (from headers: what conditional requests and reparse read)
     "etag": str,
     "last_modified": str,
-    "html_zlib": bytes,  # raw page as fetched (decoded text, UTF-8, zlib): for reparse
+    "payload_digest": str,  # sha1:BASE32 of the body (WARC-Payload-Digest)
+    "body_length": int,  # bytes of the body as received
+    "body": bytes,  # the body as received, compressed (codec); NULL for a revisit
+    "codec": str,  # how `body` is compressed: zlib
+    "revisit_of": int,  # the capture holding this one's body (a revisit)
+    "revisit_reason": str,  # not-modified (304) | identical-payload
+    "reencoded": int,  # 1: migrated from a schema-4 page (UTF-8, no headers)
+    "source": str,  # crawl <id> | warc <file> | cdx <server>
 }
 REVISION_COLUMNS = {
     "id": int,
@@ -155,7 +170,7 @@ def open_archive(path: str | Path, max_mb: str | float | None = None) -> sqlite_
 
 
 # The tables that make a SQLite file a kantkg archive (any schema version).
-ARCHIVE_TABLES = {"articles", "pages", "crawls"}
+ARCHIVE_TABLES = {"articles", "crawls"}
 
 
 def open_readonly(path: str | Path) -> sqlite_utils.Database:
@@ -244,11 +259,18 @@ def _create_schema(db: sqlite_utils.Database) -> None:
     articles.create(ARTICLE_COLUMNS, pk="id", not_null={"url", "title", "body"})
     _create_article_indexes(db)
     create_search_index(db)
-    db.table("pages").create(PAGE_COLUMNS, pk="url")
+    _create_captures(db)
     db.table("revisions").create(REVISION_COLUMNS, pk="id")
     db.table("revisions").create_index(["article_id"])
     db.table("crawls").create(CRAWL_COLUMNS, pk="id")
     db.table("unseen").create(UNSEEN_COLUMNS, pk="url")
+
+
+def _create_captures(db: sqlite_utils.Database) -> None:
+    captures = db.table("captures")
+    captures.create(CAPTURE_COLUMNS, pk="id", not_null={"url", "fetched_at"}, if_not_exists=True)
+    captures.create_index(["url", "fetched_at"], if_not_exists=True)
+    captures.create_index(["fetched_at"], if_not_exists=True)
 
 
 def _create_article_indexes(db: sqlite_utils.Database) -> None:
@@ -288,6 +310,7 @@ def _rekey_articles(db: sqlite_utils.Database) -> None:
     rows = db.execute(
         "SELECT id, url, title, body, content_hash, first_seen, last_seen FROM articles ORDER BY id"
     ).fetchall()
+    pages = db["pages"].exists()  # (until v5, whose captures carry the one spelling)
     for article_id, url, title, body, digest, first_seen, last_seen in rows:
         key = urls.article_url(url)
         if key == url:
@@ -296,7 +319,7 @@ def _rekey_articles(db: sqlite_utils.Database) -> None:
         if kept is None:
             db.execute("UPDATE articles SET url = ? WHERE id = ?", [key, article_id])
             db.execute("UPDATE revisions SET url = ? WHERE article_id = ?", [key, article_id])
-            if not db.execute("SELECT 1 FROM pages WHERE url = ?", [key]).fetchone():
+            if pages and not db.execute("SELECT 1 FROM pages WHERE url = ?", [key]).fetchone():
                 db.execute("UPDATE pages SET url = ? WHERE url = ?", [key, url])
             continue
         kept_id, kept_digest = kept
@@ -319,7 +342,8 @@ def _rekey_articles(db: sqlite_utils.Database) -> None:
                 },
             )
         db.execute("DELETE FROM articles WHERE id = ?", [article_id])  # (v4 indexes anew)
-        db.execute("DELETE FROM pages WHERE url = ?", [url])
+        if pages:
+            db.execute("DELETE FROM pages WHERE url = ?", [url])
 
 
 def _migrate_to_4(db: sqlite_utils.Database) -> None:
@@ -355,7 +379,53 @@ def reindex(db: sqlite_utils.Database) -> None:
         index_article(db, article_id, title, body)
 
 
-MIGRATIONS = {2: _migrate_to_2, 3: _migrate_to_3, 4: _migrate_to_4}
+def _migrate_to_5(db: sqlite_utils.Database) -> None:
+    """v5 keeps every article response as received (`captures`, kantkg.archive.captures)
+    instead of one page per URL re-encoded to UTF-8 (`pages`). Each page becomes a
+    capture marked `reencoded` (its bytes are UTF-8 whatever its Content-Type says; its
+    headers are the few `pages` kept), with its body and digest as stored."""
+    import json
+
+    from kantkg.archive.captures import CODEC, decode_body, payload_digest
+
+    _create_captures(db)
+    if not db["pages"].exists():
+        return
+    rows = db.execute(
+        "SELECT url, fetched_at, status, content_type, etag, last_modified, html_zlib"
+        " FROM pages ORDER BY url"
+    )
+    for url, fetched_at, status, content_type, etag, last_modified, blob in rows.fetchall():
+        body = decode_body(blob, CODEC) if blob is not None else None  # (pages' zlib)
+        named = (("Content-Type", content_type), ("ETag", etag), ("Last-Modified", last_modified))
+        headers = [[name, value] for name, value in named if value]
+        digest = payload_digest(body) if body is not None else None
+        insert(
+            db,
+            "captures",
+            {
+                "url": url,
+                "target_url": url,
+                "fetched_at": fetched_at or "",
+                "status": status or 200,
+                "http_version": "HTTP/1.1",
+                "request_headers": "[]",
+                "headers": json.dumps(headers, ensure_ascii=False),
+                "content_type": content_type,
+                "etag": etag,
+                "last_modified": last_modified,
+                "payload_digest": digest,
+                "body_length": len(body) if body is not None else None,
+                "body": blob,  # (as captures keep bodies: the same zlib)
+                "codec": CODEC if blob is not None else None,
+                "reencoded": 1,
+                "source": "pages (schema 4)",
+            },
+        )
+    db.execute("DROP TABLE pages")
+
+
+MIGRATIONS = {2: _migrate_to_2, 3: _migrate_to_3, 4: _migrate_to_4, 5: _migrate_to_5}
 
 
 def insert(db: sqlite_utils.Database, table: str, row: dict) -> int:

@@ -1,4 +1,4 @@
-"""Articles into the archive: one upsert (row, search index, revision, raw page) in one
+"""Articles into the archive: one upsert (row, search index, revision, capture) in one
 transaction, or a crawl's `Batch` of them under one commit."""
 
 from __future__ import annotations
@@ -6,17 +6,17 @@ from __future__ import annotations
 import hashlib
 import json
 import time
-import zlib
 from collections import Counter
 from collections.abc import Callable
 
 import sqlite_utils
 
 from kantkg import bounds, clock, urls
+from kantkg.archive.captures import add_capture
 from kantkg.archive.schema import insert, transaction, update
 from kantkg.archive.search import OldText, index_article
 from kantkg.archive.sqlite import sqlite3
-from kantkg.items import ArticleItem
+from kantkg.items import ArticleItem, Capture
 
 # ------------------------------------------------------------------ articles
 
@@ -76,7 +76,7 @@ def _article_row(item: ArticleItem) -> dict:
 
 
 def upsert_article(db: sqlite_utils.Database, item: ArticleItem, now: str | None = None) -> str:
-    """Insert or update one article -- row, search index, revision, raw page -- in one
+    """Insert or update one article -- row, search index, revision, capture -- in one
     transaction; returns new|updated|unchanged. A changed title or body moves the
     previous version to `revisions`."""
     return _upsert(db, item, now or clock.now_iso(), lambda *row: index_article(db, *row))
@@ -92,15 +92,18 @@ def _upsert(db: sqlite_utils.Database, item: ArticleItem, now: str, index: Index
     row = _article_row(item)
     with transaction(db):
         existing = db.execute(
-            "SELECT id, title, body, content_hash, first_seen FROM articles WHERE url = ?",
+            "SELECT id, title, body, content_hash, first_seen, last_seen FROM articles"
+            " WHERE url = ?",
             [row["url"]],
         ).fetchone()
         if existing is None:
             article_id = insert(db, "articles", {**row, "first_seen": now, "last_seen": now})
             index(article_id, row["title"], row["body"], None)
             outcome = "new"
+        elif (capture := item.get("capture")) and capture.fetched_at < (existing[5] or ""):
+            outcome = _earlier_version(db, existing, row, capture.fetched_at)
         else:
-            article_id, old_title, old_body, old_hash, first_seen = existing
+            article_id, old_title, old_body, old_hash, first_seen, _ = existing
             if old_hash == row["content_hash"]:
                 update(db, "articles", "id", article_id, {"last_seen": now})
                 outcome = "unchanged"
@@ -121,8 +124,41 @@ def _upsert(db: sqlite_utils.Database, item: ArticleItem, now: str, index: Index
                 update(db, "articles", "id", article_id, {**row, "last_seen": now})
                 index(article_id, row["title"], row["body"], (old_title, old_body))
                 outcome = "updated"
-        if item.get("html") is not None:
-            _store_page(db, row["url"], item, now)
+        if (capture := item.get("capture")) is not None:
+            add_capture(db, capture, row["url"])
+    return outcome
+
+
+def _earlier_version(db: sqlite_utils.Database, existing: tuple, row: dict, when: str) -> str:
+    """A capture older than what the archive holds (an import from a web archive): it
+    never replaces the newer text. Its text, if another, is a revision (once); either way
+    the article was seen then."""
+    article_id, _, _, current_hash, first_seen, last_seen = existing
+    outcome = "unchanged"
+    if (
+        row["content_hash"] != current_hash
+        and not db.execute(
+            "SELECT 1 FROM revisions WHERE article_id = ? AND content_hash = ?",
+            [article_id, row["content_hash"]],
+        ).fetchone()
+    ):
+        insert(
+            db,
+            "revisions",
+            {
+                "article_id": article_id,
+                "url": row["url"],
+                "title": row["title"],
+                "body": row["body"],
+                "content_hash": row["content_hash"],
+                "valid_from": when,
+                # replaced by the time the archive first saw another text, at the latest
+                "replaced_at": first_seen if when < first_seen else last_seen,
+            },
+        )
+        outcome = "revision"
+    if when < first_seen:
+        update(db, "articles", "id", article_id, {"first_seen": when})
     return outcome
 
 
@@ -189,6 +225,21 @@ class Batch:
         self.pending[outcome] += 1
         return outcome
 
+    def add_capture(self, capture: Capture, url: str) -> None:
+        """Record a capture that makes no article row (a 304: a revisit) in the open
+        group (lost with the group if it cannot commit: the page is fetched again)."""
+        if not self.db.conn.in_transaction:
+            self.db.conn.execute("BEGIN IMMEDIATE")
+            self._opened_at = time.monotonic()
+        try:
+            with transaction(self.db):
+                add_capture(self.db, capture, url)
+        except sqlite3.DatabaseError as exc:
+            if self.db.conn.in_transaction or not self._written:
+                raise
+            _, written, _ = self._take()
+            raise CommitError(exc, self._replay(written)) from exc
+
     @property
     def due(self) -> bool:
         """Time to commit: the group is full or old (an open group holds the write lock,
@@ -234,27 +285,3 @@ class Batch:
             except sqlite3.DatabaseError:
                 break
         return done
-
-
-def compress_page(html: bytes | str) -> bytes:
-    """The raw page as `pages.html_zlib` keeps it: UTF-8, zlib."""
-    return zlib.compress(html if isinstance(html, bytes) else html.encode("utf-8"), 6)
-
-
-def decompress_page(blob: bytes) -> str:
-    """The page `compress_page` stored, as text: the one reader of `pages.html_zlib`."""
-    return zlib.decompress(blob).decode("utf-8")
-
-
-def _store_page(db: sqlite_utils.Database, url: str, item: ArticleItem, now: str) -> None:
-    page = {
-        "url": url,
-        "fetched_at": item.get("fetched_at") or now,
-        "status": item.get("status", 200),
-        "content_type": item.get("content_type"),
-        "etag": item.get("etag"),
-        "last_modified": item.get("last_modified"),
-        "html_zlib": compress_page(item["html"]),
-    }
-    db.execute("DELETE FROM pages WHERE url = ?", [url])
-    insert(db, "pages", page)

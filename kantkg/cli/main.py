@@ -506,7 +506,7 @@ def _stats_rows(database, db: str) -> Iterator[dict]:
         ("file", click.format_filename(db)),
         ("megabytes", round(size / 1e6, 1)),
         ("articles", archive.count_articles(database)),
-        ("pages stored", database["pages"].count),
+        ("captures", database["captures"].count),
         ("revisions", database["revisions"].count),
     ):
         yield {"group": "archive", "key": key, "value": value}

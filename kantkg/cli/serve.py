@@ -125,9 +125,11 @@ def metadata(db_name: str) -> dict:
                         "blank lines; method says which extraction layer produced each field. "
                         "?_search= finds a word's base form in any of its forms.",
                     },
-                    "pages": {
-                        "description": "Raw page of every archived article (zlib), "
-                        "for `kantkg reparse`."
+                    "captures": {
+                        "description": "Every fetched article response as received: "
+                        "status, headers, body (zlib; NULL for a revisit: a 304 or the same "
+                        "payload as the capture revisit_of), WARC payload digest. "
+                        "`kantkg reparse` reads them; `kantkg export --warc` writes them out.",
                     },
                     "revisions": {"description": "Earlier title/body of articles that changed."},
                     "crawls": {"description": "One row per crawl: counts, status, warnings."},
@@ -147,6 +149,7 @@ def config(db_name: str) -> dict:
                 "tables": {
                     "articles": {"sort_desc": "published_utc", "label_column": "title"},
                     "articles_fts": {"hidden": True},
+                    "captures": {"hidden": False, "sort_desc": "fetched_at"},
                 },
                 "queries": {
                     "search": {

@@ -1,8 +1,8 @@
-"""Re-run extraction over the raw pages the archive keeps, without any network.
+"""Re-run extraction over the captures the archive keeps, without any network.
 
 After an extractor change (a new layer, a fixed selector), `kantkg reparse` brings every
-article up to date: changed ones are updated with their old version in `revisions`,
-unchanged ones write nothing but last_seen.
+article up to date from its latest page: changed ones are updated with their old version
+in `revisions`, unchanged ones write nothing but last_seen.
 """
 
 from __future__ import annotations
@@ -13,9 +13,27 @@ from datetime import datetime
 
 import sqlite_utils
 
-from kantkg import archive, extract_article
+from kantkg import archive, explain_article
+from kantkg.extract.encoding import charset_from_content_type
+from kantkg.items import ArticleItem, Capture
 
 Track = Callable[[list[str]], Iterable[str]]  # the URLs to do -> the same, as they are done
+
+
+def article_of_capture(capture: Capture, url: str) -> tuple[ArticleItem | None, str | None]:
+    """The crawl's chain (extraction, dates, paragraphs) over a kept response, as the
+    spider runs it over a fresh one: the charset its Content-Type declared (a page
+    migrated from schema 4 is UTF-8 whatever that said), its fetch time as "now".
+    -> (item, None) or (None, why the page is no article)."""
+    declared = (
+        "utf-8" if capture.reencoded else charset_from_content_type(capture.header("Content-Type"))
+    )
+    try:
+        now = datetime.fromisoformat(capture.fetched_at) if capture.fetched_at else None
+    except ValueError:
+        now = None
+    item, reason, _ = explain_article(capture.body or b"", url, now, declared)
+    return item, reason
 
 
 def reparse(
@@ -28,18 +46,20 @@ def reparse(
     """-> counts: updated, unchanged, new, not-article, dropped/<reason>. `track` wraps
     the list of page URLs (a progress bar: `kantkg reparse` at a terminal)."""
     where, params = archive.article_filters("a", since, until)
-    sql = "SELECT p.url FROM pages p LEFT JOIN articles a ON a.url = p.url"
+    sql = (
+        "SELECT DISTINCT c.url FROM captures c LEFT JOIN articles a ON a.url = c.url"
+        " WHERE c.status = 200"
+    )
     if where:
-        sql += " WHERE " + " AND ".join(where)
-    urls = [url for (url,) in db.execute(sql + " ORDER BY p.url", params)]
+        sql += " AND " + " AND ".join(where)
+    urls = [url for (url,) in db.execute(sql + " ORDER BY c.url", params)]
     counts: Counter[str] = Counter()
     for url in track(urls):  # one page in memory at a time
-        fetched_at, blob = db.execute(
-            "SELECT fetched_at, html_zlib FROM pages WHERE url = ?", [url]
-        ).fetchone()
-        html = archive.decompress_page(blob)
-        now = datetime.fromisoformat(fetched_at) if fetched_at else None
-        item = extract_article(html, url, now=now)
+        page = archive.latest_page(db, url)
+        if page is None or page.capture.body is None:
+            counts["no-body"] += 1
+            continue
+        item, _ = article_of_capture(page.capture, url)
         if item is None:
             counts["not-article"] += 1
             continue
