@@ -26,6 +26,7 @@ import sqlite_utils
 
 from kantkg import urls
 from kantkg.archive.schema import insert
+from kantkg.archive.search import Sections, article_filters
 from kantkg.items import Capture
 
 NOT_MODIFIED = "not-modified"
@@ -182,20 +183,38 @@ def latest_page(db: sqlite_utils.Database, url: str) -> StoredCapture | None:
     return _stored(db, row) if row else None
 
 
+def count_captures(
+    db: sqlite_utils.Database,
+    since: str | None = None,
+    until: str | None = None,
+    section: Sections = None,
+) -> int:
+    """How many captures iter_captures gives with these filters."""
+    sql, params = _captures_of_articles(since, until, section)
+    return db.execute(f"SELECT count(*) FROM ({sql})", params).fetchone()[0]
+
+
 def iter_captures(
-    db: sqlite_utils.Database, since: str | None = None, until: str | None = None
+    db: sqlite_utils.Database,
+    since: str | None = None,
+    until: str | None = None,
+    section: Sections = None,
 ) -> Iterator[StoredCapture]:
-    """Captures fetched in [since, until] (ISO 8601 UTC prefixes, inclusive; None: open),
-    oldest first, one in memory at a time (an export of the whole archive)."""
-    where, params = [], []
-    if since:
-        where.append("fetched_at >= ?")
-        params.append(since)
-    if until:
-        where.append("fetched_at < ?")
-        params.append(until + "\uffff")  # (inclusive of every time on that day)
-    sql = "SELECT id FROM captures" + (" WHERE " + " AND ".join(where) if where else "")
-    ids = [capture_id for (capture_id,) in db.execute(sql + " ORDER BY fetched_at, id", params)]
+    """The captures of the articles published in [since, until] (local dates, as every
+    command's --since/--until) and in `section`; without filters, every capture. Oldest
+    first, one in memory at a time (an export of the whole archive)."""
+    sql, params = _captures_of_articles(since, until, section)
+    ids = [capture_id for (capture_id,) in db.execute(sql + " ORDER BY c.fetched_at, c.id", params)]
     for capture_id in ids:
         row = db.execute(_SELECT + " WHERE id = ?", [capture_id]).fetchone()
         yield _stored(db, row)
+
+
+def _captures_of_articles(
+    since: str | None, until: str | None, section: Sections
+) -> tuple[str, list[str]]:
+    where, params = article_filters("a", since, until, section)
+    sql = "SELECT c.id FROM captures c"
+    if where:
+        sql += " JOIN articles a ON a.url = c.url WHERE " + " AND ".join(where)
+    return sql, params
