@@ -9,11 +9,11 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from kantkg.archive import PageState
+from kantkg.archive import PageState, captures
 from kantkg.archive.sqlite import sqlite3
 from kantkg.crawl.incremental import Fetch, conditional_headers, decide, sitemap_may_have_changed
 from kantkg.replica import Replica
-from tests.conftest import run_scrapy_crawl
+from tests.conftest import get, run_scrapy_crawl
 
 STATE = PageState("2024-01-02T10:00:00+00:00", '"abc"', "Tue, 02 Jan 2024 10:00:00 GMT")
 
@@ -82,6 +82,14 @@ def test_unchanged_new_and_edited(site, tmp_path):
         bodies = dict(conn.execute("SELECT url, body FROM articles"))
     assert all(bodies[a.url].endswith(a.paragraphs[-1]) for a in edited)
     assert all(a.url in bodies for a in added)
+    # Each edited article keeps both pages as received, not only the last.
+    with sqlite3.connect(db) as conn:
+        kept = dict(
+            conn.execute(
+                "SELECT url, count(body) FROM captures GROUP BY url HAVING count(body) > 1"
+            )
+        )
+    assert kept == {a.url: 2 for a in edited}
 
     again = crawl(site, db)
     assert again["article_requests"] == 0 and again["requests"] <= 10
@@ -99,6 +107,13 @@ def test_unchanged_page_listed_as_changed_costs_a_304(site, tmp_path):
     run = crawl(site, db)
     assert run["article_requests"] == 1 and run["not_modified"] == 1
     assert run["updated"] == 0 and count(db, "revisions") == 0
+    # The 304 is kept as a revisit of the page it confirmed, without a body.
+    with sqlite3.connect(db) as conn:
+        revisits = conn.execute(
+            "SELECT c.url, c.status, c.body, c.revisit_reason, o.status FROM captures c"
+            " JOIN captures o ON o.id = c.revisit_of"
+        ).fetchall()
+    assert revisits == [(target.url, 304, None, "not-modified", 200)]
 
 
 def test_full_fetches_everything_again(site, tmp_path):
@@ -107,6 +122,33 @@ def test_full_fetches_everything_again(site, tmp_path):
     full = crawl(site, db, KANT_FULL="1")
     assert full["article_requests"] == len(site.truth()) and full["full"] == 1
     assert full["new"] == 0
+    # Every page came back the same: recorded as revisits, no body stored twice.
+    with sqlite3.connect(db) as conn:
+        kinds = conn.execute(
+            "SELECT revisit_reason, count(*), count(body) FROM captures GROUP BY 1 ORDER BY 1"
+        ).fetchall()
+    total = len(site.truth())
+    assert kinds == [(None, total, total), ("identical-payload", total, 0)]
+
+
+def test_a_capture_is_the_response_as_received(site, tmp_path):
+    """Bytes in the charset the site sent (not re-encoded), its headers and ours."""
+    db = tmp_path / "kant.db"
+    crawl(site, db)
+    cp1251 = next(a for a in site.truth() if "1251" in site.site.article(a).content_type)
+    sent = get(site, cp1251.path)
+    with sqlite3.connect(db) as conn:
+        conn.row_factory = sqlite3.Row
+        row = conn.execute("SELECT * FROM captures WHERE url = ?", [cp1251.url]).fetchone()
+    assert captures.decode_body(row["body"]) == sent.body
+    assert (row["status"], row["reason"], row["http_version"]) == (200, "OK", "HTTP/1.1")
+    assert row["content_type"] == sent.headers["Content-Type"]
+    headers = dict(json.loads(row["headers"]))
+    assert headers["Content-Type"] == sent.headers["Content-Type"]
+    request = dict(json.loads(row["request_headers"]))
+    assert request["User-Agent"].startswith("kantkg")
+    assert row["payload_digest"] == captures.payload_digest(captures.decode_body(row["body"]))
+    assert row["source"].startswith("crawl ")
 
 
 def test_backfill_without_sitemaps_walks_the_listings(tmp_path):
