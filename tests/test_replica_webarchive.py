@@ -309,3 +309,37 @@ def test_wayback_cdx_and_replay(site):
     assert replay.getheader("X-Archive-Orig-Content-Type") == replay.getheader("Content-Type")
     nothing = get(site, "/webarchive/wayback/cdx/search/cdx?url=example.com/x&output=json")
     assert nothing.status == 200 and json.loads(nothing.body) == []
+
+
+# ------------------------------------------------------------------------- the command
+
+
+def test_kantkg_replica_removed_serves_the_web_archive_too():
+    """`kantkg replica --removed N` says where its CDX API is; N beyond half is refused."""
+    import subprocess
+    import sys
+
+    too_many = subprocess.run(
+        [sys.executable, "-m", "kantkg", "replica", "--articles", "6", "--removed", "4"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert too_many.returncode == 2 and "at most half" in too_many.stderr
+    assert "Traceback" not in too_many.stderr
+    argv = [sys.executable, "-m", "kantkg", "replica", "--port", "0", "--articles", "6"]
+    server = subprocess.Popen([*argv, "--removed", "2"], stdout=subprocess.PIPE, text=True)
+    try:
+        base = server.stdout.readline().strip()
+        server.stdout.readline()
+        said = server.stdout.readline()
+        assert said.startswith(f"web archive (CDX API): {base}/webarchive/cdx")
+        assert "2 of them gone" in said
+        host = urlsplit(base)
+        conn = http.client.HTTPConnection(host.hostname, host.port, timeout=10)
+        conn.request("GET", f"/webarchive/cdx?url={quote(base)}/*&output=json")
+        lines = conn.getresponse().read().decode().splitlines()
+        assert len(lines) >= 8  # the articles, two of them gone live, and more
+    finally:
+        server.kill()
+        server.wait()

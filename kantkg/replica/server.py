@@ -835,13 +835,23 @@ def run(
     seed: int = 1,
     markups: tuple[str, ...] = MARKUPS,
     faults: tuple[str, ...] = (),
+    removed: int = 0,
 ) -> None:
     """`kantkg replica`: serve until interrupted; the base URL is the first line printed."""
     replica = Replica(
-        articles=articles, seed=seed, port=port, verbose=True, markups=markups, faults=list(faults)
+        articles=articles,
+        seed=seed,
+        port=port,
+        verbose=True,
+        markups=markups,
+        faults=list(faults),
+        removed=removed,
     )
     print(replica.base_url, flush=True)
     print(f"serving {len(replica.corpus)} articles (seed {seed}); Ctrl-C stops", flush=True)
+    gone = f", {removed} of them gone from the live site" if removed else ""
+    cdx = f"{replica.base_url}{WEBARCHIVE_PREFIX}cdx"  # (the archive is built when first asked)
+    print(f"web archive (CDX API): {cdx}{gone}", flush=True)
     try:
         replica.serve_forever()
     except KeyboardInterrupt:
