@@ -8,6 +8,10 @@ DEV_STAMP := $(VENV)/.installed-dev
 BENCH_VENV  ?= .venv-bench
 BENCH_STAMP := $(BENCH_VENV)/.installed
 
+PYWB_VENV    ?= .venv-pywb
+PYWB_VERSION := 2.10.0
+PYWB_STAMP   := $(PYWB_VENV)/.installed-$(PYWB_VERSION)
+
 .PHONY: install demo test lint crawl bench clean
 
 ## What a server needs: kantkg, its SQLite, Datasette; no test or lint tools. pip says
@@ -29,8 +33,15 @@ install: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/kantkg demo
 
+## pywb, which replays `kantkg export --warc` in tests/test_warc_export.py, in a virtualenv
+## of its own: its old pins (redis<3, fakeredis, brotlipy, gevent) never reach $(VENV).
+$(PYWB_STAMP):
+	$(PYTHON) -m venv $(PYWB_VENV)
+	$(PYWB_VENV)/bin/pip install --quiet "pywb==$(PYWB_VERSION)"
+	touch $(PYWB_STAMP)
+
 ## The test suite (lint, format and types first: quick, and they catch breakage early).
-test: lint
+test: lint $(PYWB_STAMP)
 	$(BIN)/python -m pytest -q
 
 lint: $(DEV_STAMP)
@@ -53,4 +64,4 @@ bench: $(BENCH_STAMP)
 	$(BENCH_VENV)/bin/python bench/run.py
 
 clean:
-	rm -rf $(VENV) $(BENCH_VENV) build *.egg-info
+	rm -rf $(VENV) $(BENCH_VENV) $(PYWB_VENV) build *.egg-info
