@@ -561,6 +561,13 @@ def crawls(db: str, limit: int, **formats: bool) -> None:
     help="Write here instead of standard output; the suffix names the format "
     "(.json, .jsonl, .ndjson, .csv, .tsv) unless a flag does.",
 )
+@click.option(
+    "--warc",
+    "warc_path",
+    type=click.Path(dir_okay=False, writable=True),
+    help="Write the captures (as received) of the articles to this WARC/1.1 file "
+    "(.warc.gz: gzip per record): warcinfo, request, response and revisit records.",
+)
 @output_options
 def export(
     db: str,
@@ -568,9 +575,14 @@ def export(
     until: str | None,
     section: str | None,
     output: str | None,
+    warc_path: str | None,
     **formats: bool,
 ) -> None:
-    """Export articles, oldest first (JSON lines unless told otherwise)."""
+    """Export articles, oldest first (JSON lines unless told otherwise), or their
+    captures as a WARC file (--warc)."""
+    if warc_path is not None:
+        _export_warc(db, warc_path, since, until, section, output, formats)
+        return
     if output == "-":  # the usual name of standard output
         output = None
     fmt = chosen_format(formats, output) or ("nl" if output else default_format(sys.stdout))
@@ -590,6 +602,44 @@ def export(
     except OSError as exc:
         fail(f"cannot write {output}: {exc.strerror or exc}", EXIT_USAGE)
     note(f"exported {count} articles to {output}")
+
+
+def _export_warc(
+    db: str,
+    path: str,
+    since: str | None,
+    until: str | None,
+    section: str | None,
+    output: str | None,
+    formats: dict[str, bool],
+) -> None:
+    from kantkg.crawl.warc_export import export_warc
+
+    if output or any(formats.values()):
+        fail("--warc writes a WARC file: without -o or a format flag", EXIT_USAGE)
+    rng = _checked_range(since, until)
+    if _same_file(path, db):
+        fail(f"--warc {path} is the archive itself: it would be overwritten", EXIT_USAGE)
+    database = read_db(db)
+    names = _sections(database, section)
+    partial = Path(f"{path}.partial")
+    try:
+        with open(partial, "wb") as out:
+            counts = export_warc(
+                database,
+                out,
+                since=rng.since_iso,
+                until=rng.until_iso,
+                section=names,
+                track=lambda captures, total: progress(captures, total, "captures"),
+            )
+        partial.replace(path)  # a file that is there is whole
+    except OSError as exc:
+        with contextlib.suppress(OSError):
+            partial.unlink()
+        fail(f"cannot write {path}: {exc.strerror or exc}", EXIT_USAGE)
+    said = ", ".join(f"{n} {kind}" for kind, n in sorted(counts.items())) or "no records"
+    note(f"wrote {path}: {said}")
 
 
 def _same_file(path: str, db: str) -> bool:
@@ -620,6 +670,149 @@ def reparse(db: str, since: str | None, until: str | None) -> None:
     total = sum(counts.values())
     detail = ", ".join(f"{count} {what}" for what, count in sorted(counts.items()))
     click.echo(f"reparsed {total} pages: {detail or 'nothing stored'}")
+
+
+def _http_url(_ctx, param: click.Parameter, value: str | None) -> str | None:
+    problem = value and urls.base_url_problem(value)
+    if problem:
+        fail(f"--{(param.name or '').replace('_', '-')} {value!r}: {problem}", EXIT_USAGE)
+    return value
+
+
+@main.command("import")
+@click.option(
+    "--warc",
+    "warc_files",
+    multiple=True,
+    type=click.Path(exists=True, dir_okay=False),
+    help="A WARC file to import (.warc or .warc.gz; repeatable).",
+)
+@click.option(
+    "--cdx",
+    "cdx",
+    callback=_http_url,
+    help="A CDX server to backfill from, e.g. https://index.commoncrawl.org/CC-MAIN-2024-10-index.",
+)
+@click.option(
+    "--warc-prefix",
+    callback=_http_url,
+    help="Where the CDX server's WARC files are [default: beside the CDX endpoint; "
+    "https://data.commoncrawl.org/ for index.commoncrawl.org].",
+)
+@click.option("--since", help="--cdx: only captures made on or after YYYY-MM-DD (capture date).")
+@click.option("--until", help="--cdx: only captures made on or before YYYY-MM-DD (capture date).")
+@click.option(
+    "--delay",
+    default=None,
+    type=click.FloatRange(0, 3600),
+    callback=_finite,
+    help="--cdx: seconds between requests [default: the crawl's DOWNLOAD_DELAY, 0.25].",
+)
+@click.option(
+    "--base-url",
+    default=settings.KANT_BASE_URL,
+    show_default=True,
+    envvar="KANT_BASE_URL",
+    callback=_base_url,
+    help="The site whose articles are imported (env KANT_BASE_URL).",
+)
+@db_option
+def import_(
+    warc_files: tuple[str, ...],
+    cdx: str | None,
+    warc_prefix: str | None,
+    since: str | None,
+    until: str | None,
+    delay: float | None,
+    base_url: str,
+    db: str,
+) -> None:
+    """Import the site's articles from WARC files (--warc) or a web archive's CDX server
+    (--cdx), through the crawl's chain, each kept as a capture with its date and source.
+    Older captures than the archive's text become revisions; run again, it adds nothing.
+
+    Exit 0 (bad records are counted and skipped), 2 bad arguments or files, 5 archive
+    not writable, 8 CDX server unreachable, 10 --cdx records not fetched (run it again).
+    """
+    if bool(warc_files) == bool(cdx):
+        fail("give --warc FILE... or --cdx URL (one of them)", EXIT_USAGE)
+    if warc_files and (since or until or warc_prefix or delay is not None):
+        fail("--since, --until, --warc-prefix and --delay go with --cdx", EXIT_USAGE)
+    rng = _checked_range(since, until)
+    _check_settings(base_url=base_url, db=db)
+    for path in warc_files:
+        if problem := _warc_problem(path):
+            fail(f"--warc {path}: {problem}", EXIT_USAGE)
+    database = open_db(db, must_exist=False)
+    try:
+        archive.check_writable(database)
+        if cdx:
+            _import_cdx(database, cdx, warc_prefix, rng, delay, base_url)
+        else:
+            _import_warc(database, warc_files, base_url)
+    except archive.ArchiveError as exc:
+        fail(str(exc), EXIT_ARCHIVE)
+    except sqlite3.DatabaseError as exc:  # (a full disk: what was written before stays)
+        fail(f"archive write failed: {exc}", EXIT_ARCHIVE)
+    finally:
+        database.close()
+
+
+def _warc_problem(path: str) -> str | None:
+    from kantkg.crawl.warc_import import warc_problem
+
+    return warc_problem(path)
+
+
+def _import_warc(database, paths: tuple[str, ...], base_url: str) -> None:
+    from kantkg.crawl.warc_import import import_warc
+
+    counts = import_warc(
+        database,
+        paths,
+        base_url=base_url,
+        track=lambda files: progress(files, len(files), "files"),
+    )
+    note(f"imported {len(paths)} WARC file{'s' if len(paths) != 1 else ''}: {_said(counts)}")
+
+
+def _import_cdx(
+    database, cdx_url: str, prefix: str | None, rng: DateRange, delay: float | None, base: str
+) -> None:
+    from kantkg.crawl.cdx import CdxError, Fetcher, import_cdx
+    from kantkg.crawl.outcome import EXIT_INCOMPLETE, EXIT_UNREACHABLE
+
+    fetcher = Fetcher() if delay is None else Fetcher(delay=delay)
+    try:
+        result = import_cdx(
+            database,
+            cdx_url,
+            base_url=base,
+            warc_prefix=prefix,
+            since=rng.since_iso,
+            until=rng.until_iso,
+            fetcher=fetcher,
+            track=lambda rows: progress(rows, len(rows), "captures"),
+        )
+    except CdxError as exc:
+        fail(str(exc), EXIT_UNREACHABLE)
+    summary = f"{result.fetched} WARC records fetched: {_said(result.counts)}"
+    if result.failed:
+        failed = ", ".join(f"{n} {why}" for why, n in result.failed.most_common())
+        fail(
+            f"import incomplete: {result.failed.total()} not fetched ({failed}); {summary} "
+            "(run it again: what is archived is not fetched again)",
+            EXIT_INCOMPLETE,
+        )
+    note(f"imported from {cdx_url}: {summary}")
+
+
+def _said(counts) -> str:
+    """`3 new, 1 revision; skipped: 2 not-200, 1 other-site` (or `nothing`)."""
+    done = [f"{n} {k}" for k, n in sorted(counts.items()) if not k.startswith("skipped/")]
+    skipped = [f"{n} {k[8:]}" for k, n in sorted(counts.items()) if k.startswith("skipped/")]
+    said = ", ".join(done) or "nothing imported"
+    return said + (f"; skipped: {', '.join(skipped)}" if skipped else "")
 
 
 @main.command()
@@ -746,8 +939,21 @@ def doctor(target: str, url: str | None, as_json: bool, timeout: float) -> None:
     help="Inject a fault (repeatable), e.g. status=503:article:3, truncate:article,"
     " reset:feed. See kantkg/replica/faults.py for the kinds.",
 )
+@click.option(
+    "--removed",
+    default=0,
+    show_default=True,
+    type=click.IntRange(0, None),
+    help="Articles the live site no longer serves (404) that its web archive still holds"
+    " (for `kantkg import --cdx`).",
+)
 def replica(
-    port: int, articles: int, seed: int, markups: tuple[str, ...], faults: tuple[str, ...]
+    port: int,
+    articles: int,
+    seed: int,
+    markups: tuple[str, ...],
+    faults: tuple[str, ...],
+    removed: int,
 ) -> None:
     """Serve the loopback kant.kg replica on 127.0.0.1; prints its base URL first."""
     from kantkg.replica import run
@@ -758,8 +964,17 @@ def replica(
             parse_fault(spec)
     except (BadFault, ValueError) as exc:
         fail(f"bad --fault: {exc}", EXIT_USAGE)
+    if removed > articles // 2:
+        fail(f"--removed {removed}: at most half the articles ({articles // 2})", EXIT_USAGE)
     try:
-        run(port=port, articles=articles, seed=seed, markups=markups or MARKUPS, faults=faults)
+        run(
+            port=port,
+            articles=articles,
+            seed=seed,
+            markups=markups or MARKUPS,
+            faults=faults,
+            removed=removed,
+        )
     except OSError as exc:
         fail(f"cannot serve on port {port}: {exc.strerror or exc}", EXIT_USAGE)
 
