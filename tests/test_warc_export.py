@@ -240,6 +240,19 @@ def test_an_empty_selection_is_a_file_with_its_warcinfo(built, tmp_path):
     assert warcio_check(out).returncode == 0
 
 
+def test_a_capture_without_a_fetch_time_is_counted_not_written(tmp_path):
+    """A schema-4 page could lack its fetch time; a WARC record cannot."""
+    db = archive.open_archive(tmp_path / "kant.db")
+    with archive.transaction(db):
+        archive.add_capture(db, Capture(OLD_URL, "", 200, [], PAGE.encode(), reencoded=True))
+    out = tmp_path / "undated.warc.gz"
+    with open(out, "wb") as stream:
+        counts = export_warc(db, stream)
+    db.close()
+    assert counts == {"warcinfo": 1, "skipped-undated": 1}
+    assert warcio_check(out).returncode == 0
+
+
 # ------------------------------------------------------------------ the command
 
 

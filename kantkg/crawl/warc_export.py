@@ -76,7 +76,8 @@ def export_warc(
 ) -> Counter[str]:
     """Write the captures of the articles published in [since, until] and in `section`
     (oldest first) to `out` as gzipped WARC/1.1 records -> records written by WARC-Type
-    (and `digest-mismatch`: stored bodies whose digest is not the one stored)."""
+    (and `digest-mismatch`: stored bodies whose digest is not the one stored;
+    `skipped-undated`: captures without a fetch time, which a record must have)."""
     writer = WARCWriter(out, gzip=True, warc_version=WARC_VERSION)
     counts: Counter[str] = Counter()
     info = writer.create_warcinfo_record(_filename(out), _warcinfo_fields(since, until, section))
@@ -89,6 +90,9 @@ def export_warc(
     total = count_captures(db, since, until, section)
     for stored in track(iter_captures(db, since, until, section), total):
         capture = stored.capture
+        if not capture.fetched_at:  # (a schema-4 page without a fetch time: no WARC-Date)
+            counts["skipped-undated"] += 1
+            continue
         date = warc_date(capture.fetched_at)
         common = {"WARC-Date": date, "WARC-Warcinfo-ID": info_id}
         if capture.reencoded:
