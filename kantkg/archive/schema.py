@@ -392,8 +392,11 @@ def _migrate_to_5(db: sqlite_utils.Database) -> None:
     if not db["pages"].exists():
         return
     rows = db.execute(
-        "SELECT url, fetched_at, status, content_type, etag, last_modified, html_zlib"
-        " FROM pages ORDER BY url"
+        # (a page without its fetch time takes its article's first sighting: every
+        # capture has a date, as a WARC record must)
+        "SELECT p.url, coalesce(p.fetched_at, a.first_seen, a.last_seen), p.status,"
+        " p.content_type, p.etag, p.last_modified, p.html_zlib"
+        " FROM pages p LEFT JOIN articles a ON a.url = p.url ORDER BY p.url"
     )
     for url, fetched_at, status, content_type, etag, last_modified, blob in rows.fetchall():
         body = decode_body(blob, CODEC) if blob is not None else None  # (pages' zlib)
@@ -406,7 +409,7 @@ def _migrate_to_5(db: sqlite_utils.Database) -> None:
             {
                 "url": url,
                 "target_url": url,
-                "fetched_at": fetched_at or "",
+                "fetched_at": fetched_at or "1970-01-01T00:00:00+00:00",
                 "status": status or 200,
                 "http_version": "HTTP/1.1",
                 "request_headers": "[]",
