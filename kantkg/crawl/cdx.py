@@ -247,32 +247,35 @@ def import_cdx(
     importer.counts = result.counts
     rows = cdx_rows(fetcher, cdx_url, base_url, since, until, result.failed)
     wanted = [r for r in rows if r.get("status", "200") == "200"]
-    for row in track(wanted):
-        url = urls.article_url(row.get("url", ""), base_url)
-        if not (site.same_site(url, base_url) and site.is_article_url(url)):
-            continue  # the site's front page, a category: no article to import
-        fetched_at = row_time(row)
-        if fetched_at and already_archived(db, url, fetched_at):
-            result.counts[ALREADY] += 1
-            continue
-        try:
-            offset, length = int(row["offset"]), int(row["length"])
-            filename = row["filename"]
-        except (KeyError, ValueError):
-            result.failed["no WARC location in the CDX row"] += 1
-            continue
-        try:
-            status, body = fetcher.get(
-                urljoin(prefix, filename), {"Range": f"bytes={offset}-{offset + length - 1}"}
-            )
-        except FetchFailed as exc:
-            result.failed[str(exc)] += 1
-            continue
-        if status == 200 and len(body) > length:  # Range ignored: the whole file came
-            body = body[offset : offset + length]
-        elif status not in (200, 206):
-            result.failed[f"http {status}"] += 1
-            continue
-        result.fetched += 1
-        importer.read(io.BytesIO(body), filename, len(body))
+    try:
+        for row in track(wanted):
+            url = urls.article_url(row.get("url", ""), base_url)
+            if not (site.same_site(url, base_url) and site.is_article_url(url)):
+                continue  # the site's front page, a category: no article to import
+            fetched_at = row_time(row)
+            if fetched_at and already_archived(db, url, fetched_at):
+                result.counts[ALREADY] += 1
+                continue
+            try:
+                offset, length = int(row["offset"]), int(row["length"])
+                filename = row["filename"]
+            except (KeyError, ValueError):
+                result.failed["no WARC location in the CDX row"] += 1
+                continue
+            try:
+                status, body = fetcher.get(
+                    urljoin(prefix, filename), {"Range": f"bytes={offset}-{offset + length - 1}"}
+                )
+            except FetchFailed as exc:
+                result.failed[str(exc)] += 1
+                continue
+            if status == 200 and len(body) > length:  # Range ignored: the whole file came
+                body = body[offset : offset + length]
+            elif status not in (200, 206):
+                result.failed[f"http {status}"] += 1
+                continue
+            result.fetched += 1
+            importer.read(io.BytesIO(body), filename, len(body))
+    finally:
+        importer.close()  # what is queued is written
     return result

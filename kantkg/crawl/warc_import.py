@@ -13,8 +13,10 @@ from __future__ import annotations
 
 import re
 import zlib
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Callable, Iterable
+from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -26,6 +28,7 @@ from warcio.bufferedreaders import BufferedReader  # type: ignore[import-untyped
 from warcio.exceptions import ArchiveLoadFailed  # type: ignore[import-untyped]
 
 from kantkg import archive, settings, site, urls
+from kantkg.crawl import workers
 from kantkg.crawl.reparse import article_of_capture
 from kantkg.extract.encoding import looks_binary
 from kantkg.items import Capture, Headers
@@ -46,6 +49,11 @@ NOT_ARTICLE_URL = "not-article-url"  # the site's, but no article permalink
 NOT_ARTICLE = "not-article"  # the chain says the page is no article
 TOO_LARGE = "too-large"  # larger than the crawl's DOWNLOAD_MAXSIZE
 UNARCHIVABLE = "unarchivable"  # + /<archive.unarchivable_reason>
+
+# Pages read ahead of their write (lost, and imported again next run, if the import is
+# killed); the first INLINE_PAGES are extracted here, the rest in a worker process.
+WINDOW = 64
+INLINE_PAGES = 32
 
 HTML_TYPES = ("text/html", "application/xhtml+xml")
 # Content-Types that say nothing: the body decides (Common Crawl writes "unk").
@@ -125,6 +133,10 @@ class WarcImporter:
         self.base_url = base_url
         self.counts: Counter[str] = Counter()
         self.max_body = int(settings.DOWNLOAD_MAXSIZE)
+        # pages read, in order, waiting for their extraction (None: inline) and write
+        self._queue: deque[tuple[_Response, Future | None]] = deque()
+        self._pages = 0
+        self._pool: ProcessPoolExecutor | None = None
 
     def skip(self, kind: str) -> None:
         self.counts[SKIPPED + kind] += 1
@@ -217,6 +229,7 @@ class WarcImporter:
             source=f"warc {name}",
         )
         if record.rec_type == "revisit":
+            self.flush()  # its original may be waiting to be written
             resolved = self._resolve(record, capture)
             if resolved is None:
                 self.skip(NO_ORIGINAL)
@@ -256,19 +269,52 @@ class WarcImporter:
     # ------------------------------------------------------------------ writing
 
     def _store(self, response: _Response | None) -> None:
-        """Through the crawl's chain into the archive, in one transaction."""
+        """Queue a page for extraction (in a worker process beside this one, once the
+        import is more than a few pages) and its write, in the order read."""
         if response is None:
             return
+        capture, future = response.capture, None
+        if capture.body is not None:
+            if not is_html(capture.header("Content-Type"), capture.body):
+                self.skip(NOT_HTML)
+                return
+            self._pages += 1
+            if self._pages == INLINE_PAGES:
+                self._pool = workers.extraction_pool()
+            if self._pool is not None:
+                future = self._pool.submit(article_of_capture, capture, response.url)
+        self._queue.append((response, future))
+        while len(self._queue) > WINDOW:
+            self._write(*self._queue.popleft())
+
+    def flush(self) -> None:
+        """Write every page queued."""
+        while self._queue:
+            self._write(*self._queue.popleft())
+
+    def close(self) -> None:
+        """Write what is queued; stop the worker."""
+        try:
+            self.flush()
+        finally:
+            if self._pool is not None:
+                self._pool.shutdown(cancel_futures=True)
+                self._pool = None
+
+    def _write(self, response: _Response, future: Future | None) -> None:
+        """Through the crawl's chain into the archive, in one transaction."""
         capture = response.capture
         if capture.body is None:  # a 304 revisit: recorded, as a crawl records one
             with archive.transaction(self.db):
                 archive.add_capture(self.db, capture, response.url)
             self.counts["unchanged"] += 1
             return
-        if not is_html(capture.header("Content-Type"), capture.body):
-            self.skip(NOT_HTML)
-            return
-        item, _ = article_of_capture(capture, response.url)
+        try:
+            item, _ = future.result() if future is not None else (None, None)
+        except BrokenProcessPool:  # the worker died (killed): read the page here
+            future = None
+        if future is None:
+            item, _ = article_of_capture(capture, response.url)
         if item is None:
             self.skip(NOT_ARTICLE)
             return
@@ -289,12 +335,15 @@ def import_warc(
     """Import WARC files -> counts: new, updated, unchanged, revision and skipped/<kind>.
     `track` wraps the list of files (a progress bar at a terminal)."""
     importer = WarcImporter(db, base_url)
-    for path in track([str(p) for p in paths]):
-        try:
-            with open(path, "rb") as stream:
-                importer.read(stream, Path(path).name, Path(path).stat().st_size)
-        except OSError:
-            importer.skip(UNREADABLE)
+    try:
+        for path in track([str(p) for p in paths]):
+            try:
+                with open(path, "rb") as stream:
+                    importer.read(stream, Path(path).name, Path(path).stat().st_size)
+            except OSError:
+                importer.skip(UNREADABLE)
+    finally:
+        importer.close()
     return importer.counts
 
 
