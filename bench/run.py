@@ -43,6 +43,7 @@ import accuracy  # noqa: E402
 import backfill_memory  # noqa: E402
 import devsets  # noqa: E402
 import extract_speed  # noqa: E402
+import import_speed  # noqa: E402
 import reparse_speed  # noqa: E402
 import search_latency  # noqa: E402
 
@@ -318,7 +319,35 @@ def table(r: dict) -> list[tuple[str, str, str, bool | None]]:
             cr["articles_per_second"] >= 100,
         ),
     ]
-    return rows + bomb_rows(r.get("bombs") or {})
+    return rows + import_rows(r.get("import") or {}) + bomb_rows(r.get("bombs") or {})
+
+
+def import_rows(im: dict) -> list[tuple[str, str, str, bool | None]]:
+    """`import --warc` throughput (import_speed.py) and a capture's bytes, raw / stored."""
+    if "records_per_second" not in im:
+        return []
+    st = im["storage"]
+    zstd = (
+        f"; zstd with a {st['zstd_dict_size'] // 1024} KB trained dictionary "
+        f"{st['zstd_dict_bytes_per_article']:.0f} "
+        f"(without one {st['zstd_plain_bytes_per_article']:.0f})"
+        if "zstd_dict_bytes_per_article" in st
+        else f"; zstd: {st.get('zstd', 'not measured')}"
+    )
+    return [
+        (
+            f"import --warc, {im['records']} records into an empty archive (extraction included)",
+            "≥ 200 records/s",
+            f"{im['records_per_second']:.0f} records/s ({im['seconds']:.1f} s)",
+            im["records_per_second"] >= 200,
+        ),
+        (
+            "bytes per article, captures' bodies: raw / stored (zlib)",
+            "(reported)",
+            f"{st['raw_bytes_per_article']:.0f} / {st['zlib_bytes_per_article']:.0f}{zstd}",
+            None,
+        ),
+    ]
 
 
 def search_rows(se: dict) -> list[tuple[str, str, str, bool | None]]:
@@ -513,6 +542,8 @@ def main() -> None:
     result["search"] = search_latency.measure(path, repeat=5)
     print("reparse ...", file=sys.stderr)
     result["reparse"] = reparse_speed.measure(path)
+    print("import --warc ...", file=sys.stderr)
+    result["import"] = import_speed.measure(500 if args.quick else 2000)
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / "latest.json").write_text(json.dumps(result, ensure_ascii=False, indent=1))
     (RESULTS / "latest.md").write_text(markdown(result))
