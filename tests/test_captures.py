@@ -165,3 +165,42 @@ def test_schema_4_pages_become_reencoded_captures_that_reparse_reads(tmp_path):
     assert article["title"] == "Встреча в Бишкеке"
     assert "Президент встретился с министрами в Бишкеке в среду." in article["body"]
     db.close()
+
+
+def test_revisits_point_back_in_time_only(db):
+    """A web archive's older capture with the bytes of a later crawl is stored with its
+    body (a revisit cannot refer to the future); a 304 refers to the page before it."""
+    archive.upsert_article(db, item(cap=capture(at="2026-07-01T00:00:00+00:00")))
+    older = capture(at="2024-03-01T00:00:00+00:00", source="warc x")
+    archive.upsert_article(db, item(cap=older), now=older.fetched_at)
+    between = capture(None, "2025-01-01T00:00:00+00:00")
+    with archive.transaction(db):
+        archive.add_capture(db, between)
+        archive.add_capture(db, between)  # (an import run twice)
+
+    by_time = {r["fetched_at"][:4]: r for r in rows(db)}
+    assert sorted(by_time) == ["2024", "2025", "2026"]
+    assert by_time["2024"]["body"] is not None and by_time["2024"]["revisit_of"] is None
+    assert by_time["2025"]["revisit_of"] == by_time["2024"]["id"]
+    assert by_time["2026"]["body"] is not None
+
+
+def test_a_capture_older_than_the_last_fetch_is_a_revision_even_after_a_304(db):
+    """What decides is when the page was last fetched (a 304 confirmed the text then),
+    not last_seen."""
+    archive.upsert_article(db, item("Текст А", capture()), now="2026-07-01T00:00:00+00:00")
+    with archive.transaction(db):
+        archive.add_capture(db, capture(None, "2026-07-03T00:00:00+00:00"))
+    other = capture(CP1251 + b"<!-- B -->", "2026-07-02T00:00:00+00:00", source="warc x")
+    assert archive.upsert_article(db, item("Текст Б", other), now=other.fetched_at) == "revision"
+    assert next(iter(db["articles"].rows))["title"] == "Текст А"
+
+
+def test_after_a_reparse_a_newer_capture_still_replaces_the_text(db):
+    """A reparse moves last_seen without fetching anything: a capture newer than the
+    last fetch is the newer text, whenever the reparse ran."""
+    archive.upsert_article(db, item("Текст А", capture()), now="2026-07-01T00:00:00+00:00")
+    reparse(db)  # (last_seen: now, December 2026 or later)
+    newer = capture(CP1251 + b"<!-- B -->", "2026-07-02T00:00:00+00:00", source="warc x")
+    assert archive.upsert_article(db, item("Текст Б", newer), now=newer.fetched_at) == "updated"
+    assert next(iter(db["articles"].rows))["title"] == "Текст Б"

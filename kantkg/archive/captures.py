@@ -54,25 +54,38 @@ def decode_body(blob: bytes, codec: str = CODEC) -> bytes:
 
 def add_capture(db: sqlite_utils.Database, capture: Capture, url: str | None = None) -> int:
     """Record a capture of article `url` (default: the capture's target, in its one
-    spelling) in the caller's transaction; -> its id. A body the URL's last stored
-    capture already holds, and a 304, become revisits of that capture. A capture already
-    recorded (same URL, time and digest: an import run twice) is not recorded again."""
+    spelling) in the caller's transaction; -> its id.
+
+    A body an earlier capture of the URL holds already (same digest) is a revisit of it,
+    and so is a 304 of the latest page before it: revisits point back in time only, as
+    WARC's do. A capture already recorded (same URL, time and status: an import run
+    twice) is not recorded again."""
     key = urls.article_url(url or capture.target_url)
-    digest = payload_digest(capture.body) if capture.body is not None else None
     same = db.execute(
-        "SELECT id FROM captures WHERE url = ? AND fetched_at = ? AND status = ?"
-        " AND payload_digest IS ?",
-        [key, capture.fetched_at, capture.status, digest],
+        "SELECT id FROM captures WHERE url = ? AND fetched_at = ? AND status = ?",
+        [key, capture.fetched_at, capture.status],
     ).fetchone()
     if same:
         return same[0]
-    stored = last_stored(db, key)
     revisit_of, revisit_reason = None, None
-    if capture.body is None and stored is not None:
-        revisit_of, revisit_reason = stored[0], NOT_MODIFIED
-        digest = stored[1]
-    elif stored is not None and digest == stored[1]:
-        revisit_of, revisit_reason = stored[0], IDENTICAL
+    if capture.body is None:
+        stored = db.execute(
+            "SELECT id, payload_digest FROM captures WHERE url = ? AND body IS NOT NULL"
+            " AND fetched_at <= ? ORDER BY fetched_at DESC, id DESC LIMIT 1",
+            [key, capture.fetched_at],
+        ).fetchone()
+        digest = stored[1] if stored else None
+        if stored is not None:
+            revisit_of, revisit_reason = stored[0], NOT_MODIFIED
+    else:
+        digest = payload_digest(capture.body)
+        stored = db.execute(
+            "SELECT id FROM captures WHERE url = ? AND body IS NOT NULL AND payload_digest = ?"
+            " AND fetched_at <= ? ORDER BY fetched_at DESC, id DESC LIMIT 1",
+            [key, digest, capture.fetched_at],
+        ).fetchone()
+        if stored is not None:
+            revisit_of, revisit_reason = stored[0], IDENTICAL
     body = capture.body if revisit_of is None else None
     return insert(
         db,
@@ -102,16 +115,6 @@ def add_capture(db: sqlite_utils.Database, capture: Capture, url: str | None = N
             "source": capture.source,
         },
     )
-
-
-def last_stored(db: sqlite_utils.Database, url: str) -> tuple[int, str] | None:
-    """(id, payload digest) of the URL's latest capture that holds a body."""
-    row = db.execute(
-        "SELECT id, payload_digest FROM captures WHERE url = ? AND body IS NOT NULL"
-        " ORDER BY fetched_at DESC, id DESC LIMIT 1",
-        [url],
-    ).fetchone()
-    return (row[0], row[1]) if row else None
 
 
 @dataclass(frozen=True)

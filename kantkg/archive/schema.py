@@ -398,7 +398,7 @@ def _migrate_to_5(db: sqlite_utils.Database) -> None:
         " p.content_type, p.etag, p.last_modified, p.html_zlib"
         " FROM pages p LEFT JOIN articles a ON a.url = p.url ORDER BY p.url"
     )
-    for url, fetched_at, status, content_type, etag, last_modified, blob in rows.fetchall():
+    for url, fetched_at, status, content_type, etag, last_modified, blob in rows:  # (streamed)
         body = decode_body(blob, CODEC) if blob is not None else None  # (pages' zlib)
         named = (("Content-Type", content_type), ("ETag", etag), ("Last-Modified", last_modified))
         headers = [[name, value] for name, value in named if value]
@@ -425,7 +425,7 @@ def _migrate_to_5(db: sqlite_utils.Database) -> None:
                 "source": "pages (schema 4)",
             },
         )
-    db.execute("DROP TABLE pages")
+    db.execute("DROP TABLE pages")  # (the file keeps its size until a VACUUM)
 
 
 MIGRATIONS = {2: _migrate_to_2, 3: _migrate_to_3, 4: _migrate_to_4, 5: _migrate_to_5}

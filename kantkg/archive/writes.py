@@ -100,7 +100,9 @@ def _upsert(db: sqlite_utils.Database, item: ArticleItem, now: str, index: Index
             article_id = insert(db, "articles", {**row, "first_seen": now, "last_seen": now})
             index(article_id, row["title"], row["body"], None)
             outcome = "new"
-        elif (capture := item.get("capture")) and capture.fetched_at < (existing[5] or ""):
+        elif (capture := item.get("capture")) and capture.fetched_at < _last_fetched(
+            db, row["url"], existing[5]
+        ):
             outcome = _earlier_version(db, existing, row, capture.fetched_at)
         else:
             article_id, old_title, old_body, old_hash, first_seen, _ = existing
@@ -127,6 +129,16 @@ def _upsert(db: sqlite_utils.Database, item: ArticleItem, now: str, index: Index
         if (capture := item.get("capture")) is not None:
             add_capture(db, capture, row["url"])
     return outcome
+
+
+def _last_fetched(db: sqlite_utils.Database, url: str, last_seen: str | None) -> str:
+    """When the article's page was last fetched (a 304 counts: it confirmed the text),
+    which a capture must not predate to replace the text; without captures, when it was
+    last seen. Not last_seen itself: a reparse sets that, and fetches nothing."""
+    (fetched,) = db.execute(
+        "SELECT max(fetched_at) FROM captures WHERE url = ? AND status IN (200, 304)", [url]
+    ).fetchone()
+    return fetched or last_seen or ""
 
 
 def _earlier_version(db: sqlite_utils.Database, existing: tuple, row: dict, when: str) -> str:
