@@ -11,6 +11,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from datetime import datetime, timedelta
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -83,7 +84,7 @@ def built(tmp_path) -> tuple[Path, dict[str, Capture]]:
         "not_modified": capture(
             None,
             4,
-            headers=[("ETag", '"v1"')],
+            headers=[("ETag", '"v1"'), ("Cache-Control", "max-age=60")],
             reason="Not Modified",
             request_headers=[*ASKED, ("If-None-Match", '"v1"')],
         ),
@@ -177,7 +178,7 @@ def test_each_capture_becomes_records_with_the_bytes_as_stored(built, tmp_path):
         "HTTP/1.1 200 OK",
         "HTTP/1.1 200 OK",
         "HTTP/1.1 200 OK",
-        "HTTP/1.1 304 Not Modified",
+        "HTTP/1.1 200 OK",  # a 304's revisit: the original's line, as pywb replays it
     ]
     # the payloads are the stored bytes (cp1251 here, not re-encoded), digests agree
     assert [migrated["payload"], first["payload"], edited["payload"]] == [
@@ -220,7 +221,11 @@ def test_each_capture_becomes_records_with_the_bytes_as_stored(built, tmp_path):
     assert same["warc"]["WARC-Profile"].endswith("/warc/1.1/revisit/identical-payload-digest")
     assert not_modified["warc"]["WARC-Profile"].endswith("/warc/1.1/revisit/server-not-modified")
     assert header(same["http"], "Content-Length") == [str(len(EDITED))]
+    # a 304's revisit: the original's headers, updated by the 304's own
     assert header(not_modified["http"], "ETag") == ['"v1"']
+    assert header(not_modified["http"], "Cache-Control") == ["max-age=60"]
+    assert header(not_modified["http"], "Content-Type") == ["text/html; charset=windows-1251"]
+    assert header(not_modified["http"], "Content-Length") == [str(len(EDITED))]
 
     check = warcio_check(out)
     assert check.returncode == 0, check.stdout + check.stderr
@@ -238,6 +243,18 @@ def test_an_empty_selection_is_a_file_with_its_warcinfo(built, tmp_path):
     assert counts == {"warcinfo": 1}
     assert [r["type"] for r in records(out)] == ["warcinfo"]
     assert warcio_check(out).returncode == 0
+
+
+def test_a_file_named_warc_is_written_uncompressed(built, tmp_path):
+    path, _ = built
+    plain, packed = tmp_path / "kant.warc", tmp_path / "kant.warc.gz"
+    for out in (plain, packed):
+        result = run_kantkg("export", "--warc", str(out), "--db", str(path))
+        assert result.returncode == 0, result.stderr
+    assert plain.read_bytes().startswith(b"WARC/1.1\r\n")
+    assert packed.read_bytes().startswith(b"\x1f\x8b")
+    assert [r["payload"] for r in records(plain)] == [r["payload"] for r in records(packed)]
+    assert warcio_check(plain).returncode == 0
 
 
 def test_a_capture_without_a_fetch_time_is_counted_not_written(tmp_path):
@@ -342,18 +359,17 @@ PYWB_MISSING = not (PYWB / "wb-manager").exists()
 )
 def test_pywb_replays_the_exported_seed_article(crawled, tmp_path):
     """The issue's proof that the export is a web archive: pywb indexes it and replays
-    the seed article, its original bytes (id_) and the rewritten page."""
+    the seed article, its original bytes (id_) and the rewritten page -- and at the
+    time of a later 304, the same page (a 200, not a 304)."""
     assert not PYWB_MISSING, f"KANT_REQUIRE_PYWB is set but {PYWB / 'wb-manager'} is missing"
-    site, db = crawled
+    site, crawl_db = crawled
     served = get(site, urlsplit(site.seed_article.url).path).body
+    db, fetched_at, not_modified_at = with_a_304(crawl_db, tmp_path, site.seed_article.url)
     out = tmp_path / "kant.warc.gz"
     result = run_kantkg("export", "--warc", str(out), "--db", str(db))
     assert result.returncode == 0, result.stderr
-    with sqlite3.connect(db) as conn:
-        (fetched_at,) = conn.execute(
-            "SELECT fetched_at FROM captures WHERE target_url = ?", [site.seed_article.url]
-        ).fetchone()
     timestamp = "".join(ch for ch in fetched_at[:19] if ch.isdigit())  # (UTC already)
+    timestamp_304 = "".join(ch for ch in not_modified_at[:19] if ch.isdigit())
 
     home = tmp_path / "pywb"
     home.mkdir()
@@ -375,6 +391,8 @@ def test_pywb_replays_the_exported_seed_article(crawled, tmp_path):
         status, original = fetch(f"{base}/{timestamp}id_/{site.seed_article.url}")
         assert status == 200
         assert original == served  # byte for byte, as the replica served it
+        status, again = fetch(f"{base}/{timestamp_304}id_/{site.seed_article.url}")
+        assert (status, again) == (200, served)  # the 304 said: the page is unchanged
         # the replay URL: pywb's frame, and in it the page rewritten to link into pywb
         status, frame = fetch(f"{base}/{timestamp}/{site.seed_article.url}")
         assert status == 200
@@ -393,6 +411,49 @@ def test_pywb_replays_the_exported_seed_article(crawled, tmp_path):
             wayback.wait()
         if wayback.stderr is not None:
             wayback.stderr.close()
+
+
+def with_a_304(crawl_db: Path, tmp_path: Path, url: str) -> tuple[Path, str, str]:
+    """A copy of the crawl's archive with a 304 of `url` a day after its capture ->
+    (the copy, the capture's fetch time, the 304's)."""
+    db_path = tmp_path / "with-304.db"
+    with sqlite3.connect(crawl_db) as source, sqlite3.connect(db_path) as copy:
+        source.backup(copy)
+    db = archive.open_archive(db_path)
+    (fetched_at,) = db.execute(
+        "SELECT fetched_at FROM captures WHERE target_url = ?", [url]
+    ).fetchone()
+    later = (datetime.fromisoformat(fetched_at) + timedelta(days=1)).isoformat()
+    sent = [("Date", "Sun, 02 Aug 2026 10:00:00 GMT"), ("Cache-Control", "max-age=60")]
+    with archive.transaction(db):
+        archive.add_capture(db, Capture(url, later, 304, sent, None, reason="Not Modified"))
+    db.close()
+    return db_path, fetched_at, later
+
+
+def test_an_exported_304_is_imported_again_as_a_304(crawled, tmp_path):
+    """The 304's revisit (written with its original's 200 line, for replay) still
+    resolves on import --warc, and is recorded as the 304 it was."""
+    site, crawl_db = crawled
+    url = site.seed_article.url
+    db, fetched_at, later = with_a_304(crawl_db, tmp_path, url)
+    out, imported = tmp_path / "kant.warc.gz", tmp_path / "imported.db"
+    assert run_kantkg("export", "--warc", str(out), "--db", str(db)).returncode == 0
+    done = run_kantkg(
+        "import", "--warc", str(out), "--db", str(imported), "--base-url", site.base_url
+    )
+    assert done.returncode == 0 and "revisit-without-original" not in done.stderr, done.stderr
+    reader = archive.open_readonly(imported)
+    original, not_modified = archive.captures_of(reader, url)
+    reader.close()
+    assert (
+        original.capture.fetched_at == fetched_at
+        and original.capture.body == get(site, urlsplit(url).path).body
+    )
+    assert (not_modified.capture.fetched_at, not_modified.capture.status) == (later, 304)
+    assert not_modified.capture.body is None
+    assert (not_modified.revisit_reason, not_modified.revisit_of) == ("not-modified", original.id)
+    assert ("Cache-Control", "max-age=60") in not_modified.capture.headers
 
 
 def free_port() -> int:

@@ -4,6 +4,7 @@ nothing; uncompressed WARC files too."""
 
 from __future__ import annotations
 
+import gzip
 import io
 from pathlib import Path
 
@@ -200,3 +201,79 @@ def test_warc_dates_and_html_sniffing():
     assert not is_html("unk", b"plain text")
     assert not is_html("application/json", b"<html>")
     assert not is_html("text/html", b"%PDF-1.4 ...")
+
+
+# ------------------------------------------------------------- records that mislead
+
+
+def import_here(db: Path, warc: Path, base_url: str):
+    """import_warc in this process (no command to start: these files are small)."""
+    from kantkg.crawl.warc_import import import_warc as import_files
+
+    database = archive.open_archive(db)
+    try:
+        return import_files(database, [warc], base_url=base_url)
+    finally:
+        database.close()
+
+
+def test_a_record_warcio_cannot_parse_is_unreadable_and_what_came_before_stays(site, tmp_path):
+    """A response without WARC-Target-URI makes warcio raise AttributeError."""
+    good = site.truth()[1]
+    out = io.BytesIO()
+    writer = WARCWriter(out, gzip=False, warc_version="1.1")
+    writer.write_record(_response(writer, good.url, get(site, good.path).body))
+    out.write(b"WARC/1.0\r\nWARC-Type: response\r\nContent-Length: 99999\r\n\r\nabc")
+    warc, db = tmp_path / "odd.warc", tmp_path / "kant.db"
+    warc.write_bytes(out.getvalue())
+    counts = import_here(db, warc, site.base_url)
+    assert counts == {"new": 1, "skipped/unreadable": 1}
+    assert set(archived(db)) == {good.url}
+
+
+def test_a_truncated_record_is_skipped_not_imported_as_a_whole_page(site, tmp_path):
+    good = site.truth()[1]
+    page = get(site, good.path).body
+    out = io.BytesIO()
+    writer = WARCWriter(out, gzip=True, warc_version="1.1")
+    cut = page[: len(page) // 2]  # as Common Crawl cuts a body at 1 MiB, and says so
+    writer.write_record(_response(writer, good.url, cut, **{"WARC-Truncated": "length"}))
+    warc, db = tmp_path / "cut.warc.gz", tmp_path / "kant.db"
+    warc.write_bytes(out.getvalue())
+    assert import_here(db, warc, site.base_url) == {"skipped/truncated": 1}
+    assert archived(db) == {}
+
+
+def test_a_revisit_of_a_gzipped_response_is_resolved_by_the_files_own_digest(site, tmp_path):
+    """A source's payload digest covers the gzipped bytes sent; the archive's, the page.
+    A Heritrix revisit names that digest and no WARC-Refers-To-Date."""
+    good = site.truth()[1]
+    sent = gzip.compress(get(site, good.path).body)
+    out = io.BytesIO()
+    writer = WARCWriter(out, gzip=True, warc_version="1.1")
+    http = StatusAndHeaders(
+        "200 OK",
+        [("Content-Type", "text/html; charset=UTF-8"), ("Content-Encoding", "gzip")],
+        protocol="HTTP/1.1",
+    )
+    response = writer.create_warc_record(
+        good.url, "response", payload=io.BytesIO(sent), length=len(sent), http_headers=http,
+        warc_headers_dict={"WARC-Date": "2024-03-01T12:00:00Z"},
+    )  # fmt: skip
+    writer.write_record(response)
+    digest = response.rec_headers.get_header("WARC-Payload-Digest")
+    revisit = writer.create_revisit_record(
+        good.url, digest, good.url, "2024-03-01T12:00:00Z",
+        http_headers=StatusAndHeaders("200 OK", http.headers, protocol="HTTP/1.1"),
+    )  # fmt: skip
+    revisit.rec_headers.replace_header("WARC-Date", "2024-03-05T00:00:00Z")
+    revisit.rec_headers.remove_header("WARC-Refers-To-Date")
+    writer.write_record(revisit)
+    warc, db = tmp_path / "heritrix.warc.gz", tmp_path / "kant.db"
+    warc.write_bytes(out.getvalue())
+    assert import_here(db, warc, site.base_url) == {"new": 1, "unchanged": 1}
+    reader = archive.open_readonly(db)
+    first, again = archive.captures_of(reader, good.url)
+    reader.close()
+    assert again.capture.fetched_at == "2024-03-05T00:00:00+00:00"
+    assert again.revisit_of == first.id and again.capture.body == first.capture.body

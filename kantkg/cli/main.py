@@ -632,6 +632,7 @@ def _export_warc(
                 until=rng.until_iso,
                 section=names,
                 track=lambda captures, total: progress(captures, total, "captures"),
+                gzip=not path.lower().endswith(".warc"),  # FILE.warc: uncompressed records
             )
         partial.replace(path)  # a file that is there is whole
     except OSError as exc:

@@ -4,8 +4,10 @@ warcio, Heritrix's and Browsertrix's readers) replay and check.
 One `warcinfo` record, then per capture a `request` record (when the request's headers
 were kept) and a `response` record with the body's bytes exactly as stored -- or, for an
 unchanged re-fetch, a `revisit` record (HTTP headers only) that refers to the capture
-holding the body. Written with warcio: export is not waited on (a cron job or a person
-at the end of a month), so a faster writer (fastwarc) would buy nothing that matters.
+holding the body; a 304's revisit carries the original's status line and headers (as
+updated by the 304), since replayers serve a revisit's headers with the original's body.
+Written with warcio: export is not waited on (a cron job or a person at the end of a
+month), so a faster writer (fastwarc) would buy nothing that matters.
 
 The HTTP headers are the stored ones, made true of the stored body: Scrapy undid the
 transfer coding (chunks) and the content coding (gzip, whose header it dropped), so
@@ -19,6 +21,7 @@ from __future__ import annotations
 import re
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from http import HTTPStatus
 from io import BytesIO
@@ -73,20 +76,22 @@ def export_warc(
     until: str | None = None,
     section: Sections = None,
     track: Track = lambda it, total: it,
+    gzip: bool = True,
 ) -> Counter[str]:
     """Write the captures of the articles published in [since, until] and in `section`
-    (oldest first) to `out` as gzipped WARC/1.1 records -> records written by WARC-Type
+    (oldest first) to `out` as WARC/1.1 records, one gzip member each unless `gzip` is
+    false (a `.warc` file is read as is) -> records written by WARC-Type
     (and `digest-mismatch`: stored bodies whose digest is not the one stored;
     `skipped-undated`: captures without a fetch time, which a record must have)."""
-    writer = WARCWriter(out, gzip=True, warc_version=WARC_VERSION)
+    writer = WARCWriter(out, gzip=gzip, warc_version=WARC_VERSION)
     counts: Counter[str] = Counter()
     info = writer.create_warcinfo_record(_filename(out), _warcinfo_fields(since, until, section))
     info_id = info.rec_headers.get_header("WARC-Record-ID")
     writer.write_record(info)
     counts["warcinfo"] += 1
-    # capture id -> (target URI, WARC-Date, record id) of the responses written, which
-    # revisits refer to (the original is an earlier capture of the same article)
-    originals: dict[int, tuple[str, str, str]] = {}
+    # capture id -> the responses written, which revisits refer to (the original is an
+    # earlier capture of the same article)
+    originals: dict[int, _Original] = {}
     total = count_captures(db, since, until, section)
     for stored in track(iter_captures(db, since, until, section), total):
         capture = stored.capture
@@ -101,16 +106,21 @@ def export_warc(
         if stored.revisit_reason in PROFILES and stored.payload_digest:
             if original is None:  # not written yet: cannot happen in date order, but cheap
                 original = _original(db, stored)
+            http = (
+                _not_modified_headers(capture, original.http)
+                if stored.revisit_reason == NOT_MODIFIED
+                else _response_headers(capture, stored.revisit_reason)
+            )
             record = writer.create_warc_record(
                 capture.target_url,
                 "revisit",
-                http_headers=_response_headers(capture, stored.revisit_reason),
+                http_headers=http,
                 warc_headers_dict={
                     **common,
                     "WARC-Profile": PROFILES[stored.revisit_reason],
-                    "WARC-Refers-To-Target-URI": original[0],
-                    "WARC-Refers-To-Date": original[1],
-                    **({"WARC-Refers-To": original[2]} if original[2] else {}),
+                    "WARC-Refers-To-Target-URI": original.uri,
+                    "WARC-Refers-To-Date": original.date,
+                    **({"WARC-Refers-To": original.record_id} if original.record_id else {}),
                     "WARC-Payload-Digest": stored.payload_digest,
                 },
             )
@@ -127,10 +137,11 @@ def export_warc(
             written = record.rec_headers.get_header("WARC-Payload-Digest")
             if stored.payload_digest and written != stored.payload_digest:
                 counts["digest-mismatch"] += 1  # the record says what its bytes are
-            originals[stored.id] = (
+            originals[stored.id] = _Original(
                 capture.target_url,
                 date,
                 record.rec_headers.get_header("WARC-Record-ID"),
+                record.http_headers,
             )
         if capture.request_headers:
             request = writer.create_warc_record(
@@ -168,6 +179,22 @@ def _response_headers(capture: Capture, revisit_reason: str | None) -> StatusAnd
         headers += [(k, v) for k, v in capture.headers if k.lower() == "content-length"]
     reason = capture.reason or _phrase(capture.status)
     return _RawHeaders(f"{capture.status} {reason}".rstrip(), headers, protocol=_protocol(capture))
+
+
+# What a 304 says of the page it confirms: the headers a cache updates from it (RFC 9111
+# 4.3.4). Those that describe the body's bytes stay the original's.
+NOT_UPDATED = WIRE_ONLY | {"content-type", "content-encoding", "content-range"}
+
+
+def _not_modified_headers(capture: Capture, original: StatusAndHeaders) -> StatusAndHeaders:
+    """A 304's revisit record as replayers need it: pywb serves a revisit's status line
+    and headers with the original's body, so a 304 line would replay as a 304. It gets
+    the original's status line and headers, updated by those the 304 sent (Date, ETag,
+    Last-Modified, Cache-Control, Expires, ...); the profile still says server-not-modified."""
+    sent = [(k, v) for k, v in capture.headers if k.lower() not in NOT_UPDATED]
+    replaced = {k.lower() for k, _ in sent}
+    kept = [(k, v) for k, v in original.headers if k.lower() not in replaced]
+    return _RawHeaders(original.statusline, kept + sent, protocol=original.protocol)
 
 
 def _request_headers(capture: Capture) -> StatusAndHeaders:
@@ -210,14 +237,28 @@ def _phrase(status: int) -> str:
         return ""
 
 
-def _original(db: sqlite_utils.Database, stored: StoredCapture) -> tuple[str, str, str]:
-    """(target URI, WARC-Date, no record id) of the capture a revisit refers to."""
+@dataclass(frozen=True)
+class _Original:
+    """A response record written, as a revisit refers to it."""
+
+    uri: str
+    date: str
+    record_id: str  # "" when not written in this file
+    http: StatusAndHeaders  # its status line and headers (a 304's revisit replays them)
+
+
+def _original(db: sqlite_utils.Database, stored: StoredCapture) -> _Original:
+    """The capture a revisit refers to, when it was not written before it."""
     from kantkg.archive.captures import captures_of
 
-    for other in captures_of(db, stored.url):
-        if other.id == stored.revisit_of:
-            return other.capture.target_url, warc_date(other.capture.fetched_at), ""
-    return stored.capture.target_url, warc_date(stored.capture.fetched_at), ""
+    found = next((o for o in captures_of(db, stored.url) if o.id == stored.revisit_of), stored)
+    capture = found.capture  # (none found: the revisit's own, a 304 keeping its line)
+    return _Original(
+        capture.target_url,
+        warc_date(capture.fetched_at),
+        "",
+        _response_headers(capture, found.revisit_reason),
+    )
 
 
 def _filename(out: BinaryIO) -> str | None:

@@ -28,6 +28,7 @@ from warcio.bufferedreaders import BufferedReader  # type: ignore[import-untyped
 from warcio.exceptions import ArchiveLoadFailed  # type: ignore[import-untyped]
 
 from kantkg import archive, settings, site, urls
+from kantkg.archive.sqlite import sqlite3
 from kantkg.crawl import workers
 from kantkg.crawl.reparse import article_of_capture
 from kantkg.extract.encoding import looks_binary
@@ -49,6 +50,13 @@ NOT_ARTICLE_URL = "not-article-url"  # the site's, but no article permalink
 NOT_ARTICLE = "not-article"  # the chain says the page is no article
 TOO_LARGE = "too-large"  # larger than the crawl's DOWNLOAD_MAXSIZE
 UNARCHIVABLE = "unarchivable"  # + /<archive.unarchivable_reason>
+
+# Failures that are the archive's, not the WARC file's: never counted as a bad record.
+ARCHIVE_FAILURES: tuple[type[BaseException], ...] = (
+    sqlite3.Error,
+    archive.ArchiveError,
+    BrokenProcessPool,
+)
 
 # Pages read ahead of their write (lost, and imported again next run, if the import is
 # killed); the first INLINE_PAGES are extracted here, the rest in a worker process.
@@ -137,6 +145,8 @@ class WarcImporter:
         self._queue: deque[tuple[_Response, Future | None]] = deque()
         self._pages = 0
         self._pool: ProcessPoolExecutor | None = None
+        # the file read: its responses' WARC-Payload-Digest -> (url, fetched_at) captured
+        self._source_digests: dict[str, tuple[str, str]] = {}
 
     def skip(self, kind: str) -> None:
         self.counts[SKIPPED + kind] += 1
@@ -145,12 +155,20 @@ class WarcImporter:
 
     def read(self, stream: IO[bytes], name: str, size: int | None = None) -> None:
         """Import every record of one WARC stream of `size` bytes; `name` becomes the
-        captures' source (`warc <name>`). Never raises for what the stream holds."""
+        captures' source (`warc <name>`). Never raises for what the stream holds: a
+        record warcio cannot parse (whatever it raises) ends the file, counted, keeping
+        what came before it. The archive's own failures (a full disk) do raise."""
         pending: _Response | None = None
         requests: dict[str, Headers] = {}  # request records by the ids they name
+        self._source_digests = {}  # a file's revisits name its responses' digests
         iterator = ArchiveIterator(stream, check_digests=True)
-        try:
-            for record in iterator:
+        records = iter(iterator)
+        problem = None
+        while True:
+            try:
+                record = next(records, None)
+                if record is None:
+                    break
                 kind = record.rec_type
                 if kind == "request":
                     headers = _pairs(record.http_headers)
@@ -162,20 +180,22 @@ class WarcImporter:
                             requests.clear()
                         requests.update(dict.fromkeys(ids, headers))
                     continue
-                self._store(pending)
-                pending = None
+                done, pending = pending, None
+                self._store(done)
                 if kind in ("response", "revisit"):
                     pending = self._response(record, name, requests)
-        except ArchiveLoadFailed as exc:
-            self._store(pending)
-            self.skip(TRUNCATED if "gzip" in str(exc).lower() else UNREADABLE)
-            return
-        except (zlib.error, EOFError, ValueError, OSError):
-            self._store(pending)
-            self.skip(UNREADABLE)
-            return
+            except ARCHIVE_FAILURES:  # not the file's fault: the command says so
+                raise
+            except ArchiveLoadFailed as exc:
+                problem = TRUNCATED if "gzip" in str(exc).lower() else UNREADABLE
+                break
+            except Exception:  # noqa: BLE001 (warcio raises AttributeError, KeyError... on bad input)
+                problem = UNREADABLE
+                break
         self._store(pending)
-        if size is not None and iterator.offset < size:  # bytes no record could be read from
+        if problem is not None:
+            self.skip(problem)
+        elif size is not None and iterator.offset < size:  # bytes no record could be read from
             self.skip(TRUNCATED)
 
     def _response(self, record, name: str, requests: dict[str, Headers]) -> _Response | None:
@@ -192,6 +212,9 @@ class WarcImporter:
         fetched_at = warc_date(warc.get_header("WARC-Date"))
         if fetched_at is None:
             self.skip(BAD_DATE)
+            return None
+        if warc.get_header("WARC-Truncated"):  # (Common Crawl cuts bodies at 1 MiB)
+            self.skip(TRUNCATED)
             return None
         http = record.http_headers
         status = _status(http)
@@ -238,26 +261,41 @@ class WarcImporter:
         if capture.status not in (200, 304):
             self.skip(NOT_200)
             return None
+        if record.rec_type == "response" and (digest := warc.get_header("WARC-Payload-Digest")):
+            self._source_digests[normal_digest(digest) or ""] = (url, capture.fetched_at)
         return _Response(_ids(record), url, capture)
 
     def _resolve(self, record, capture: Capture) -> Capture | None:
-        """A revisit's capture with its original's body (and headers, when it has none):
-        found among the captures the archive holds (those imported from the same files
-        before it included) by payload digest, else by WARC-Refers-To-Date. A 304 stays a
-        304 without a body, as a crawl records one."""
+        """A revisit's capture with its original's body (and headers, when it has none).
+        The original is found by the revisit's payload digest among the responses of the
+        same file (a source's digest covers the bytes as sent, gzip or chunks and all,
+        the archive's the decoded body), then among the captures the archive holds by
+        that digest, else by WARC-Refers-To-Date. A 304 (or a server-not-modified
+        revisit, which replayers want with a 200 line) stays a 304 without a body, as a
+        crawl records one."""
         warc = record.rec_headers
         refers = (warc.get_header("WARC-Refers-To-Target-URI") or "").strip().strip("<>")
         original_url = urls.article_url(refers or capture.target_url, self.base_url)
         digest = normal_digest(warc.get_header("WARC-Payload-Digest"))
         refers_date = warc_date(warc.get_header("WARC-Refers-To-Date"))
+        original = None
+        if digest and digest in self._source_digests:
+            url, fetched_at = self._source_digests[digest]
+            original = next(
+                (s for s in archive.captures_of(self.db, url)
+                 if s.capture.body and s.capture.fetched_at == fetched_at),
+                None,
+            )  # fmt: skip
         stored = [s for s in archive.captures_of(self.db, original_url) if s.capture.body]
-        original = next((s for s in stored if digest and s.payload_digest == digest), None)
+        if original is None:
+            original = next((s for s in stored if digest and s.payload_digest == digest), None)
         if original is None:
             original = next((s for s in stored if s.capture.fetched_at == refers_date), None)
         if original is None:
             return None
-        if capture.status == 304:
-            return capture
+        profile = warc.get_header("WARC-Profile") or ""
+        if capture.status == 304 or profile.endswith("/server-not-modified"):
+            return replace(capture, status=304, reason="Not Modified", body=None)
         return replace(
             capture,
             status=capture.status or original.capture.status,
