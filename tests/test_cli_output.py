@@ -219,10 +219,7 @@ def test_read_commands_refuse_another_sqlite_file_and_leave_it_as_it_was(tmp_pat
     before = _digest(other)
     result = kantkg(*command, "--db", str(other))
     assert result.returncode == 5
-    assert (
-        result.stderr
-        == f"kantkg: {other} is not a kantkg archive (no articles, crawls table)\n"
-    )
+    assert result.stderr == f"kantkg: {other} is not a kantkg archive (no articles, crawls table)\n"
     assert _digest(other) == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["notes.db"]
 
