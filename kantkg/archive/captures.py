@@ -1,12 +1,13 @@
 """Captures: every fetched article response, kept as it came (the evidence an archive of
 the news is worth), in the `captures` table.
 
-A capture holds the request and final URL, the status line, the request's and the
-response's headers, the body's bytes as received (whatever their charset; Scrapy has
-undone the HTTP content-coding, gzip, and dropped Content-Encoding), the fetch time and
-the payload digest WARC uses (`sha1:` + base32). An unchanged re-fetch -- a 304, or a
-body with the digest of the URL's last stored one -- is a *revisit*: recorded, pointing
-at the capture that holds the body, without storing the body again. Pages archived
+A capture holds the URL that answered (and the one first asked for, when redirects led
+there), the status line, the request's and the response's headers, the body's bytes as
+received (whatever their charset; Scrapy has undone the HTTP content-coding, gzip, and
+dropped Content-Encoding), the fetch time and the payload digest WARC uses (`sha1:` +
+base32). An unchanged re-fetch -- a 304, or a body an earlier capture of the URL holds
+-- is a *revisit*: recorded, pointing at the capture that holds the body, without
+storing the body again. Pages archived
 before captures existed (schema 4's `pages`: UTF-8 re-encoded, no headers) migrate as
 captures marked `reencoded`.
 
