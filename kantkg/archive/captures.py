@@ -177,6 +177,11 @@ def captures_of(db: sqlite_utils.Database, url: str) -> list[StoredCapture]:
     return [_stored(db, row) for row in rows]
 
 
+def capture_by_id(db: sqlite_utils.Database, capture_id: int) -> StoredCapture | None:
+    row = db.execute(_SELECT + " WHERE id = ?", [capture_id]).fetchone()
+    return _stored(db, row) if row else None
+
+
 def latest_page(db: sqlite_utils.Database, url: str) -> StoredCapture | None:
     """The article's latest capture with a page (status 200, a body or a revisit of
     one): what `reparse` extracts again."""

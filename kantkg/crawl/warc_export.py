@@ -37,6 +37,7 @@ from kantkg.archive.captures import (
     IDENTICAL,
     NOT_MODIFIED,
     StoredCapture,
+    capture_by_id,
     count_captures,
     iter_captures,
 )
@@ -89,8 +90,14 @@ def export_warc(
     info_id = info.rec_headers.get_header("WARC-Record-ID")
     writer.write_record(info)
     counts["warcinfo"] += 1
-    # capture id -> the responses written, which revisits refer to (the original is an
-    # earlier capture of the same article)
+    # capture id -> the responses written that revisits refer to (the original is an
+    # earlier capture of the same article): their names only, a whole archive's worth
+    referred = {
+        capture_id
+        for (capture_id,) in db.execute(
+            "SELECT DISTINCT revisit_of FROM captures WHERE revisit_of IS NOT NULL"
+        )
+    }
     originals: dict[int, _Original] = {}
     total = count_captures(db, since, until, section)
     for stored in track(iter_captures(db, since, until, section), total):
@@ -107,7 +114,7 @@ def export_warc(
             if original is None:  # not written yet: cannot happen in date order, but cheap
                 original = _original(db, stored)
             http = (
-                _not_modified_headers(capture, original.http)
+                _not_modified_headers(capture, _original_headers(db, stored))
                 if stored.revisit_reason == NOT_MODIFIED
                 else _response_headers(capture, stored.revisit_reason)
             )
@@ -137,12 +144,10 @@ def export_warc(
             written = record.rec_headers.get_header("WARC-Payload-Digest")
             if stored.payload_digest and written != stored.payload_digest:
                 counts["digest-mismatch"] += 1  # the record says what its bytes are
-            originals[stored.id] = _Original(
-                capture.target_url,
-                date,
-                record.rec_headers.get_header("WARC-Record-ID"),
-                record.http_headers,
-            )
+            if stored.id in referred:
+                originals[stored.id] = _Original(
+                    capture.target_url, date, record.rec_headers.get_header("WARC-Record-ID")
+                )
         if capture.request_headers:
             request = writer.create_warc_record(
                 capture.target_url,
@@ -244,21 +249,25 @@ class _Original:
     uri: str
     date: str
     record_id: str  # "" when not written in this file
-    http: StatusAndHeaders  # its status line and headers (a 304's revisit replays them)
+
+
+def _found_original(db: sqlite_utils.Database, stored: StoredCapture) -> StoredCapture:
+    """The capture a revisit refers to (none found: the revisit itself)."""
+    found = capture_by_id(db, stored.revisit_of) if stored.revisit_of is not None else None
+    return found or stored
 
 
 def _original(db: sqlite_utils.Database, stored: StoredCapture) -> _Original:
     """The capture a revisit refers to, when it was not written before it."""
-    from kantkg.archive.captures import captures_of
+    capture = _found_original(db, stored).capture
+    return _Original(capture.target_url, warc_date(capture.fetched_at), "")
 
-    found = next((o for o in captures_of(db, stored.url) if o.id == stored.revisit_of), stored)
-    capture = found.capture  # (none found: the revisit's own, a 304 keeping its line)
-    return _Original(
-        capture.target_url,
-        warc_date(capture.fetched_at),
-        "",
-        _response_headers(capture, found.revisit_reason),
-    )
+
+def _original_headers(db: sqlite_utils.Database, stored: StoredCapture) -> StatusAndHeaders:
+    """The status line and headers of the response a 304 confirmed, read from the archive
+    when needed (a 304 of a page answered 304 before keeps its 304 line)."""
+    found = _found_original(db, stored)
+    return _response_headers(found.capture, found.revisit_reason)
 
 
 def _filename(out: BinaryIO) -> str | None:
