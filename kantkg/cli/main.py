@@ -169,6 +169,18 @@ def _archive_path(_ctx, _param, value: str) -> str:
     return value
 
 
+def base_url_option(help_text: str):
+    """--base-url, as every command that reads the site takes it."""
+    return click.option(
+        "--base-url",
+        default=settings.KANT_BASE_URL,
+        show_default=True,
+        envvar="KANT_BASE_URL",
+        callback=_base_url,
+        help=help_text,
+    )
+
+
 db_option = click.option(
     "--db",
     default=settings.KANT_DB,
@@ -223,14 +235,7 @@ def main() -> None:
 
 
 @main.command()
-@click.option(
-    "--base-url",
-    default=settings.KANT_BASE_URL,
-    show_default=True,
-    envvar="KANT_BASE_URL",
-    callback=_base_url,
-    help="Site to crawl (env KANT_BASE_URL).",
-)
+@base_url_option("Site to crawl (env KANT_BASE_URL).")
 @db_option
 @click.option("--since", help="Backfill: articles published on or after YYYY-MM-DD.")
 @click.option("--until", help="Backfill: articles published on or before YYYY-MM-DD.")
@@ -709,14 +714,7 @@ def _http_url(_ctx, param: click.Parameter, value: str | None) -> str | None:
     callback=_finite,
     help="--cdx: seconds between requests [default: the crawl's DOWNLOAD_DELAY, 0.25].",
 )
-@click.option(
-    "--base-url",
-    default=settings.KANT_BASE_URL,
-    show_default=True,
-    envvar="KANT_BASE_URL",
-    callback=_base_url,
-    help="The site whose articles are imported (env KANT_BASE_URL).",
-)
+@base_url_option("The site whose articles are imported (env KANT_BASE_URL).")
 @db_option
 def import_(
     warc_files: tuple[str, ...],
